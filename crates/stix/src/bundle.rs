@@ -1,0 +1,218 @@
+//! Streaming bundle reading: objects are handed to a visitor one at a time, so a bundle of any
+//! size is read in memory proportional to its largest object, not to the bundle.
+
+use std::fmt;
+use std::io::Read;
+
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+
+/// Receives the elements of a bundle's `objects`, in order.
+pub trait BundleVisitor {
+    /// `index` is the position in `objects`. Returning an error stops the reading; the message
+    /// is reported as [`BundleError::Aborted`].
+    fn object(&mut self, index: usize, value: Value, header: &BundleHeader) -> Result<(), String>;
+}
+
+/// The bundle's own properties, as far as they were read when an object is visited. STIX 2.0
+/// bundles carry `spec_version`; 2.1 bundles do not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BundleHeader {
+    pub bundle_type: Option<String>,
+    pub id: Option<String>,
+    pub spec_version: Option<String>,
+}
+
+/// What a whole read found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BundleSummary {
+    pub header: BundleHeader,
+    pub object_count: usize,
+}
+
+/// Why a bundle could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BundleError {
+    #[error("not valid JSON at line {line}, column {column}: {message}")]
+    Json { line: usize, column: usize, message: String },
+    #[error("not a STIX bundle: {0}")]
+    NotABundle(String),
+    #[error("the bundle holds more than {limit} objects; split it or raise the limit")]
+    TooManyObjects { limit: usize },
+    #[error("reading stopped at object {index}: {message}")]
+    Aborted { index: usize, message: String },
+}
+
+/// Reads bundles with a bound on how many objects one may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct BundleReader {
+    pub objects_max: usize,
+}
+
+impl Default for BundleReader {
+    fn default() -> Self {
+        // Enterprise ATT&CK is 25k objects; ten million leaves room for any real feed while
+        // bounding a runaway producer.
+        BundleReader { objects_max: 10_000_000 }
+    }
+}
+
+impl BundleReader {
+    /// Reads a bundle from bytes already in memory (the fastest path).
+    pub fn read_slice<V: BundleVisitor>(&self, bytes: &[u8], visitor: &mut V) -> Result<BundleSummary, BundleError> {
+        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        self.run(&mut deserializer, visitor)
+    }
+
+    /// Reads a bundle from any reader; wrap files in a `BufReader`.
+    pub fn read<R: Read, V: BundleVisitor>(&self, reader: R, visitor: &mut V) -> Result<BundleSummary, BundleError> {
+        let mut deserializer = serde_json::Deserializer::from_reader(reader);
+        self.run(&mut deserializer, visitor)
+    }
+
+    fn run<'de, R: serde_json::de::Read<'de>, V: BundleVisitor>(
+        &self,
+        deserializer: &mut serde_json::Deserializer<R>,
+        visitor: &mut V,
+    ) -> Result<BundleSummary, BundleError> {
+        let mut state = State { visitor, objects_max: self.objects_max, summary: BundleSummary::default(), abort: None };
+        let result = BundleSeed(&mut state).deserialize(&mut *deserializer).and_then(|()| deserializer.end());
+        if let Some(abort) = state.abort {
+            return Err(abort);
+        }
+        if let Err(e) = result {
+            return Err(BundleError::Json { line: e.line(), column: e.column(), message: strip_position(&e.to_string()) });
+        }
+        match state.summary.header.bundle_type.as_deref() {
+            Some("bundle") => {}
+            Some(other) => return Err(BundleError::NotABundle(format!("its type is {other:?}, not \"bundle\""))),
+            None => return Err(BundleError::NotABundle("it has no \"type\": \"bundle\"".to_string())),
+        }
+        if state.summary.header.id.is_none() {
+            return Err(BundleError::NotABundle("it has no \"id\"".to_string()));
+        }
+        Ok(state.summary)
+    }
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+struct State<'v, V> {
+    visitor: &'v mut V,
+    objects_max: usize,
+    summary: BundleSummary,
+    abort: Option<BundleError>,
+}
+
+struct BundleSeed<'s, 'v, V>(&'s mut State<'v, V>);
+
+impl<'de, V: BundleVisitor> DeserializeSeed<'de> for BundleSeed<'_, '_, V> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, V: BundleVisitor> Visitor<'de> for BundleSeed<'_, '_, V> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a STIX bundle (a JSON object with \"type\": \"bundle\" and \"objects\")")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            let header = &mut self.0.summary.header;
+            match key.as_str() {
+                "objects" => map.next_value_seed(ObjectsSeed(&mut *self.0))?,
+                "type" => header.bundle_type = Some(map.next_value::<String>()?),
+                "id" => header.id = Some(map.next_value::<String>()?),
+                "spec_version" => header.spec_version = Some(map.next_value::<String>()?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+struct ObjectsSeed<'s, 'v, V>(&'s mut State<'v, V>);
+
+impl<'de, V: BundleVisitor> DeserializeSeed<'de> for ObjectsSeed<'_, '_, V> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de, V: BundleVisitor> Visitor<'de> for ObjectsSeed<'_, '_, V> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of STIX objects")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let state = self.0;
+        while let Some(value) = seq.next_element::<Value>()? {
+            let index = state.summary.object_count;
+            if index >= state.objects_max {
+                state.abort = Some(BundleError::TooManyObjects { limit: state.objects_max });
+                return Err(de::Error::custom("too many objects"));
+            }
+            state.summary.object_count += 1;
+            if let Err(message) = state.visitor.object(index, value, &state.summary.header) {
+                state.abort = Some(BundleError::Aborted { index, message });
+                return Err(de::Error::custom("aborted"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Collect(Vec<Value>);
+    impl BundleVisitor for Collect {
+        fn object(&mut self, _: usize, value: Value, _: &BundleHeader) -> Result<(), String> {
+            self.0.push(value);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn streams_objects_and_reads_the_header() {
+        let text = r#"{"type":"bundle","id":"bundle--0a3ead4e-6d47-4ccb-854c-a6a4f9d96b22","spec_version":"2.0","objects":[{"a":1},{"b":2}],"x":[1]}"#;
+        let mut c = Collect(Vec::new());
+        let s = BundleReader::default().read_slice(text.as_bytes(), &mut c).unwrap();
+        assert_eq!(s.object_count, 2);
+        assert_eq!(s.header.spec_version.as_deref(), Some("2.0"));
+        assert_eq!(c.0.len(), 2);
+    }
+
+    #[test]
+    fn explains_bad_input() {
+        let r = BundleReader::default();
+        let mut c = Collect(Vec::new());
+        match r.read_slice(b"{\"type\":\"bundle\",\"objects\":[{\"a\":1}", &mut c) {
+            Err(BundleError::Json { line: 1, .. }) => {}
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(r.read_slice(b"[1,2]", &mut c), Err(BundleError::Json { .. })));
+        assert!(matches!(r.read_slice(b"{\"type\":\"indicator\",\"id\":\"x\"}", &mut c), Err(BundleError::NotABundle(_))));
+        assert!(matches!(r.read_slice(b"\x00\x01garbage", &mut c), Err(BundleError::Json { .. })));
+        let small = BundleReader { objects_max: 1 };
+        assert!(matches!(
+            small.read_slice(b"{\"type\":\"bundle\",\"id\":\"b\",\"objects\":[{},{}]}", &mut c),
+            Err(BundleError::TooManyObjects { limit: 1 })
+        ));
+    }
+}

@@ -1,0 +1,95 @@
+//! STIX identifiers: `type--uuid`.
+
+/// Why a string is not a STIX identifier.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentifierError {
+    #[error("{0:?} is not of the form type--uuid")]
+    Shape(String),
+    #[error("{0:?} has an invalid object type part")]
+    Type(String),
+    #[error("{0:?} does not end in an RFC 4122 UUID (8-4-4-4-12 hex digits, version 1-5, variant 10xx)")]
+    Uuid(String),
+}
+
+/// Longest type name STIX allows (section 3.1).
+pub const TYPE_LENGTH_MAX: usize = 250;
+
+/// Checks a STIX type name: lower-case ASCII letters, digits and single hyphens, starting with a
+/// letter, 3 to 250 characters (section 3.1).
+pub fn is_valid_type_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    if bytes.len() < 3 || bytes.len() > TYPE_LENGTH_MAX || !bytes[0].is_ascii_lowercase() {
+        return false;
+    }
+    let mut previous_hyphen = false;
+    for &b in bytes {
+        match b {
+            b'a'..=b'z' | b'0'..=b'9' => previous_hyphen = false,
+            b'-' if !previous_hyphen => previous_hyphen = true,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Splits an identifier into its type and UUID, checking both.
+pub fn parse_identifier(id: &str) -> Result<(&str, &str), IdentifierError> {
+    let (object_type, uuid) = id.split_once("--").ok_or_else(|| IdentifierError::Shape(id.to_string()))?;
+    if !is_valid_type_name(object_type) || object_type.ends_with('-') {
+        return Err(IdentifierError::Type(id.to_string()));
+    }
+    if !is_rfc4122_uuid(uuid) {
+        return Err(IdentifierError::Uuid(id.to_string()));
+    }
+    Ok((object_type, uuid))
+}
+
+/// The type part of an identifier, without validating the rest.
+pub fn type_of(id: &str) -> Option<&str> {
+    id.split_once("--").map(|(t, _)| t)
+}
+
+fn is_rfc4122_uuid(uuid: &str) -> bool {
+    let bytes = uuid.as_bytes();
+    if bytes.len() != 36 {
+        return false;
+    }
+    for (i, &b) in bytes.iter().enumerate() {
+        let ok = match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        };
+        if !ok {
+            return false;
+        }
+    }
+    matches!(bytes[14], b'1'..=b'5') && matches!(bytes[19], b'8' | b'9' | b'a' | b'b' | b'A' | b'B')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_real_identifiers() {
+        let (t, _) = parse_identifier("attack-pattern--0042a9f5-f053-4769-b3ef-9ad018dfa298").unwrap();
+        assert_eq!(t, "attack-pattern");
+        assert!(parse_identifier("x-mitre-tactic--2558fd61-8c75-4730-94c4-11926db2a263").is_ok());
+    }
+
+    #[test]
+    fn rejects_malformed_identifiers() {
+        for bad in [
+            "indicator",
+            "indicator--",
+            "Indicator--0042a9f5-f053-4769-b3ef-9ad018dfa298",
+            "indicator--0042a9f5-f053-0769-b3ef-9ad018dfa298",
+            "indicator--0042a9f5-f053-4769-c3ef-9ad018dfa298",
+            "indicator--0042a9f5f05347699ad018dfa298",
+            "in--0042a9f5-f053-4769-b3ef-9ad018dfa298",
+            "a--b--0042a9f5-f053-4769-b3ef-9ad018dfa298",
+        ] {
+            assert!(parse_identifier(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+}
