@@ -4,6 +4,7 @@
 use std::fmt;
 use std::io::Read;
 
+use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
@@ -28,6 +29,8 @@ pub struct BundleHeader {
 pub struct BundleSummary {
     pub header: BundleHeader,
     pub object_count: usize,
+    /// The input was one STIX object rather than a bundle; it was read as a bundle of one.
+    pub single_object: bool,
 }
 
 /// Why a bundle could not be read.
@@ -75,7 +78,7 @@ impl BundleReader {
         deserializer: &mut serde_json::Deserializer<R>,
         visitor: &mut V,
     ) -> Result<BundleSummary, BundleError> {
-        let mut state = State { visitor, objects_max: self.objects_max, summary: BundleSummary::default(), abort: None };
+        let mut state = State { visitor, objects_max: self.objects_max, summary: BundleSummary::default(), abort: None, other: serde_json::Map::new() };
         let result = BundleSeed(&mut state).deserialize(&mut *deserializer).and_then(|()| deserializer.end());
         if let Some(abort) = state.abort {
             return Err(abort);
@@ -83,10 +86,27 @@ impl BundleReader {
         if let Err(e) = result {
             return Err(BundleError::Json { line: e.line(), column: e.column(), message: strip_position(&e.to_string()) });
         }
-        match state.summary.header.bundle_type.as_deref() {
+        let bundle_type = state.summary.header.bundle_type.clone();
+        match bundle_type.as_deref() {
             Some("bundle") => {}
+            // Files holding one bare object are common in the wild (the OASIS examples have
+            // them); such a file is read as a bundle of one.
+            Some(object_type) if state.summary.object_count == 0 && state.summary.header.id.is_some() => {
+                let header = std::mem::take(&mut state.summary.header);
+                let mut object = std::mem::take(&mut state.other);
+                object.insert("type".into(), Value::String(object_type.to_string()));
+                object.insert("id".into(), Value::String(header.id.clone().unwrap_or_default()));
+                if let Some(version) = &header.spec_version {
+                    object.insert("spec_version".into(), Value::String(version.clone()));
+                }
+                let header = BundleHeader::default();
+                if let Err(message) = state.visitor.object(0, Value::Object(object), &header) {
+                    return Err(BundleError::Aborted { index: 0, message });
+                }
+                return Ok(BundleSummary { header, object_count: 1, single_object: true });
+            }
             Some(other) => return Err(BundleError::NotABundle(format!("its type is {other:?}, not \"bundle\""))),
-            None => return Err(BundleError::NotABundle("it has no \"type\": \"bundle\"".to_string())),
+            None => return Err(BundleError::NotABundle("it has no \"type\"".to_string())),
         }
         if state.summary.header.id.is_none() {
             return Err(BundleError::NotABundle("it has no \"id\"".to_string()));
@@ -107,6 +127,8 @@ struct State<'v, V> {
     objects_max: usize,
     summary: BundleSummary,
     abort: Option<BundleError>,
+    /// Top-level members other than the bundle's own, kept in case the input is a single object.
+    other: serde_json::Map<String, Value>,
 }
 
 struct BundleSeed<'s, 'v, V>(&'s mut State<'v, V>);
@@ -133,6 +155,10 @@ impl<'de, V: BundleVisitor> Visitor<'de> for BundleSeed<'_, '_, V> {
                 "type" => header.bundle_type = Some(map.next_value::<String>()?),
                 "id" => header.id = Some(map.next_value::<String>()?),
                 "spec_version" => header.spec_version = Some(map.next_value::<String>()?),
+                _ if self.0.other.len() < OTHER_MEMBERS_MAX => {
+                    let value = map.next_value::<Value>()?;
+                    self.0.other.insert(key, value);
+                }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -142,12 +168,15 @@ impl<'de, V: BundleVisitor> Visitor<'de> for BundleSeed<'_, '_, V> {
     }
 }
 
+/// Top-level members kept besides the bundle's own; a single STIX object has fewer than this.
+const OTHER_MEMBERS_MAX: usize = 1_000;
+
 struct ObjectsSeed<'s, 'v, V>(&'s mut State<'v, V>);
 
 impl<'de, V: BundleVisitor> DeserializeSeed<'de> for ObjectsSeed<'_, '_, V> {
     type Value = ();
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
+        deserializer.deserialize_any(self)
     }
 }
 
@@ -156,6 +185,14 @@ impl<'de, V: BundleVisitor> Visitor<'de> for ObjectsSeed<'_, '_, V> {
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a list of STIX objects")
+    }
+
+    /// A dictionary under `objects` is not a bundle's list but a lone observed-data's
+    /// (deprecated) `objects` property; keep it for the single-object reading.
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let value = Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        self.0.other.insert("objects".to_string(), value);
+        Ok(())
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
@@ -199,6 +236,17 @@ mod tests {
     }
 
     #[test]
+    fn reads_a_lone_object_as_a_bundle_of_one() {
+        let text = r#"{"type":"campaign","id":"campaign--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061","name":"x","objects":{"0":{"type":"file"}}}"#;
+        let mut c = Collect(Vec::new());
+        let s = BundleReader::default().read_slice(text.as_bytes(), &mut c).unwrap();
+        assert!(s.single_object);
+        assert_eq!(c.0.len(), 1);
+        assert_eq!(c.0[0]["name"], "x");
+        assert_eq!(c.0[0]["objects"]["0"]["type"], "file");
+    }
+
+    #[test]
     fn explains_bad_input() {
         let r = BundleReader::default();
         let mut c = Collect(Vec::new());
@@ -207,7 +255,8 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(r.read_slice(b"[1,2]", &mut c), Err(BundleError::Json { .. })));
-        assert!(matches!(r.read_slice(b"{\"type\":\"indicator\",\"id\":\"x\"}", &mut c), Err(BundleError::NotABundle(_))));
+        assert!(matches!(r.read_slice(b"{\"name\":\"x\"}", &mut c), Err(BundleError::NotABundle(_))));
+        assert!(matches!(r.read_slice(b"{\"type\":\"indicator\"}", &mut c), Err(BundleError::NotABundle(_))));
         assert!(matches!(r.read_slice(b"\x00\x01garbage", &mut c), Err(BundleError::Json { .. })));
         let small = BundleReader { objects_max: 1 };
         assert!(matches!(

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""bench/import: Tessera's import of enterprise ATT&CK beside the Python stix2 library.
+
+Tessera: a fresh store per run, `tessera import` of the whole bundle with full validation and
+durable commits (wall clock of the whole process, peak RSS from the kernel's rusage).
+Peer: `stix2.parse(bundle, allow_custom=True)` and `MemoryStore.add` of the same bundle, the
+library most STIX users reach for. Medians over several runs; the machine is noisy.
+
+Usage: bench/import/run.py [--runs N] [--peer-runs N]   (from the repository root)
+"""
+import argparse
+import gzip
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUNDLE_GZ = os.path.join(ROOT, "..", "shared", "data", "stix", "enterprise-attack-18.1-stix20.json.gz")
+PYTHON = os.environ.get("TESSERA_PYTHON", os.path.join(ROOT, ".venv", "bin", "python"))
+
+PEER = r"""
+import json, sys, time, resource
+import stix2
+start = time.perf_counter()
+with open(sys.argv[1]) as f:
+    bundle = json.load(f)
+parsed = stix2.parse(bundle, allow_custom=True)
+store = stix2.MemoryStore(allow_custom=True)
+store.add(parsed.objects)
+elapsed = time.perf_counter() - start
+print(json.dumps({"seconds": elapsed, "objects": len(parsed.objects),
+                  "rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+"""
+
+
+def run_measured(args):
+    """Runs a command; returns (seconds, peak RSS bytes, stdout)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.stdout.read(), proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"{args[0]} failed ({proc.returncode}): {err.decode()[-2000:]}")
+    return elapsed, usage.ru_maxrss * 1024, out
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--peer-runs", type=int, default=3)
+    opts = parser.parse_args()
+
+    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "tessera"], cwd=ROOT, check=True)
+    tessera = os.path.join(ROOT, "target", "release", "tessera")
+    work = tempfile.mkdtemp(prefix="tessera-bench-import-")
+    try:
+        bundle = os.path.join(work, "enterprise-attack.json")
+        with gzip.open(BUNDLE_GZ, "rb") as src, open(bundle, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        bundle_bytes = os.path.getsize(bundle)
+        objects = len(json.load(open(bundle))["objects"])
+
+        tessera_runs = []
+        for i in range(opts.runs):
+            data = os.path.join(work, f"node-{i}")
+            subprocess.run([tessera, "--data-dir", data, "init"], check=True, stdout=subprocess.DEVNULL)
+            seconds, rss, out = run_measured([tessera, "--data-dir", data, "--json", "import", bundle])
+            report = json.loads(out)["imports"][0]
+            assert report["written"] == objects and report["rejected"] == 0, report
+            tessera_runs.append((seconds, rss))
+            shutil.rmtree(data)
+
+        peer_runs = []
+        for _ in range(opts.peer_runs):
+            _, _, out = run_measured([PYTHON, "-c", PEER, bundle])
+            result = json.loads(out)
+            assert result["objects"] == objects, result
+            peer_runs.append((result["seconds"], result["rss_bytes"]))
+
+        t_sec = statistics.median(s for s, _ in tessera_runs)
+        t_rss = max(r for _, r in tessera_runs)
+        p_sec = statistics.median(s for s, _ in peer_runs)
+        p_rss = max(r for _, r in peer_runs)
+        print(f"bundle: enterprise ATT&CK 18.1 (STIX 2.0), {objects} objects, {bundle_bytes / 1e6:.1f} MB")
+        print(f"tessera import  : median {t_sec:.3f} s over {opts.runs} runs = {objects / t_sec:,.0f} objects/s, "
+              f"peak RSS {t_rss / 1e6:.1f} MB ({t_rss / bundle_bytes:.2f}x the bundle)")
+        print(f"stix2 (python)  : median {p_sec:.3f} s over {opts.peer_runs} runs = {objects / p_sec:,.0f} objects/s, "
+              f"peak RSS {p_rss / 1e6:.1f} MB")
+        print(f"ratio           : tessera is {p_sec / t_sec:.1f}x the stix2 library")
+        print(json.dumps({"objects": objects, "bundle_bytes": bundle_bytes,
+                          "tessera_seconds_median": t_sec, "tessera_objects_per_s": objects / t_sec,
+                          "tessera_peak_rss_bytes": t_rss, "peer_seconds_median": p_sec,
+                          "peer_objects_per_s": objects / p_sec, "ratio": p_sec / t_sec,
+                          "tessera_runs": tessera_runs, "peer_runs": peer_runs}))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

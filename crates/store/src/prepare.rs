@@ -1,0 +1,61 @@
+//! Turning a validated STIX object into what the store writes: its canonical bytes, content
+//! hash, version key and index terms. Pure: no IO, so the import pipeline can run it anywhere.
+
+use stix::Object;
+
+/// The version key of an object without `modified` or `created` (cyber-observables): STIX
+/// does not version them, so each id has exactly one version.
+pub const UNVERSIONED: &str = "";
+
+/// Everything the store needs to write one object version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedVersion {
+    pub id: String,
+    pub object_type: String,
+    /// `modified` (else `created`) as a fixed-width, chronologically sortable string; see
+    /// [`stix::Timestamp::sort_key`]. [`UNVERSIONED`] for objects without either.
+    pub version_key: String,
+    /// The `modified`/`created` text as the producer wrote it (TAXII reports versions so).
+    pub version_text: String,
+    pub canonical_json: Vec<u8>,
+    pub content_hash: [u8; 32],
+    /// (JSON path of the property, referenced id) for every `*_ref(s)` edge.
+    pub references: Vec<(String, String)>,
+    /// Lower-cased names and aliases.
+    pub names: Vec<String>,
+    /// (property, sort key) for every indexed time field.
+    pub times: Vec<(&'static str, String)>,
+}
+
+impl PreparedVersion {
+    /// Prepares a (validated) object for writing.
+    pub fn from_object(object: &Object) -> PreparedVersion {
+        let canonical_json = object.canonical_json();
+        let content_hash = stix::content_hash(&canonical_json);
+        let (version_key, version_text) = match (object.modified(), object.created()) {
+            (Some(ts), _) => (ts.sort_key(), object.get_str("modified").unwrap_or_default().to_string()),
+            (None, Some(ts)) => (ts.sort_key(), object.get_str("created").unwrap_or_default().to_string()),
+            (None, None) => (UNVERSIONED.to_string(), String::new()),
+        };
+        let mut names: Vec<String> = object.names().into_iter().map(fold_name).filter(|n| !n.is_empty()).collect();
+        names.sort_unstable();
+        names.dedup();
+        PreparedVersion {
+            id: object.id().to_string(),
+            object_type: object.object_type().to_string(),
+            version_key,
+            version_text,
+            canonical_json,
+            content_hash,
+            references: object.references(),
+            names,
+            times: object.times().into_iter().map(|(p, t)| (p, t.sort_key())).collect(),
+        }
+    }
+}
+
+/// Folds a name for the name index: lower case, whitespace collapsed. (Alias resolution with
+/// transliteration and punctuation folding belongs to the incident model, not to the store.)
+pub fn fold_name(name: &str) -> String {
+    name.split_whitespace().map(str::to_lowercase).collect::<Vec<_>>().join(" ")
+}

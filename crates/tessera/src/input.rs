@@ -1,0 +1,148 @@
+//! Finding and opening the bundles named on the command line.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use crate::ProgressMode;
+use store::{BundleInput, ImportOptions, ImportProgress, ImportReport, Store};
+
+/// Deepest directory recursion when expanding import paths.
+const DIRECTORY_DEPTH_MAX: usize = 16;
+/// Files at most this large are read whole (the fastest parse); larger ones are streamed.
+const SLURP_BYTES_MAX: u64 = 256 << 20;
+
+/// One bundle to import.
+pub enum BundleFile {
+    Stdin,
+    Path(PathBuf),
+}
+
+impl BundleFile {
+    pub fn label(&self) -> String {
+        match self {
+            BundleFile::Stdin => "-".to_string(),
+            BundleFile::Path(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// Expands directories into the `.json` and `.json.gz` files below them, in name order.
+pub fn expand(paths: &[PathBuf]) -> Result<Vec<BundleFile>, String> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            out.push(BundleFile::Stdin);
+        } else if path.is_dir() {
+            walk(path, 0, &mut out)?;
+        } else if path.exists() {
+            out.push(BundleFile::Path(path.clone()));
+        } else {
+            return Err(format!("{}: no such file or directory", path.display()));
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, depth: usize, out: &mut Vec<BundleFile>) -> Result<(), String> {
+    if depth > DIRECTORY_DEPTH_MAX {
+        return Err(format!("{}: directories nest deeper than {DIRECTORY_DEPTH_MAX} levels", dir.display()));
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for entry in entries {
+        if entry.is_dir() {
+            walk(&entry, depth + 1, out)?;
+        } else {
+            let name = entry.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+            if name.ends_with(".json") || name.ends_with(".json.gz") {
+                out.push(BundleFile::Path(entry));
+            }
+        }
+    }
+    Ok(())
+}
+
+struct Bar {
+    bar: ProgressBar,
+    lines: bool,
+}
+
+impl ImportProgress for Bar {
+    fn writing(&mut self, total: usize) {
+        self.bar.set_length(total as u64);
+        self.bar.set_position(0);
+        self.bar.set_message("writing");
+        if self.lines {
+            eprintln!("progress: writing {total} versions");
+        }
+    }
+    fn batch_written(&mut self, written_so_far: usize) {
+        self.bar.set_position(written_so_far as u64);
+        if self.lines {
+            eprintln!("progress: committed {written_so_far}");
+        }
+    }
+}
+
+/// Imports one file (or standard input), gunzipping when it starts with the gzip magic.
+pub fn import_file(store: &Store, file: &BundleFile, options: &ImportOptions, mode: ProgressMode) -> Result<ImportReport, String> {
+    let bar = match mode {
+        ProgressMode::Auto | ProgressMode::Bar => ProgressBar::new(0),
+        ProgressMode::Lines | ProgressMode::None => ProgressBar::hidden(),
+    };
+    bar.set_style(ProgressStyle::with_template("{msg:>8} [{bar:40}] {bytes}/{total_bytes} {pos}/{len}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    let label = file.label();
+    let result = match file {
+        BundleFile::Stdin => {
+            let reader = BufReader::with_capacity(1 << 20, std::io::stdin().lock());
+            run(store, reader, None, options, &bar, mode == ProgressMode::Lines)
+        }
+        BundleFile::Path(path) => {
+            let handle = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+            let size = handle.metadata().map(|m| m.len()).ok();
+            run(store, BufReader::with_capacity(1 << 20, handle), size, options, &bar, mode == ProgressMode::Lines)
+        }
+    };
+    bar.finish_and_clear();
+    result.map_err(|e| format!("{label}: {e}"))
+}
+
+fn run<R: Read>(
+    store: &Store,
+    mut reader: BufReader<R>,
+    size: Option<u64>,
+    options: &ImportOptions,
+    bar: &ProgressBar,
+    lines: bool,
+) -> Result<ImportReport, String> {
+    use std::io::BufRead;
+    let gzip = reader.fill_buf().map_err(|e| e.to_string())?.starts_with(&[0x1f, 0x8b]);
+    bar.set_message("reading");
+    if let Some(size) = size {
+        bar.set_length(size);
+    }
+    let counted = bar.wrap_read(reader);
+    let mut progress = Bar { bar: bar.clone(), lines };
+    let small = size.is_some_and(|s| s <= SLURP_BYTES_MAX / if gzip { 8 } else { 1 });
+    if gzip {
+        let mut decoder = flate2::read::MultiGzDecoder::new(counted);
+        if small {
+            let mut bytes = Vec::new();
+            decoder.read_to_end(&mut bytes).map_err(|e| format!("not a readable gzip file: {e}"))?;
+            return store::import_bundle(store, BundleInput::Slice(&bytes), options, &mut progress).map_err(|e| e.to_string());
+        }
+        return store::import_bundle(store, BundleInput::Reader(Box::new(BufReader::new(decoder))), options, &mut progress).map_err(|e| e.to_string());
+    }
+    if small {
+        let mut bytes = Vec::new();
+        let mut counted = counted;
+        counted.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+        return store::import_bundle(store, BundleInput::Slice(&bytes), options, &mut progress).map_err(|e| e.to_string());
+    }
+    store::import_bundle(store, BundleInput::Reader(Box::new(counted)), options, &mut progress).map_err(|e| e.to_string())
+}

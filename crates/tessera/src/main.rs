@@ -1,0 +1,319 @@
+//! The `tessera` command: the terminal face of a node.
+//!
+//! Architecture invariant: this is the only crate that knows the terminal (arguments, progress
+//! bars, exit codes, human-readable output). It holds no domain logic: every command parses
+//! its arguments, calls one library function, and renders the result.
+
+mod input;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use serde_json::{Value, json};
+use store::{ImportOptions, ImportReport, Scan, Store, StoredVersion};
+
+/// Exit code: every object was accepted.
+const EXIT_OK: u8 = 0;
+/// Exit code: some objects were rejected (or a check found problems).
+const EXIT_REJECTED: u8 = 1;
+/// Exit code: a usage or IO error; nothing was done.
+const EXIT_ERROR: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "tessera", version, about = "A Tessera node: STIX 2.1 intelligence, shared under policy.")]
+struct Cli {
+    /// The node's data directory (store, indexes, ledger).
+    #[arg(long, global = true, env = "TESSERA_DATA_DIR", default_value = "tessera-data")]
+    data_dir: PathBuf,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// How long jobs report progress: a bar on a terminal, plain lines on standard error (for
+    /// logs and scripts), or nothing.
+    #[arg(long, global = true, value_enum, default_value_t = ProgressMode::Auto)]
+    progress: ProgressMode,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProgressMode {
+    /// A bar when standard error is a terminal and --json is off; otherwise nothing.
+    Auto,
+    Bar,
+    Lines,
+    None,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create an empty node in the data directory.
+    Init,
+    /// Import STIX 2.0 or 2.1 bundles: files, directories, `-` for standard input, `.gz` too.
+    Import {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Store the valid objects and report the invalid ones, instead of rejecting the bundle.
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Versions per durable commit.
+        #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        batch_size: u64,
+    },
+    /// Export held objects as one STIX 2.1 bundle.
+    Export {
+        /// Only objects of this type (repeatable).
+        #[arg(long = "type")]
+        types: Vec<String>,
+        /// Only versions added to this node after this STIX timestamp.
+        #[arg(long)]
+        added_after: Option<String>,
+        /// Every version of each object, not only the latest.
+        #[arg(long)]
+        all_versions: bool,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Show one object (its latest version, or every version).
+    Get {
+        id: String,
+        #[arg(long)]
+        versions: bool,
+    },
+    /// Counts of what the node holds.
+    Stats,
+    /// Re-check every stored version against its hash and indexes.
+    Verify,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.json;
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(message) => {
+            if json {
+                println!("{}", json!({ "error": message }));
+            } else {
+                eprintln!("error: {message}");
+            }
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8, String> {
+    let dir = cli.data_dir.as_path();
+    match cli.command {
+        Command::Init => {
+            Store::init(dir).map_err(|e| e.to_string())?;
+            emit(cli.json, &json!({ "initialised": dir }), &format!("initialised an empty node in {}", dir.display()));
+            Ok(EXIT_OK)
+        }
+        Command::Import { paths, skip_invalid, batch_size } => {
+            let store = Store::open(dir).map_err(|e| e.to_string())?;
+            let progress = match cli.progress {
+                ProgressMode::Auto if cli.json => ProgressMode::None,
+                other => other,
+            };
+            import(&store, &paths, skip_invalid, batch_size as usize, cli.json, progress)
+        }
+        Command::Export { types, added_after, all_versions, out } => {
+            let store = Store::open(dir).map_err(|e| e.to_string())?;
+            let added_after_micros = match added_after {
+                Some(text) => {
+                    let ts = stix::Timestamp::parse(&text).map_err(|e| format!("--added-after: {e}"))?;
+                    Some((ts.unix_nanos() / 1_000) as i64)
+                }
+                None => None,
+            };
+            let scan = Scan { types, added_after_micros, latest_only: !all_versions, ..Scan::default() };
+            let count = match &out {
+                Some(path) => {
+                    let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                    let mut writer = std::io::BufWriter::new(file);
+                    let count = export(&store, scan, &mut writer)?;
+                    writer.flush().and_then(|()| writer.get_ref().sync_all()).map_err(|e| format!("{}: {e}", path.display()))?;
+                    count
+                }
+                None => export(&store, scan, &mut std::io::BufWriter::new(std::io::stdout().lock()))?,
+            };
+            if let Some(path) = out {
+                emit(cli.json, &json!({ "exported": count, "out": path }), &format!("exported {count} objects to {}", path.display()));
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Get { id, versions } => {
+            let store = Store::open(dir).map_err(|e| e.to_string())?;
+            let found = if versions { store.versions(&id) } else { store.get(&id).map(|v| v.into_iter().collect()) }.map_err(|e| e.to_string())?;
+            if found.is_empty() {
+                return Err(format!("{id} is not held by this node"));
+            }
+            for version in &found {
+                let object: Value = serde_json::from_slice(&version.canonical_json).map_err(|e| e.to_string())?;
+                if cli.json {
+                    println!("{}", version_json(version, object));
+                } else {
+                    if versions {
+                        println!("# version {} added {} from {}", version.seq, micros_text(version.date_added_micros), version.source);
+                    }
+                    println!("{}", serde_json::to_string_pretty(&object).map_err(|e| e.to_string())?);
+                }
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Stats => {
+            let store = Store::open(dir).map_err(|e| e.to_string())?;
+            let stats = store.stats().map_err(|e| e.to_string())?;
+            let by_type: serde_json::Map<String, Value> = stats.objects_by_type.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+            let value = json!({
+                "objects": stats.objects,
+                "versions": stats.versions,
+                "batches": stats.batches,
+                "reference_edges": stats.reference_edges,
+                "store_bytes": stats.file_bytes,
+                "last_date_added": stats.last_date_added_micros.map(micros_text),
+                "objects_by_type": by_type,
+            });
+            let mut text = format!(
+                "{} objects in {} versions, {} reference edges, {} committed batches, {} bytes on disk\n",
+                stats.objects, stats.versions, stats.reference_edges, stats.batches, stats.file_bytes
+            );
+            for (object_type, count) in &stats.objects_by_type {
+                text.push_str(&format!("  {object_type:<28} {count}\n"));
+            }
+            emit(cli.json, &value, text.trim_end());
+            Ok(EXIT_OK)
+        }
+        Command::Verify => {
+            let store = Store::open(dir).map_err(|e| e.to_string())?;
+            let report = store.verify().map_err(|e| e.to_string())?;
+            let value = json!({
+                "ok": report.is_ok(),
+                "versions_checked": report.versions_checked,
+                "batches": report.batches,
+                "problems": report.problems,
+            });
+            let mut text = format!("checked {} versions in {} batches: ", report.versions_checked, report.batches);
+            text.push_str(if report.is_ok() { "ok" } else { "PROBLEMS" });
+            for problem in &report.problems {
+                text.push_str(&format!("\n  {problem}"));
+            }
+            emit(cli.json, &value, &text);
+            Ok(if report.is_ok() { EXIT_OK } else { EXIT_REJECTED })
+        }
+    }
+}
+
+fn emit(json: bool, value: &Value, text: &str) {
+    if json {
+        println!("{value}");
+    } else {
+        println!("{text}");
+    }
+}
+
+fn micros_text(micros: i64) -> String {
+    let ts = stix::Timestamp { unix_seconds: micros.div_euclid(1_000_000), nanos: (micros.rem_euclid(1_000_000) as u32) * 1_000, fraction_digits: 6 };
+    ts.to_string()
+}
+
+fn version_json(version: &StoredVersion, object: Value) -> Value {
+    json!({
+        "seq": version.seq,
+        "date_added": micros_text(version.date_added_micros),
+        "source": version.source,
+        "content_hash": version.content_hash_hex(),
+        "object": object,
+    })
+}
+
+fn import(store: &Store, paths: &[PathBuf], skip_invalid: bool, batch_size: usize, json_output: bool, progress: ProgressMode) -> Result<u8, String> {
+    let files = input::expand(paths)?;
+    let mut any_rejected = false;
+    let mut results = Vec::new();
+    for file in &files {
+        let options = ImportOptions { skip_invalid, batch_size, source: format!("import:{}", file.label()), ..ImportOptions::default() };
+        let outcome = input::import_file(store, file, &options, progress);
+        match outcome {
+            Ok(report) => {
+                any_rejected |= report.rejected > 0;
+                if !json_output {
+                    print_report(&file.label(), &report);
+                }
+                results.push(report_json(&file.label(), &report));
+            }
+            Err(message) => {
+                any_rejected = true;
+                if !json_output {
+                    eprintln!("{}: {message}", file.label());
+                }
+                results.push(json!({ "file": file.label(), "error": message, "written": 0 }));
+            }
+        }
+    }
+    if json_output {
+        println!("{}", json!({ "imports": results }));
+    }
+    Ok(if any_rejected { EXIT_REJECTED } else { EXIT_OK })
+}
+
+fn print_report(label: &str, report: &ImportReport) {
+    let verdict = if report.bundle_rejected { " — bundle REJECTED, nothing written (use --skip-invalid to store the valid objects)" } else { "" };
+    println!(
+        "{label}: {} objects read, {} written, {} already held, {} rejected ({} conflicts), {} upgraded from STIX 2.0, {} batches{verdict}",
+        report.objects_read, report.written, report.duplicates, report.rejected, report.conflicts, report.upgraded_from_20, report.batches
+    );
+    for problem in &report.problems {
+        println!("  {label}: {problem}");
+    }
+    if report.problems_omitted > 0 {
+        println!("  … and {} more problems", report.problems_omitted);
+    }
+}
+
+fn report_json(label: &str, report: &ImportReport) -> Value {
+    json!({
+        "file": label,
+        "objects_read": report.objects_read,
+        "written": report.written,
+        "duplicates": report.duplicates,
+        "rejected": report.rejected,
+        "conflicts": report.conflicts,
+        "upgraded_from_20": report.upgraded_from_20,
+        "batches": report.batches,
+        "bundle_rejected": report.bundle_rejected,
+        "problems": report.problems.iter().map(|p| json!({
+            "index": p.index, "id": p.object_id, "path": p.path, "rule": p.rule, "message": p.message,
+        })).collect::<Vec<_>>(),
+        "problems_omitted": report.problems_omitted,
+    })
+}
+
+/// Streams a bundle of the scanned versions; returns how many objects it wrote.
+fn export(store: &Store, mut scan: Scan, out: &mut dyn Write) -> Result<usize, String> {
+    let io = |e: std::io::Error| format!("writing the bundle: {e}");
+    write!(out, "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[", uuid::Uuid::new_v4()).map_err(io)?;
+    scan.limit = store::PAGE_LIMIT_MAX;
+    let mut count = 0;
+    loop {
+        let page = store.scan(&scan).map_err(|e| e.to_string())?;
+        for version in &page.versions {
+            if count > 0 {
+                out.write_all(b",").map_err(io)?;
+            }
+            out.write_all(&version.canonical_json).map_err(io)?;
+            count += 1;
+        }
+        match page.next_after_seq {
+            Some(seq) => scan.after_seq = seq,
+            None => break,
+        }
+    }
+    out.write_all(b"]}\n").map_err(io)?;
+    out.flush().map_err(io)?;
+    Ok(count)
+}

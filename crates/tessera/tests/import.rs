@@ -1,0 +1,200 @@
+//! Importing real bundles: exact counts, STIX 2.0 upgrade, re-import no-ops, and the export
+//! passing the OASIS validator.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use serde_json::Value;
+
+fn import_json(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, Value) {
+    let mut full = vec!["--json", "import"];
+    full.extend_from_slice(args);
+    let out = tessera(dir, &full);
+    let value: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("import --json printed no JSON ({e}): {}", text(&out.stdout)));
+    (out.status.code(), value)
+}
+
+fn count_objects(path: &std::path::Path) -> usize {
+    let bytes = std::fs::read(path).unwrap();
+    let value: Value = serde_json::from_slice(&bytes).unwrap();
+    if value["type"] == "bundle" { value["objects"].as_array().unwrap().len() } else { 1 }
+}
+
+#[test]
+fn ics_attack_imports_every_object_without_error() {
+    let node = fresh_node();
+    let path = shared_data("stix/ics-attack-18.1.json");
+    let (code, report) = import_json(node.path(), &[path.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{report}");
+    let r = &report["imports"][0];
+    assert_eq!(r["objects_read"], 1826);
+    assert_eq!(r["written"], 1826);
+    assert_eq!(r["rejected"], 0);
+    assert_eq!(r["problems"].as_array().unwrap().len(), 0);
+    let held = stats(node.path());
+    assert_eq!(held["objects"], 1826);
+    assert_eq!(held["objects_by_type"]["relationship"], 1373);
+    assert_eq!(held["objects_by_type"]["x-mitre-tactic"], 12);
+
+    // Importing the same bundle again is a no-op.
+    let (code, report) = import_json(node.path(), &[path.to_str().unwrap()]);
+    assert_eq!(code, Some(0));
+    assert_eq!(report["imports"][0]["written"], 0);
+    assert_eq!(report["imports"][0]["duplicates"], 1826);
+    assert_eq!(stats(node.path())["versions"], 1826);
+}
+
+#[test]
+fn enterprise_attack_stix20_is_upgraded_on_import() {
+    let node = fresh_node();
+    let path = shared_data("stix/enterprise-attack-18.1-stix20.json.gz");
+    let (code, report) = import_json(node.path(), &[path.to_str().unwrap()]);
+    let r = &report["imports"][0];
+    assert_eq!(code, Some(0), "{}", r["problems"]);
+    assert_eq!(r["objects_read"], 24771);
+    assert_eq!(r["written"], 24771);
+    assert_eq!(r["upgraded_from_20"], 24771);
+    assert_eq!(r["rejected"], 0);
+    let held = stats(node.path());
+    assert_eq!(held["objects"], 24771);
+    assert_eq!(held["objects_by_type"]["intrusion-set"], 187);
+    assert_eq!(held["objects_by_type"]["malware"], 696);
+
+    // A 2.0 malware came out as 2.1: spec_version, is_family, labels moved to malware_types.
+    let shown: Value = serde_json::from_str(&ok(node.path(), &["--json", "get", "malware--007b44b6-e4c5-480b-b5b9-56f2081b1b7b"])).unwrap();
+    let malware = &shown["object"];
+    assert_eq!(malware["spec_version"], "2.1");
+    assert_eq!(malware["is_family"], true);
+    assert!(malware.get("labels").is_none());
+    assert_eq!(malware["malware_types"], serde_json::json!(["malware"]));
+    let verify: Value = serde_json::from_str(&ok(node.path(), &["--json", "verify"])).unwrap();
+    assert_eq!(verify["ok"], true, "{verify}");
+}
+
+#[test]
+fn every_oasis_example_imports_with_exact_counts() {
+    let dir = shared_data("stix/oasis-examples");
+    let mut files = Vec::new();
+    for entry in walk(&dir) {
+        files.push(entry);
+    }
+    assert!(files.len() >= 8, "expected the OASIS example bundles");
+    for file in files {
+        let node = fresh_node();
+        let expected = count_objects(&file);
+        let (code, report) = import_json(node.path(), &[file.to_str().unwrap()]);
+        let r = &report["imports"][0];
+        assert_eq!(code, Some(0), "{}: {}", file.display(), r);
+        assert_eq!(r["objects_read"], expected, "{}", file.display());
+        assert_eq!(r["rejected"], 0, "{}: {}", file.display(), r["problems"]);
+        let written = r["written"].as_u64().unwrap() + r["duplicates"].as_u64().unwrap();
+        assert_eq!(written as usize, expected, "{}", file.display());
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else if path.extension().is_some_and(|e| e == "json") {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The OASIS validator's verdict on a file: (errors, full output).
+fn oasis_validate(path: &std::path::Path) -> (usize, String) {
+    let script = r#"
+import json, sys
+from stix2validator import validate_file, ValidationOptions
+results = validate_file(sys.argv[1], ValidationOptions(version="2.1", strict=False))
+errors = []
+for r in results.object_results:
+    for e in r.errors:
+        errors.append(f"{r.object_id}: {e}")
+print(json.dumps({"valid": results.is_valid, "errors": errors, "objects": len(results.object_results)}))
+"#;
+    let out = Command::new(python()).arg("-c").arg(script).arg(path).output().expect("python runs");
+    assert!(out.status.success(), "the validator failed to run: {}", text(&out.stderr));
+    let verdict: Value = serde_json::from_slice(&out.stdout).expect("validator prints JSON");
+    (verdict["errors"].as_array().unwrap().len(), verdict.to_string())
+}
+
+#[test]
+fn export_of_the_whole_store_passes_the_oasis_validator() {
+    let node = fresh_node();
+    ok(node.path(), &["import", shared_data("stix/ics-attack-18.1.json").to_str().unwrap()]);
+    for example in walk(&shared_data("stix/oasis-examples")) {
+        ok(node.path(), &["import", example.to_str().unwrap()]);
+    }
+    let out = node.path().join("export.json");
+    ok(node.path(), &["export", "--out", out.to_str().unwrap()]);
+    let exported: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let objects = exported["objects"].as_array().unwrap().len();
+    assert_eq!(objects as u64, stats(node.path())["objects"].as_u64().unwrap());
+    let (errors, verdict) = oasis_validate(&out);
+    assert_eq!(errors, 0, "the OASIS validator found errors: {verdict}");
+    let verdict: Value = serde_json::from_str(&verdict).unwrap();
+    assert_eq!(verdict["valid"], true, "{verdict}");
+
+    // Filters: by type and by added_after.
+    let typed = node.path().join("typed.json");
+    ok(node.path(), &["export", "--type", "campaign", "--type", "intrusion-set", "--out", typed.to_str().unwrap()]);
+    let typed: Value = serde_json::from_slice(&std::fs::read(&typed).unwrap()).unwrap();
+    let types: std::collections::BTreeSet<&str> = typed["objects"].as_array().unwrap().iter().map(|o| o["type"].as_str().unwrap()).collect();
+    assert_eq!(types.into_iter().collect::<Vec<_>>(), ["campaign", "intrusion-set"]);
+    let future = node.path().join("future.json");
+    ok(node.path(), &["export", "--added-after", "2999-01-01T00:00:00Z", "--out", future.to_str().unwrap()]);
+    let future: Value = serde_json::from_slice(&std::fs::read(&future).unwrap()).unwrap();
+    assert_eq!(future["objects"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn the_validator_catches_what_tessera_rejects_too() {
+    // Guard against a validator run that cannot fail: a bundle with a bad object must fail it.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.json");
+    std::fs::write(
+        &path,
+        r#"{"type":"bundle","id":"bundle--6b7b7b2a-6b3e-4f5a-9e0c-2b1f7b9a0c11","objects":[{"type":"campaign","spec_version":"2.1","id":"campaign--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061","created":"2016-05-12T08:17:27.000Z","modified":"2016-05-12T08:17:27.000Z"}]}"#,
+    )
+    .unwrap();
+    let (errors, verdict) = oasis_validate(&path);
+    assert!(errors > 0, "a campaign without a name must fail the validator: {verdict}");
+    let node = fresh_node();
+    let out = tessera(node.path(), &["import", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("objects[0].name"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn get_shows_every_version() {
+    let node = fresh_node();
+    let dir = tempfile::tempdir().unwrap();
+    let make = |modified: &str, name: &str| {
+        format!(
+            r#"{{"type":"bundle","id":"bundle--6b7b7b2a-6b3e-4f5a-9e0c-2b1f7b9a0c11","objects":[{{"type":"threat-actor","spec_version":"2.1","id":"threat-actor--9a8a0d25-7636-429b-a99e-b2a73cd0f11f","created":"2024-01-01T00:00:00.000Z","modified":"{modified}","name":"{name}"}}]}}"#
+        )
+    };
+    let first = dir.path().join("v1.json");
+    let second = dir.path().join("v2.json");
+    std::fs::write(&first, make("2024-01-01T00:00:00.000Z", "ISKP")).unwrap();
+    std::fs::write(&second, make("2024-03-23T00:00:00.000Z", "Islamic State Khorasan Province")).unwrap();
+    ok(node.path(), &["import", second.to_str().unwrap()]);
+    ok(node.path(), &["import", first.to_str().unwrap()]);
+    let latest: Value = serde_json::from_str(&ok(node.path(), &["--json", "get", "threat-actor--9a8a0d25-7636-429b-a99e-b2a73cd0f11f"])).unwrap();
+    assert_eq!(latest["object"]["name"], "Islamic State Khorasan Province", "the latest view follows modified, not arrival order");
+    let all = ok(node.path(), &["--json", "get", "--versions", "threat-actor--9a8a0d25-7636-429b-a99e-b2a73cd0f11f"]);
+    let versions: Vec<Value> = all.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[0]["object"]["name"], "ISKP");
+    let missing = tessera(node.path(), &["get", "threat-actor--00000000-0000-4000-8000-000000000000"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing.stderr).contains("not held"));
+}
