@@ -37,7 +37,11 @@ pub struct BundleSummary {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BundleError {
     #[error("not valid JSON at line {line}, column {column}: {message}")]
-    Json { line: usize, column: usize, message: String },
+    Json {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("not a STIX bundle: {0}")]
     NotABundle(String),
     #[error("the bundle holds more than {limit} objects; split it or raise the limit")]
@@ -56,19 +60,29 @@ impl Default for BundleReader {
     fn default() -> Self {
         // Enterprise ATT&CK is 25k objects; ten million leaves room for any real feed while
         // bounding a runaway producer.
-        BundleReader { objects_max: 10_000_000 }
+        BundleReader {
+            objects_max: 10_000_000,
+        }
     }
 }
 
 impl BundleReader {
     /// Reads a bundle from bytes already in memory (the fastest path).
-    pub fn read_slice<V: BundleVisitor>(&self, bytes: &[u8], visitor: &mut V) -> Result<BundleSummary, BundleError> {
+    pub fn read_slice<V: BundleVisitor>(
+        &self,
+        bytes: &[u8],
+        visitor: &mut V,
+    ) -> Result<BundleSummary, BundleError> {
         let mut deserializer = serde_json::Deserializer::from_slice(bytes);
         self.run(&mut deserializer, visitor)
     }
 
     /// Reads a bundle from any reader; wrap files in a `BufReader`.
-    pub fn read<R: Read, V: BundleVisitor>(&self, reader: R, visitor: &mut V) -> Result<BundleSummary, BundleError> {
+    pub fn read<R: Read, V: BundleVisitor>(
+        &self,
+        reader: R,
+        visitor: &mut V,
+    ) -> Result<BundleSummary, BundleError> {
         let mut deserializer = serde_json::Deserializer::from_reader(reader);
         self.run(&mut deserializer, visitor)
     }
@@ -78,24 +92,41 @@ impl BundleReader {
         deserializer: &mut serde_json::Deserializer<R>,
         visitor: &mut V,
     ) -> Result<BundleSummary, BundleError> {
-        let mut state = State { visitor, objects_max: self.objects_max, summary: BundleSummary::default(), abort: None, other: serde_json::Map::new() };
-        let result = BundleSeed(&mut state).deserialize(&mut *deserializer).and_then(|()| deserializer.end());
+        let mut state = State {
+            visitor,
+            objects_max: self.objects_max,
+            summary: BundleSummary::default(),
+            abort: None,
+            other: serde_json::Map::new(),
+        };
+        let result = BundleSeed(&mut state)
+            .deserialize(&mut *deserializer)
+            .and_then(|()| deserializer.end());
         if let Some(abort) = state.abort {
             return Err(abort);
         }
         if let Err(e) = result {
-            return Err(BundleError::Json { line: e.line(), column: e.column(), message: strip_position(&e.to_string()) });
+            return Err(BundleError::Json {
+                line: e.line(),
+                column: e.column(),
+                message: strip_position(&e.to_string()),
+            });
         }
         let bundle_type = state.summary.header.bundle_type.clone();
         match bundle_type.as_deref() {
             Some("bundle") => {}
             // Files holding one bare object are common in the wild (the OASIS examples have
             // them); such a file is read as a bundle of one.
-            Some(object_type) if state.summary.object_count == 0 && state.summary.header.id.is_some() => {
+            Some(object_type)
+                if state.summary.object_count == 0 && state.summary.header.id.is_some() =>
+            {
                 let header = std::mem::take(&mut state.summary.header);
                 let mut object = std::mem::take(&mut state.other);
                 object.insert("type".into(), Value::String(object_type.to_string()));
-                object.insert("id".into(), Value::String(header.id.clone().unwrap_or_default()));
+                object.insert(
+                    "id".into(),
+                    Value::String(header.id.clone().unwrap_or_default()),
+                );
                 if let Some(version) = &header.spec_version {
                     object.insert("spec_version".into(), Value::String(version.clone()));
                 }
@@ -103,9 +134,17 @@ impl BundleReader {
                 if let Err(message) = state.visitor.object(0, Value::Object(object), &header) {
                     return Err(BundleError::Aborted { index: 0, message });
                 }
-                return Ok(BundleSummary { header, object_count: 1, single_object: true });
+                return Ok(BundleSummary {
+                    header,
+                    object_count: 1,
+                    single_object: true,
+                });
             }
-            Some(other) => return Err(BundleError::NotABundle(format!("its type is {other:?}, not \"bundle\""))),
+            Some(other) => {
+                return Err(BundleError::NotABundle(format!(
+                    "its type is {other:?}, not \"bundle\""
+                )));
+            }
             None => return Err(BundleError::NotABundle("it has no \"type\"".to_string())),
         }
         if state.summary.header.id.is_none() {
@@ -200,7 +239,9 @@ impl<'de, V: BundleVisitor> Visitor<'de> for ObjectsSeed<'_, '_, V> {
         while let Some(value) = seq.next_element::<Value>()? {
             let index = state.summary.object_count;
             if index >= state.objects_max {
-                state.abort = Some(BundleError::TooManyObjects { limit: state.objects_max });
+                state.abort = Some(BundleError::TooManyObjects {
+                    limit: state.objects_max,
+                });
                 return Err(de::Error::custom("too many objects"));
             }
             state.summary.object_count += 1;
@@ -229,7 +270,9 @@ mod tests {
     fn streams_objects_and_reads_the_header() {
         let text = r#"{"type":"bundle","id":"bundle--0a3ead4e-6d47-4ccb-854c-a6a4f9d96b22","spec_version":"2.0","objects":[{"a":1},{"b":2}],"x":[1]}"#;
         let mut c = Collect(Vec::new());
-        let s = BundleReader::default().read_slice(text.as_bytes(), &mut c).unwrap();
+        let s = BundleReader::default()
+            .read_slice(text.as_bytes(), &mut c)
+            .unwrap();
         assert_eq!(s.object_count, 2);
         assert_eq!(s.header.spec_version.as_deref(), Some("2.0"));
         assert_eq!(c.0.len(), 2);
@@ -239,7 +282,9 @@ mod tests {
     fn reads_a_lone_object_as_a_bundle_of_one() {
         let text = r#"{"type":"campaign","id":"campaign--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061","name":"x","objects":{"0":{"type":"file"}}}"#;
         let mut c = Collect(Vec::new());
-        let s = BundleReader::default().read_slice(text.as_bytes(), &mut c).unwrap();
+        let s = BundleReader::default()
+            .read_slice(text.as_bytes(), &mut c)
+            .unwrap();
         assert!(s.single_object);
         assert_eq!(c.0.len(), 1);
         assert_eq!(c.0[0]["name"], "x");
@@ -254,13 +299,28 @@ mod tests {
             Err(BundleError::Json { line: 1, .. }) => {}
             other => panic!("{other:?}"),
         }
-        assert!(matches!(r.read_slice(b"[1,2]", &mut c), Err(BundleError::Json { .. })));
-        assert!(matches!(r.read_slice(b"{\"name\":\"x\"}", &mut c), Err(BundleError::NotABundle(_))));
-        assert!(matches!(r.read_slice(b"{\"type\":\"indicator\"}", &mut c), Err(BundleError::NotABundle(_))));
-        assert!(matches!(r.read_slice(b"\x00\x01garbage", &mut c), Err(BundleError::Json { .. })));
+        assert!(matches!(
+            r.read_slice(b"[1,2]", &mut c),
+            Err(BundleError::Json { .. })
+        ));
+        assert!(matches!(
+            r.read_slice(b"{\"name\":\"x\"}", &mut c),
+            Err(BundleError::NotABundle(_))
+        ));
+        assert!(matches!(
+            r.read_slice(b"{\"type\":\"indicator\"}", &mut c),
+            Err(BundleError::NotABundle(_))
+        ));
+        assert!(matches!(
+            r.read_slice(b"\x00\x01garbage", &mut c),
+            Err(BundleError::Json { .. })
+        ));
         let small = BundleReader { objects_max: 1 };
         assert!(matches!(
-            small.read_slice(b"{\"type\":\"bundle\",\"id\":\"b\",\"objects\":[{},{}]}", &mut c),
+            small.read_slice(
+                b"{\"type\":\"bundle\",\"id\":\"b\",\"objects\":[{},{}]}",
+                &mut c
+            ),
             Err(BundleError::TooManyObjects { limit: 1 })
         ));
     }

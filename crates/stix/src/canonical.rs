@@ -54,7 +54,10 @@ fn write_object(map: &Map<String, Value>, out: &mut Vec<u8>) {
     let mut entries: Vec<(&String, &Value)> = map.iter().collect();
     // serde_json's map iterates in UTF-8 byte order, which equals UTF-16 order unless a key
     // holds characters above U+FFFF next to ones in U+E000..U+FFFF; only then re-sort.
-    if entries.iter().any(|(k, _)| k.chars().any(|c| c as u32 >= 0xE000)) {
+    if entries
+        .iter()
+        .any(|(k, _)| k.chars().any(|c| c as u32 >= 0xE000))
+    {
         entries.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
     }
     out.push(b'{');
@@ -124,7 +127,8 @@ mod tests {
 
     #[test]
     fn sorts_keys_and_drops_whitespace() {
-        let v: Value = serde_json::from_str(r#"{ "b": [1, 2, {"z": true, "a": null}], "a": "x" }"#).unwrap();
+        let v: Value =
+            serde_json::from_str(r#"{ "b": [1, 2, {"z": true, "a": null}], "a": "x" }"#).unwrap();
         assert_eq!(canonical(&v), br#"{"a":"x","b":[1,2,{"a":null,"z":true}]}"#);
     }
 
@@ -140,7 +144,10 @@ mod tests {
     #[test]
     fn strings_escape_minimally() {
         let v = json!("a\"b\\c\u{0001}\u{001f}\n\u{007f}é€😀/");
-        assert_eq!(String::from_utf8(canonical(&v)).unwrap(), "\"a\\\"b\\\\c\\u0001\\u001f\\n\u{007f}é€😀/\"");
+        assert_eq!(
+            String::from_utf8(canonical(&v)).unwrap(),
+            "\"a\\\"b\\\\c\\u0001\\u001f\\n\u{007f}é€😀/\""
+        );
     }
 
     #[test]
@@ -149,7 +156,11 @@ mod tests {
         let text = "{\"\u{20ac}\":\"Euro Sign\",\"\\r\":\"Carriage Return\",\"\u{fb33}\":\"Hebrew Letter Dalet With Dagesh\",\"1\":\"One\",\"\u{1f600}\":\"Emoji: Grinning Face\",\"\u{0080}\":\"Control\",\"\u{00f6}\":\"Latin Small Letter O With Diaeresis\"}";
         let v: Value = serde_json::from_str(text).unwrap();
         let out = String::from_utf8(canonical(&v)).unwrap();
-        let values: Vec<&str> = out.split("\":\"").skip(1).map(|s| s.split('"').next().unwrap()).collect();
+        let values: Vec<&str> = out
+            .split("\":\"")
+            .skip(1)
+            .map(|s| s.split('"').next().unwrap())
+            .collect();
         assert_eq!(
             values,
             [

@@ -7,7 +7,9 @@ pub enum IdentifierError {
     Shape(String),
     #[error("{0:?} has an invalid object type part")]
     Type(String),
-    #[error("{0:?} does not end in an RFC 4122 UUID (8-4-4-4-12 hex digits, version 1-5, variant 10xx)")]
+    #[error(
+        "{0:?} does not end in an RFC 4122 UUID (8-4-4-4-12 hex digits, version 1-5, variant 10xx)"
+    )]
     Uuid(String),
 }
 
@@ -34,7 +36,9 @@ pub fn is_valid_type_name(name: &str) -> bool {
 
 /// Splits an identifier into its type and UUID, checking both.
 pub fn parse_identifier(id: &str) -> Result<(&str, &str), IdentifierError> {
-    let (object_type, uuid) = id.split_once("--").ok_or_else(|| IdentifierError::Shape(id.to_string()))?;
+    let (object_type, uuid) = id
+        .split_once("--")
+        .ok_or_else(|| IdentifierError::Shape(id.to_string()))?;
     if !is_valid_type_name(object_type) || object_type.ends_with('-') {
         return Err(IdentifierError::Type(id.to_string()));
     }
@@ -72,7 +76,8 @@ mod tests {
 
     #[test]
     fn accepts_real_identifiers() {
-        let (t, _) = parse_identifier("attack-pattern--0042a9f5-f053-4769-b3ef-9ad018dfa298").unwrap();
+        let (t, _) =
+            parse_identifier("attack-pattern--0042a9f5-f053-4769-b3ef-9ad018dfa298").unwrap();
         assert_eq!(t, "attack-pattern");
         assert!(parse_identifier("x-mitre-tactic--2558fd61-8c75-4730-94c4-11926db2a263").is_ok());
     }

@@ -20,9 +20,9 @@ pub mod validate;
 
 pub use bundle::{BundleError, BundleReader, BundleVisitor};
 pub use canonical::{canonical, canonical_object, content_hash};
-pub use id::{parse_identifier, IdentifierError};
+pub use id::{IdentifierError, parse_identifier};
 pub use object::{Object, ObjectError};
 pub use spec::Category;
 pub use timestamp::{Timestamp, TimestampError};
 pub use upgrade::upgrade_from_20;
-pub use validate::{validate, Rule, ValidationError};
+pub use validate::{Rule, ValidationError, validate};

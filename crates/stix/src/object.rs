@@ -72,11 +72,13 @@ impl Object {
     }
 
     pub fn object_type(&self) -> &str {
-        self.get_str("type").expect("Object::from_map checked that type is a string")
+        self.get_str("type")
+            .expect("Object::from_map checked that type is a string")
     }
 
     pub fn id(&self) -> &str {
-        self.get_str("id").expect("Object::from_map checked that id is a string")
+        self.get_str("id")
+            .expect("Object::from_map checked that id is a string")
     }
 
     pub fn category(&self) -> Category {
@@ -84,11 +86,13 @@ impl Object {
     }
 
     pub fn created(&self) -> Option<Timestamp> {
-        self.get_str("created").and_then(|t| Timestamp::parse(t).ok())
+        self.get_str("created")
+            .and_then(|t| Timestamp::parse(t).ok())
     }
 
     pub fn modified(&self) -> Option<Timestamp> {
-        self.get_str("modified").and_then(|t| Timestamp::parse(t).ok())
+        self.get_str("modified")
+            .and_then(|t| Timestamp::parse(t).ok())
     }
 
     /// The version key of the object: `modified`, else `created` (marking definitions), else
@@ -102,7 +106,10 @@ impl Object {
     }
 
     pub fn is_revoked(&self) -> bool {
-        self.map.get("revoked").and_then(Value::as_bool).unwrap_or(false)
+        self.map
+            .get("revoked")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
     }
 
     pub fn confidence(&self) -> Option<i64> {
@@ -148,7 +155,11 @@ impl Object {
         ];
         TIME_PROPERTIES
             .iter()
-            .filter_map(|&p| self.get_str(p).and_then(|t| Timestamp::parse(t).ok()).map(|t| (p, t)))
+            .filter_map(|&p| {
+                self.get_str(p)
+                    .and_then(|t| Timestamp::parse(t).ok())
+                    .map(|t| (p, t))
+            })
             .collect()
     }
 
@@ -209,5 +220,9 @@ pub struct Sighting<'a> {
 }
 
 fn string_list(value: Option<&Value>) -> impl Iterator<Item = &str> {
-    value.and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str)
+    value
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
 }

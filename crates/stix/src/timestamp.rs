@@ -46,7 +46,12 @@ impl Timestamp {
             }
             Ok(value)
         };
-        if bytes[4] != b'-' || bytes[7] != b'-' || bytes[10] != b'T' || bytes[13] != b':' || bytes[16] != b':' {
+        if bytes[4] != b'-'
+            || bytes[7] != b'-'
+            || bytes[10] != b'T'
+            || bytes[13] != b':'
+            || bytes[16] != b':'
+        {
             return Err(shape());
         }
         let year = digits(0..4)?;
@@ -88,7 +93,11 @@ impl Timestamp {
         }
         let days = days_from_civil(i64::from(year), month, day);
         let unix_seconds = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
-        Ok(Timestamp { unix_seconds, nanos, fraction_digits: fraction_digits.min(255) as u8 })
+        Ok(Timestamp {
+            unix_seconds,
+            nanos,
+            fraction_digits: fraction_digits.min(255) as u8,
+        })
     }
 
     /// Builds a timestamp from Unix milliseconds, written with millisecond precision.
@@ -143,7 +152,13 @@ impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (year, month, day) = civil_from_days(self.unix_seconds.div_euclid(86_400));
         let secs = self.unix_seconds.rem_euclid(86_400);
-        write!(f, "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}", secs / 3600, (secs / 60) % 60, secs % 60)?;
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+            secs / 3600,
+            (secs / 60) % 60,
+            secs % 60
+        )?;
         let digits = usize::from(self.fraction_digits.min(9));
         if digits > 0 {
             let fraction = format!("{:09}", self.nanos);
@@ -154,7 +169,7 @@ impl fmt::Display for Timestamp {
 }
 
 fn is_leap(year: u32) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
 }
 
 fn days_in_month(year: u32, month: u32) -> u32 {
@@ -172,7 +187,8 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let era = year.div_euclid(400);
     let year_of_era = year - era * 400;
     let month = i64::from(month);
-    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let day_of_year =
+        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     era * 146_097 + day_of_era - 719_468
 }
@@ -181,7 +197,8 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let mp = (5 * day_of_year + 2) / 153;
     let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
@@ -196,7 +213,12 @@ mod tests {
 
     #[test]
     fn parses_and_round_trips_precision() {
-        for text in ["2016-04-06T20:03:48.000Z", "2016-04-06T20:03:48Z", "2024-02-29T23:59:59.123456789Z", "1969-12-31T23:59:59.5Z"] {
+        for text in [
+            "2016-04-06T20:03:48.000Z",
+            "2016-04-06T20:03:48Z",
+            "2024-02-29T23:59:59.123456789Z",
+            "1969-12-31T23:59:59.5Z",
+        ] {
             assert_eq!(Timestamp::parse(text).unwrap().to_string(), text);
         }
     }
@@ -207,7 +229,12 @@ mod tests {
         let b = Timestamp::parse("2020-01-01T00:00:00.099999Z").unwrap();
         assert!(b < a);
         assert!(b.sort_key() < a.sort_key());
-        assert_eq!(Timestamp::parse("1970-01-01T00:00:01Z").unwrap().unix_seconds, 1);
+        assert_eq!(
+            Timestamp::parse("1970-01-01T00:00:01Z")
+                .unwrap()
+                .unix_seconds,
+            1
+        );
     }
 
     #[test]

@@ -31,14 +31,20 @@ pub fn upgrade_from_20(object: &mut Map<String, Value>) -> UpgradeNotes {
     }
     object.insert("spec_version".to_string(), Value::String("2.1".to_string()));
     notes.changes.push("spec_version set to 2.1");
-    let object_type = object.get("type").and_then(Value::as_str).unwrap_or("").to_string();
+    let object_type = object
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
 
     if let Some((_, vocabulary)) = LABELS_TO_TYPES.iter().find(|(t, _)| *t == object_type)
         && !object.contains_key(*vocabulary)
         && let Some(labels) = object.remove("labels")
     {
         object.insert((*vocabulary).to_string(), labels);
-        notes.changes.push("labels moved to the type's *_types vocabulary");
+        notes
+            .changes
+            .push("labels moved to the type's *_types vocabulary");
     }
     if object_type == "malware" && !object.contains_key("is_family") {
         // A 2.0 malware object described a family or an instance without saying which; feeds
@@ -47,7 +53,10 @@ pub fn upgrade_from_20(object: &mut Map<String, Value>) -> UpgradeNotes {
         notes.changes.push("malware is_family set to true");
     }
     if object_type == "indicator" && !object.contains_key("pattern_type") {
-        object.insert("pattern_type".to_string(), Value::String("stix".to_string()));
+        object.insert(
+            "pattern_type".to_string(),
+            Value::String("stix".to_string()),
+        );
         notes.changes.push("indicator pattern_type set to stix");
     }
     notes
@@ -74,7 +83,11 @@ mod tests {
     fn leaves_21_alone() {
         let mut m = json!({"type": "malware", "spec_version": "2.1", "labels": ["x"]});
         let before = m.clone();
-        assert!(upgrade_from_20(m.as_object_mut().unwrap()).changes.is_empty());
+        assert!(
+            upgrade_from_20(m.as_object_mut().unwrap())
+                .changes
+                .is_empty()
+        );
         assert_eq!(m, before);
     }
 }

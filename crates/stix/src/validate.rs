@@ -120,7 +120,10 @@ pub struct Checker<'a> {
 
 impl<'a> Checker<'a> {
     pub fn new(object_id: Option<&'a str>) -> Checker<'a> {
-        Checker { object_id, errors: Vec::new() }
+        Checker {
+            object_id,
+            errors: Vec::new(),
+        }
     }
 
     /// Records a broken rule at `path`.
@@ -146,7 +149,11 @@ impl<'a> Checker<'a> {
         if object.contains_key(name) {
             true
         } else {
-            self.fail(name, Rule::RequiredProperty, format!("the required property {name:?} is missing"));
+            self.fail(
+                name,
+                Rule::RequiredProperty,
+                format!("the required property {name:?} is missing"),
+            );
             false
         }
     }
@@ -157,7 +164,11 @@ impl<'a> Checker<'a> {
             match object.get(prop.name) {
                 Some(value) => self.check_kind(prop.name, value, &prop.kind),
                 None if prop.required => {
-                    self.fail(prop.name, Rule::RequiredProperty, format!("the required property {:?} is missing", prop.name));
+                    self.fail(
+                        prop.name,
+                        Rule::RequiredProperty,
+                        format!("the required property {:?} is missing", prop.name),
+                    );
                 }
                 None => {}
             }
@@ -170,57 +181,121 @@ impl<'a> Checker<'a> {
             Kind::Any => {}
             Kind::String => {
                 if !value.is_string() {
-                    self.fail(path, Rule::PropertyType, format!("must be a string, found {}", json_type(value)));
+                    self.fail(
+                        path,
+                        Rule::PropertyType,
+                        format!("must be a string, found {}", json_type(value)),
+                    );
                 }
             }
             Kind::Boolean => {
                 if !value.is_boolean() {
-                    self.fail(path, Rule::PropertyType, format!("must be a boolean, found {}", json_type(value)));
+                    self.fail(
+                        path,
+                        Rule::PropertyType,
+                        format!("must be a boolean, found {}", json_type(value)),
+                    );
                 }
             }
-            Kind::Integer { min, max } => match value.as_i64() {
-                Some(n) => {
-                    if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
-                        self.fail(path, Rule::Range, format!("{n} is outside {}", range_text(*min, *max)));
+            Kind::Integer { min, max } => {
+                match value.as_i64() {
+                    Some(n) if n.unsigned_abs() > INTEGER_ABS_MAX => {
+                        self.fail(
+                            path,
+                            Rule::Range,
+                            format!(
+                                "{n} is beyond ±(2^53-1), the integers STIX allows (section 2.6)"
+                            ),
+                        );
                     }
+                    Some(n) => {
+                        if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
+                            self.fail(
+                                path,
+                                Rule::Range,
+                                format!("{n} is outside {}", range_text(*min, *max)),
+                            );
+                        }
+                    }
+                    None if value.is_u64() => {
+                        self.fail(path, Rule::Range, "the integer is beyond ±(2^53-1), the integers STIX allows (section 2.6)");
+                    }
+                    None => self.fail(
+                        path,
+                        Rule::PropertyType,
+                        format!("must be an integer, found {}", json_type(value)),
+                    ),
                 }
-                None => self.fail(path, Rule::PropertyType, format!("must be an integer, found {}", json_type(value))),
-            },
+            }
             Kind::Float { min, max } => match value.as_f64() {
                 Some(n) => {
                     if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
-                        self.fail(path, Rule::Range, format!("{n} is outside the allowed range"));
+                        self.fail(
+                            path,
+                            Rule::Range,
+                            format!("{n} is outside the allowed range"),
+                        );
                     }
                 }
-                None => self.fail(path, Rule::PropertyType, format!("must be a number, found {}", json_type(value))),
+                None => self.fail(
+                    path,
+                    Rule::PropertyType,
+                    format!("must be a number, found {}", json_type(value)),
+                ),
             },
             Kind::Timestamp => self.check_timestamp(path, value, false),
             Kind::TimestampMillis => self.check_timestamp(path, value, true),
             Kind::Identifier(types) => self.check_identifier(path, value, types),
             Kind::Enum(allowed) => match value.as_str() {
                 Some(s) if allowed.contains(&s) => {}
-                Some(s) => self.fail(path, Rule::Enumeration, format!("{s:?} is not one of {}", allowed.join(", "))),
-                None => self.fail(path, Rule::PropertyType, format!("must be a string, found {}", json_type(value))),
+                Some(s) => self.fail(
+                    path,
+                    Rule::Enumeration,
+                    format!("{s:?} is not one of {}", allowed.join(", ")),
+                ),
+                None => self.fail(
+                    path,
+                    Rule::PropertyType,
+                    format!("must be a string, found {}", json_type(value)),
+                ),
             },
             Kind::Hex => match value.as_str() {
                 Some(s) if s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit()) => {}
-                _ => self.fail(path, Rule::PropertyType, "must be a string of an even number of hexadecimal digits"),
+                _ => self.fail(
+                    path,
+                    Rule::PropertyType,
+                    "must be a string of an even number of hexadecimal digits",
+                ),
             },
             Kind::Binary => match value.as_str() {
                 Some(s) if is_base64(s) => {}
-                _ => self.fail(path, Rule::PropertyType, "must be a base64-encoded string (RFC 4648)"),
+                _ => self.fail(
+                    path,
+                    Rule::PropertyType,
+                    "must be a base64-encoded string (RFC 4648)",
+                ),
             },
             Kind::Hashes => self.check_hashes(path, value),
             Kind::Dictionary => match value.as_object() {
-                Some(map) if map.is_empty() => self.fail(path, Rule::PropertyType, "a dictionary must not be empty"),
+                Some(map) if map.is_empty() => {
+                    self.fail(path, Rule::PropertyType, "a dictionary must not be empty")
+                }
                 Some(map) => {
                     for key in map.keys() {
                         if key.is_empty() || key.len() > 250 || !key.is_ascii() {
-                            self.fail(format!("{path}.{key}"), Rule::PropertyName, "dictionary keys must be 1 to 250 ASCII characters");
+                            self.fail(
+                                format!("{path}.{key}"),
+                                Rule::PropertyName,
+                                "dictionary keys must be 1 to 250 ASCII characters",
+                            );
                         }
                     }
                 }
-                None => self.fail(path, Rule::PropertyType, format!("must be an object, found {}", json_type(value))),
+                None => self.fail(
+                    path,
+                    Rule::PropertyType,
+                    format!("must be an object, found {}", json_type(value)),
+                ),
             },
             Kind::Object(props) => match value.as_object() {
                 Some(map) => {
@@ -228,33 +303,55 @@ impl<'a> Checker<'a> {
                         let child = format!("{path}.{}", prop.name);
                         match map.get(prop.name) {
                             Some(v) => self.check_kind(&child, v, &prop.kind),
-                            None if prop.required => self.fail(child, Rule::RequiredProperty, format!("the required property {:?} is missing", prop.name)),
+                            None if prop.required => self.fail(
+                                child,
+                                Rule::RequiredProperty,
+                                format!("the required property {:?} is missing", prop.name),
+                            ),
                             None => {}
                         }
                     }
                 }
-                None => self.fail(path, Rule::PropertyType, format!("must be an object, found {}", json_type(value))),
+                None => self.fail(
+                    path,
+                    Rule::PropertyType,
+                    format!("must be an object, found {}", json_type(value)),
+                ),
             },
             Kind::List(item) => match value.as_array() {
-                Some(items) if items.is_empty() => self.fail(path, Rule::PropertyType, "a list must not be empty"),
+                Some(items) if items.is_empty() => {
+                    self.fail(path, Rule::PropertyType, "a list must not be empty")
+                }
                 Some(items) => {
                     for (i, v) in items.iter().enumerate() {
                         self.check_kind(&format!("{path}[{i}]"), v, item);
                     }
                 }
-                None => self.fail(path, Rule::PropertyType, format!("must be a list, found {}", json_type(value))),
+                None => self.fail(
+                    path,
+                    Rule::PropertyType,
+                    format!("must be a list, found {}", json_type(value)),
+                ),
             },
         }
     }
 
     fn check_timestamp(&mut self, path: &str, value: &Value, millis: bool) {
         let Some(text) = value.as_str() else {
-            self.fail(path, Rule::PropertyType, format!("must be a timestamp string, found {}", json_type(value)));
+            self.fail(
+                path,
+                Rule::PropertyType,
+                format!("must be a timestamp string, found {}", json_type(value)),
+            );
             return;
         };
         match Timestamp::parse(text) {
             Ok(ts) if millis && !ts.has_millisecond_precision() => {
-                self.fail(path, Rule::TimestampFormat, format!("{text:?} must be precise to at least the millisecond"));
+                self.fail(
+                    path,
+                    Rule::TimestampFormat,
+                    format!("{text:?} must be precise to at least the millisecond"),
+                );
             }
             Ok(_) => {}
             Err(e) => self.fail(path, Rule::TimestampFormat, e.to_string()),
@@ -263,14 +360,25 @@ impl<'a> Checker<'a> {
 
     fn check_identifier(&mut self, path: &str, value: &Value, types: &[&str]) {
         let Some(text) = value.as_str() else {
-            self.fail(path, Rule::PropertyType, format!("must be an identifier string, found {}", json_type(value)));
+            self.fail(
+                path,
+                Rule::PropertyType,
+                format!("must be an identifier string, found {}", json_type(value)),
+            );
             return;
         };
         match parse_identifier(text) {
             Err(e) => self.fail(path, Rule::IdentifierSyntax, e.to_string()),
             Ok((target_type, _)) => {
                 if !ref_type_allowed(target_type, types) {
-                    self.fail(path, Rule::RefType, format!("{text:?} must refer to {}, not {target_type}", describe_types(types)));
+                    self.fail(
+                        path,
+                        Rule::RefType,
+                        format!(
+                            "{text:?} must refer to {}, not {target_type}",
+                            describe_types(types)
+                        ),
+                    );
                 }
             }
         }
@@ -278,16 +386,28 @@ impl<'a> Checker<'a> {
 
     fn check_hashes(&mut self, path: &str, value: &Value) {
         let Some(map) = value.as_object() else {
-            self.fail(path, Rule::PropertyType, format!("hashes must be an object, found {}", json_type(value)));
+            self.fail(
+                path,
+                Rule::PropertyType,
+                format!("hashes must be an object, found {}", json_type(value)),
+            );
             return;
         };
         if map.is_empty() {
-            self.fail(path, Rule::PropertyType, "hashes must hold at least one hash");
+            self.fail(
+                path,
+                Rule::PropertyType,
+                "hashes must hold at least one hash",
+            );
         }
         for (algorithm, hash) in map {
             let child = format!("{path}.{algorithm}");
             if algorithm.len() > 250 || algorithm.is_empty() {
-                self.fail(&child, Rule::PropertyName, "hash names must be 1 to 250 characters");
+                self.fail(
+                    &child,
+                    Rule::PropertyName,
+                    "hash names must be 1 to 250 characters",
+                );
             }
             match hash.as_str() {
                 Some(text) => {
@@ -301,7 +421,11 @@ impl<'a> Checker<'a> {
                     if let Some(len) = hex_len
                         && (text.len() != len || !text.bytes().all(|b| b.is_ascii_hexdigit()))
                     {
-                        self.fail(&child, Rule::PropertyType, format!("a {algorithm} hash must be {len} hexadecimal digits"));
+                        self.fail(
+                            &child,
+                            Rule::PropertyType,
+                            format!("a {algorithm} hash must be {len} hexadecimal digits"),
+                        );
                     }
                 }
                 None => self.fail(&child, Rule::PropertyType, "a hash value must be a string"),
@@ -309,6 +433,12 @@ impl<'a> Checker<'a> {
         }
     }
 }
+
+/// Largest magnitude of a STIX integer: JSON numbers are only interoperable up to 2^53-1.
+pub const INTEGER_ABS_MAX: u64 = (1 << 53) - 1;
+
+/// Property names section 3.8 reserves for future use; no object may carry them.
+const RESERVED_PROPERTIES: &[&str] = &["severity", "username", "phone_numbers", "phone_number"];
 
 /// Pseudo-types accepted in [`Kind::Identifier`] lists, standing for a whole category.
 pub const ANY_SDO: &str = "<sdo>";
@@ -357,14 +487,16 @@ pub(crate) fn json_type(value: &Value) -> &'static str {
 
 fn is_base64(text: &str) -> bool {
     let bytes = text.as_bytes();
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return false;
     }
     let body_len = bytes.iter().rev().take_while(|&&b| b == b'=').count();
     if body_len > 2 {
         return false;
     }
-    bytes[..bytes.len() - body_len].iter().all(|&b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+    bytes[..bytes.len() - body_len]
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
 }
 
 /// RFC 5646 language tag, in the shape the spec requires (a primary subtag of 2-8 letters and
@@ -388,11 +520,15 @@ fn depth_exceeds(value: &Value, depth: usize) -> bool {
     }
 }
 
-/// Whether a top-level property name follows section 3.1: ASCII letters, digits and `_`,
-/// 3 to 250 characters. (Two spec-defined names, `id` and `x509_v3_extensions`' relatives, are
-/// exempt because the spec itself defines them.)
+/// Whether a top-level property name follows sections 3.1 and 11.1: lower-case ASCII letters,
+/// digits and `_`, starting with a letter, 3 to 250 characters. (`id` is exempt: the spec
+/// itself defines it.)
 pub fn is_valid_property_name(name: &str) -> bool {
-    (3..=250).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    (3..=250).contains(&name.len())
+        && name.as_bytes()[0].is_ascii_lowercase()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// Validates one STIX 2.1 object against every rule Tessera knows. An empty result means valid.
@@ -401,18 +537,30 @@ pub fn validate(object: &Map<String, Value>) -> Vec<ValidationError> {
     let mut check = Checker::new(id);
 
     if object.values().any(|v| depth_exceeds(v, 1)) {
-        check.fail("", Rule::Depth, format!("the object nests deeper than {DEPTH_MAX} levels"));
+        check.fail(
+            "",
+            Rule::Depth,
+            format!("the object nests deeper than {DEPTH_MAX} levels"),
+        );
         return check.into_errors();
     }
 
     let object_type = match object.get("type") {
         Some(Value::String(t)) => t.as_str(),
         Some(other) => {
-            check.fail("type", Rule::PropertyType, format!("must be a string, found {}", json_type(other)));
+            check.fail(
+                "type",
+                Rule::PropertyType,
+                format!("must be a string, found {}", json_type(other)),
+            );
             return check.into_errors();
         }
         None => {
-            check.fail("type", Rule::RequiredProperty, "the required property \"type\" is missing");
+            check.fail(
+                "type",
+                Rule::RequiredProperty,
+                "the required property \"type\" is missing",
+            );
             return check.into_errors();
         }
     };
@@ -420,7 +568,11 @@ pub fn validate(object: &Map<String, Value>) -> Vec<ValidationError> {
         check.fail("type", Rule::TypeName, format!("{object_type:?} must be 3-250 characters of a-z, 0-9 and single hyphens, starting with a letter"));
     }
     if object_type == "bundle" {
-        check.fail("type", Rule::Reserved, "a bundle is not a STIX object and cannot be stored as one");
+        check.fail(
+            "type",
+            Rule::Reserved,
+            "a bundle is not a STIX object and cannot be stored as one",
+        );
         return check.into_errors();
     }
 
@@ -434,8 +586,16 @@ pub fn validate(object: &Map<String, Value>) -> Vec<ValidationError> {
             Ok(_) => {}
             Err(e) => check.fail("id", Rule::IdentifierSyntax, e.to_string()),
         },
-        Some(other) => check.fail("id", Rule::PropertyType, format!("must be a string, found {}", json_type(other))),
-        None => check.fail("id", Rule::RequiredProperty, "the required property \"id\" is missing"),
+        Some(other) => check.fail(
+            "id",
+            Rule::PropertyType,
+            format!("must be a string, found {}", json_type(other)),
+        ),
+        None => check.fail(
+            "id",
+            Rule::RequiredProperty,
+            "the required property \"id\" is missing",
+        ),
     }
 
     let category = spec::category_of(object_type);
@@ -445,13 +605,24 @@ pub fn validate(object: &Map<String, Value>) -> Vec<ValidationError> {
     // spec_version: required on SDOs, SROs and meta objects; optional on SCOs.
     match object.get("spec_version") {
         Some(Value::String(v)) if v == "2.1" => {}
-        Some(Value::String(v)) => {
-            check.fail("spec_version", Rule::SpecVersion, format!("{v:?} is not \"2.1\"; STIX 2.0 content must be upgraded before validation"))
-        }
-        Some(other) => check.fail("spec_version", Rule::PropertyType, format!("must be a string, found {}", json_type(other))),
-        None if category != Category::Sco && !(custom && !object.contains_key("created")) => {
-            check.fail("spec_version", Rule::RequiredProperty, "the required property \"spec_version\" is missing")
-        }
+        Some(Value::String(v)) => check.fail(
+            "spec_version",
+            Rule::SpecVersion,
+            format!("{v:?} is not \"2.1\"; STIX 2.0 content must be upgraded before validation"),
+        ),
+        Some(other) => check.fail(
+            "spec_version",
+            Rule::PropertyType,
+            format!("must be a string, found {}", json_type(other)),
+        ),
+        // A custom type without `created` is read as a custom observable, for which
+        // spec_version is optional as for any SCO.
+        None if category != Category::Sco && (!custom || object.contains_key("created")) => check
+            .fail(
+                "spec_version",
+                Rule::RequiredProperty,
+                "the required property \"spec_version\" is missing",
+            ),
         None => {}
     }
 
@@ -463,10 +634,28 @@ pub fn validate(object: &Map<String, Value>) -> Vec<ValidationError> {
     check.into_errors()
 }
 
-fn check_common(check: &mut Checker<'_>, object: &Map<String, Value>, category: Category, custom: bool) {
+fn check_common(
+    check: &mut Checker<'_>,
+    object: &Map<String, Value>,
+    category: Category,
+    custom: bool,
+) {
     for name in object.keys() {
         if name != "id" && !is_valid_property_name(name) {
-            check.fail(name.as_str(), Rule::PropertyName, format!("{name:?} must be 3-250 characters of ASCII letters, digits and '_'"));
+            check.fail(
+                name.as_str(),
+                Rule::PropertyName,
+                format!(
+                    "{name:?} must be 3-250 characters of a-z, 0-9 and '_', starting with a letter"
+                ),
+            );
+        }
+        if RESERVED_PROPERTIES.contains(&name.as_str()) {
+            check.fail(
+                name.as_str(),
+                Rule::Reserved,
+                format!("{name:?} is reserved by STIX 2.1 (section 3.8) and must not be used"),
+            );
         }
     }
 
@@ -481,7 +670,9 @@ fn check_common(check: &mut Checker<'_>, object: &Map<String, Value>, category: 
 
     if sdo_like {
         let has_created = object.contains_key("created");
-        if category != Category::Meta || object.get("type").and_then(Value::as_str) != Some("marking-definition") {
+        if category != Category::Meta
+            || object.get("type").and_then(Value::as_str) != Some("marking-definition")
+        {
             check.require(object, "modified");
         }
         if has_created || check.require(object, "created") {
@@ -490,18 +681,34 @@ fn check_common(check: &mut Checker<'_>, object: &Map<String, Value>, category: 
         if let Some(v) = object.get("modified") {
             check.check_kind("modified", v, &Kind::TimestampMillis);
         }
-        let created = object.get("created").and_then(Value::as_str).and_then(|t| Timestamp::parse(t).ok());
-        let modified = object.get("modified").and_then(Value::as_str).and_then(|t| Timestamp::parse(t).ok());
+        let created = object
+            .get("created")
+            .and_then(Value::as_str)
+            .and_then(|t| Timestamp::parse(t).ok());
+        let modified = object
+            .get("modified")
+            .and_then(Value::as_str)
+            .and_then(|t| Timestamp::parse(t).ok());
         if let (Some(c), Some(m)) = (created, modified)
             && m < c
         {
-            check.fail("modified", Rule::TimeOrder, format!("modified ({m}) is earlier than created ({c})"));
+            check.fail(
+                "modified",
+                Rule::TimeOrder,
+                format!("modified ({m}) is earlier than created ({c})"),
+            );
         }
         for (name, kind) in [
             ("created_by_ref", Kind::Identifier(&["identity"])),
             ("revoked", Kind::Boolean),
             ("labels", Kind::List(&Kind::String)),
-            ("confidence", Kind::Integer { min: Some(0), max: Some(100) }),
+            (
+                "confidence",
+                Kind::Integer {
+                    min: Some(0),
+                    max: Some(100),
+                },
+            ),
         ] {
             if let Some(v) = object.get(name) {
                 check.check_kind(name, v, &kind);
@@ -510,19 +717,38 @@ fn check_common(check: &mut Checker<'_>, object: &Map<String, Value>, category: 
     } else if let Some(v) = object.get("defanged") {
         check.check_kind("defanged", v, &Kind::Boolean);
     }
+    if sdo_like && object.contains_key("defanged") {
+        check.fail(
+            "defanged",
+            Rule::Constraint,
+            "defanged applies only to cyber-observables (section 3.2)",
+        );
+    }
 
     if let Some(v) = object.get("lang") {
         match v.as_str() {
             Some(tag) if is_language_tag(tag) => {}
-            Some(tag) => check.fail("lang", Rule::LanguageTag, format!("{tag:?} is not an RFC 5646 language tag")),
-            None => check.fail("lang", Rule::PropertyType, format!("must be a string, found {}", json_type(v))),
+            Some(tag) => check.fail(
+                "lang",
+                Rule::LanguageTag,
+                format!("{tag:?} is not an RFC 5646 language tag"),
+            ),
+            None => check.fail(
+                "lang",
+                Rule::PropertyType,
+                format!("must be a string, found {}", json_type(v)),
+            ),
         }
     }
     if let Some(v) = object.get("external_references") {
         check_external_references(check, v);
     }
     if let Some(v) = object.get("object_marking_refs") {
-        check.check_kind("object_marking_refs", v, &Kind::List(&Kind::Identifier(&["marking-definition"])));
+        check.check_kind(
+            "object_marking_refs",
+            v,
+            &Kind::List(&Kind::Identifier(&["marking-definition"])),
+        );
     }
     if let Some(v) = object.get("granular_markings") {
         check_granular_markings(check, object, v);
@@ -534,56 +760,118 @@ fn check_common(check: &mut Checker<'_>, object: &Map<String, Value>, category: 
 
 fn check_external_references(check: &mut Checker<'_>, value: &Value) {
     let Some(items) = value.as_array() else {
-        check.fail("external_references", Rule::PropertyType, format!("must be a list, found {}", json_type(value)));
+        check.fail(
+            "external_references",
+            Rule::PropertyType,
+            format!("must be a list, found {}", json_type(value)),
+        );
         return;
     };
     if items.is_empty() {
-        check.fail("external_references", Rule::PropertyType, "a list must not be empty");
+        check.fail(
+            "external_references",
+            Rule::PropertyType,
+            "a list must not be empty",
+        );
     }
     for (i, item) in items.iter().enumerate() {
         let path = format!("external_references[{i}]");
         let Some(reference) = item.as_object() else {
-            check.fail(path, Rule::PropertyType, format!("must be an object, found {}", json_type(item)));
+            check.fail(
+                path,
+                Rule::PropertyType,
+                format!("must be an object, found {}", json_type(item)),
+            );
             continue;
         };
         check.check_kind(&path, item, &Kind::Object(spec::EXTERNAL_REFERENCE));
-        let source = reference.get("source_name").and_then(Value::as_str).unwrap_or("");
+        let source = reference
+            .get("source_name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         let external_id = reference.get("external_id").and_then(Value::as_str);
-        if !["description", "url", "external_id"].iter().any(|k| reference.contains_key(*k)) {
+        if !["description", "url", "external_id"]
+            .iter()
+            .any(|k| reference.contains_key(*k))
+        {
             check.fail(&path, Rule::Constraint, "an external reference needs at least one of description, url or external_id besides source_name");
         }
         if source == "cve" && !external_id.is_some_and(is_cve_id) {
-            check.fail(format!("{path}.external_id"), Rule::Constraint, "a reference to source \"cve\" needs an external_id of the form CVE-YYYY-NNNN");
+            check.fail(
+                format!("{path}.external_id"),
+                Rule::Constraint,
+                "a reference to source \"cve\" needs an external_id of the form CVE-YYYY-NNNN",
+            );
         }
-        if source == "capec" && !external_id.is_some_and(|e| e.strip_prefix("CAPEC-").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))) {
-            check.fail(format!("{path}.external_id"), Rule::Constraint, "a reference to source \"capec\" needs an external_id of the form CAPEC-N");
+        if source == "capec"
+            && !external_id.is_some_and(|e| {
+                e.strip_prefix("CAPEC-")
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            })
+        {
+            check.fail(
+                format!("{path}.external_id"),
+                Rule::Constraint,
+                "a reference to source \"capec\" needs an external_id of the form CAPEC-N",
+            );
         }
     }
 }
 
 fn is_cve_id(text: &str) -> bool {
-    let Some(rest) = text.strip_prefix("CVE-") else { return false };
-    let Some((year, number)) = rest.split_once('-') else { return false };
-    year.len() == 4 && year.bytes().all(|b| b.is_ascii_digit()) && number.len() >= 4 && number.bytes().all(|b| b.is_ascii_digit())
+    let Some(rest) = text.strip_prefix("CVE-") else {
+        return false;
+    };
+    let Some((year, number)) = rest.split_once('-') else {
+        return false;
+    };
+    year.len() == 4
+        && year.bytes().all(|b| b.is_ascii_digit())
+        && number.len() >= 4
+        && number.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn check_granular_markings(check: &mut Checker<'_>, object: &Map<String, Value>, value: &Value) {
     let Some(items) = value.as_array().filter(|a| !a.is_empty()) else {
-        check.fail("granular_markings", Rule::PropertyType, "must be a non-empty list of granular markings");
+        check.fail(
+            "granular_markings",
+            Rule::PropertyType,
+            "must be a non-empty list of granular markings",
+        );
         return;
     };
     for (i, item) in items.iter().enumerate() {
         let path = format!("granular_markings[{i}]");
         let Some(marking) = item.as_object() else {
-            check.fail(path, Rule::PropertyType, "a granular marking must be an object");
+            check.fail(
+                path,
+                Rule::PropertyType,
+                "a granular marking must be an object",
+            );
             continue;
         };
         match (marking.get("marking_ref"), marking.get("lang")) {
-            (Some(r), None) => check.check_kind(&format!("{path}.marking_ref"), r, &Kind::Identifier(&["marking-definition"])),
+            (Some(r), None) => check.check_kind(
+                &format!("{path}.marking_ref"),
+                r,
+                &Kind::Identifier(&["marking-definition"]),
+            ),
             (None, Some(Value::String(tag))) if is_language_tag(tag) => {}
-            (None, Some(_)) => check.fail(format!("{path}.lang"), Rule::LanguageTag, "must be an RFC 5646 language tag"),
-            (Some(_), Some(_)) => check.fail(&path, Rule::Marking, "a granular marking has either marking_ref or lang, not both"),
-            (None, None) => check.fail(&path, Rule::Marking, "a granular marking needs marking_ref or lang"),
+            (None, Some(_)) => check.fail(
+                format!("{path}.lang"),
+                Rule::LanguageTag,
+                "must be an RFC 5646 language tag",
+            ),
+            (Some(_), Some(_)) => check.fail(
+                &path,
+                Rule::Marking,
+                "a granular marking has either marking_ref or lang, not both",
+            ),
+            (None, None) => check.fail(
+                &path,
+                Rule::Marking,
+                "a granular marking needs marking_ref or lang",
+            ),
         }
         match marking.get("selectors").and_then(Value::as_array) {
             Some(selectors) if !selectors.is_empty() => {
@@ -591,12 +879,26 @@ fn check_granular_markings(check: &mut Checker<'_>, object: &Map<String, Value>,
                     let selector_path = format!("{path}.selectors[{j}]");
                     match selector.as_str() {
                         Some(s) if selector_resolves(object, s) => {}
-                        Some(s) => check.fail(selector_path, Rule::Marking, format!("the selector {s:?} does not select any property of this object")),
-                        None => check.fail(selector_path, Rule::PropertyType, "a selector must be a string"),
+                        Some(s) => check.fail(
+                            selector_path,
+                            Rule::Marking,
+                            format!(
+                                "the selector {s:?} does not select any property of this object"
+                            ),
+                        ),
+                        None => check.fail(
+                            selector_path,
+                            Rule::PropertyType,
+                            "a selector must be a string",
+                        ),
                     }
                 }
             }
-            _ => check.fail(format!("{path}.selectors"), Rule::Marking, "selectors must be a non-empty list"),
+            _ => check.fail(
+                format!("{path}.selectors"),
+                Rule::Marking,
+                "selectors must be a non-empty list",
+            ),
         }
     }
 }
@@ -605,11 +907,18 @@ fn check_granular_markings(check: &mut Checker<'_>, object: &Map<String, Value>,
 /// property that exists in the object, as section 7.2.3.1 requires.
 fn selector_resolves(object: &Map<String, Value>, selector: &str) -> bool {
     let mut parts = selector.split('.');
-    let Some(first) = parts.next() else { return false };
-    let Some(mut current) = object.get(first) else { return false };
+    let Some(first) = parts.next() else {
+        return false;
+    };
+    let Some(mut current) = object.get(first) else {
+        return false;
+    };
     for part in parts {
         let next = if let Some(index) = part.strip_prefix('[').and_then(|p| p.strip_suffix(']')) {
-            index.parse::<usize>().ok().and_then(|i| current.as_array().and_then(|a| a.get(i)))
+            index
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| current.as_array().and_then(|a| a.get(i)))
         } else {
             current.as_object().and_then(|m| m.get(part))
         };
@@ -623,11 +932,19 @@ fn selector_resolves(object: &Map<String, Value>, selector: &str) -> bool {
 
 fn check_extensions(check: &mut Checker<'_>, value: &Value) {
     let Some(map) = value.as_object() else {
-        check.fail("extensions", Rule::PropertyType, format!("must be an object, found {}", json_type(value)));
+        check.fail(
+            "extensions",
+            Rule::PropertyType,
+            format!("must be an object, found {}", json_type(value)),
+        );
         return;
     };
     if map.is_empty() {
-        check.fail("extensions", Rule::Extension, "extensions must not be empty");
+        check.fail(
+            "extensions",
+            Rule::Extension,
+            "extensions must not be empty",
+        );
     }
     for (key, extension) in map {
         let path = format!("extensions.{key}");
@@ -637,23 +954,39 @@ fn check_extensions(check: &mut Checker<'_>, value: &Value) {
         };
         if key.starts_with("extension-definition--") {
             if let Err(e) = parse_identifier(key) {
-                check.fail(&path, Rule::Extension, format!("the key is not a valid extension-definition id: {e}"));
+                check.fail(
+                    &path,
+                    Rule::Extension,
+                    format!("the key is not a valid extension-definition id: {e}"),
+                );
             }
             match body.get("extension_type") {
-                Some(t) => check.check_kind(&format!("{path}.extension_type"), t, &Kind::Enum(spec::EXTENSION_TYPES)),
-                None => {
-                    if body.is_empty() {
-                        check.fail(&path, Rule::Extension, "an extension must hold at least one property");
-                    }
-                }
+                Some(t) => check.check_kind(
+                    &format!("{path}.extension_type"),
+                    t,
+                    &Kind::Enum(spec::EXTENSION_TYPES),
+                ),
+                None => check.fail(
+                    format!("{path}.extension_type"),
+                    Rule::Extension,
+                    "an extension-definition extension must say its extension_type (section 3.2)",
+                ),
             }
         } else if key.ends_with("-ext") && is_valid_type_name(key) {
             if body.is_empty() {
-                check.fail(&path, Rule::Extension, "an extension must hold at least one property");
+                check.fail(
+                    &path,
+                    Rule::Extension,
+                    "an extension must hold at least one property",
+                );
             }
             spec::check_predefined_extension(check, key, body, &path);
         } else {
-            check.fail(path, Rule::Extension, "an extension key must be an extension-definition id or a name ending in -ext");
+            check.fail(
+                path,
+                Rule::Extension,
+                "an extension key must be an extension-definition id or a name ending in -ext",
+            );
         }
     }
 }
@@ -668,14 +1001,22 @@ pub fn references(object: &Map<String, Value>) -> Vec<(String, String)> {
     out
 }
 
-fn collect_refs(path: &str, key: &str, value: &Value, out: &mut Vec<(String, String)>, depth: usize) {
+fn collect_refs(
+    path: &str,
+    key: &str,
+    value: &Value,
+    out: &mut Vec<(String, String)>,
+    depth: usize,
+) {
     if depth > DEPTH_MAX {
         return;
     }
     let is_ref = key.ends_with("_ref");
     let is_refs = key.ends_with("_refs");
     match value {
-        Value::String(s) if is_ref && type_of(s).is_some() => out.push((path.to_string(), s.clone())),
+        Value::String(s) if is_ref && type_of(s).is_some() => {
+            out.push((path.to_string(), s.clone()))
+        }
         Value::Array(items) if is_refs => {
             for item in items {
                 if let Some(s) = item.as_str().filter(|s| type_of(s).is_some()) {

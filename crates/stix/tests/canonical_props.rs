@@ -11,11 +11,24 @@ fn leaf() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|n| Value::Number(n.into())),
         any::<u64>().prop_map(|n| Value::Number(n.into())),
-        any::<f64>().prop_filter("JSON has no NaN or infinity", |f| f.is_finite()).prop_map(|f| Value::Number(Number::from_f64(f).expect("finite"))),
+        any::<f64>()
+            .prop_filter("JSON has no NaN or infinity", |f| f.is_finite())
+            .prop_map(|f| Value::Number(Number::from_f64(f).expect("finite"))),
         "\\PC{0,12}".prop_map(Value::String),
         // Control characters, quotes and characters beyond the BMP exercise the escaping.
-        prop::collection::vec(prop_oneof![Just('\u{0}'), Just('\u{1f}'), Just('"'), Just('\\'), Just('\u{e000}'), Just('😀'), Just('a')], 0..6)
-            .prop_map(|c| Value::String(c.into_iter().collect())),
+        prop::collection::vec(
+            prop_oneof![
+                Just('\u{0}'),
+                Just('\u{1f}'),
+                Just('"'),
+                Just('\\'),
+                Just('\u{e000}'),
+                Just('😀'),
+                Just('a')
+            ],
+            0..6
+        )
+        .prop_map(|c| Value::String(c.into_iter().collect())),
     ]
 }
 
@@ -23,7 +36,8 @@ fn json_value() -> impl Strategy<Value = Value> {
     leaf().prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec(("[a-z_😀\u{e000}]{1,6}", inner), 0..6).prop_map(|pairs| Value::Object(pairs.into_iter().collect::<Map<_, _>>())),
+            prop::collection::vec(("[a-z_😀\u{e000}]{1,6}", inner), 0..6)
+                .prop_map(|pairs| Value::Object(pairs.into_iter().collect::<Map<_, _>>())),
         ]
     })
 }
@@ -35,7 +49,9 @@ fn write_shuffled(value: &Value, seed: &mut u64, out: &mut String) {
             let mut entries: Vec<_> = map.iter().collect();
             // A small deterministic shuffle driven by the seed.
             for i in (1..entries.len()).rev() {
-                *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                *seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 entries.swap(i, (*seed >> 33) as usize % (i + 1));
             }
             out.push_str("{ ");
@@ -64,26 +80,42 @@ fn write_shuffled(value: &Value, seed: &mut u64, out: &mut String) {
 }
 
 fn stix_object() -> impl Strategy<Value = Value> {
-    (json_value(), "[a-z]{3,10}", prop::collection::vec(("x_[a-z_]{3,10}", json_value()), 0..5)).prop_map(|(extra, name, custom)| {
-        let mut map = Map::new();
-        map.insert("type".into(), Value::String("x-tessera-test".into()));
-        map.insert("id".into(), Value::String("x-tessera-test--4e0b9c54-1f5a-4d6b-9a59-0f5b1e9c3c2a".into()));
-        map.insert("name".into(), Value::String(name));
-        map.insert("x_payload".into(), extra);
-        for (k, v) in custom {
-            map.insert(k, v);
-        }
-        Value::Object(map)
-    })
+    (
+        json_value(),
+        "[a-z]{3,10}",
+        prop::collection::vec(("x_[a-z_]{3,10}", json_value()), 0..5),
+    )
+        .prop_map(|(extra, name, custom)| {
+            let mut map = Map::new();
+            map.insert("type".into(), Value::String("x-tessera-test".into()));
+            map.insert(
+                "id".into(),
+                Value::String("x-tessera-test--4e0b9c54-1f5a-4d6b-9a59-0f5b1e9c3c2a".into()),
+            );
+            map.insert("name".into(), Value::String(name));
+            map.insert("x_payload".into(), extra);
+            for (k, v) in custom {
+                map.insert(k, v);
+            }
+            Value::Object(map)
+        })
 }
 
 /// Equality under JSON's number semantics, which RFC 8785 adopts: `1.0` and `1` are one number
 /// (the canonical form writes both as `1`), so only their values are compared.
 fn same_json(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) if x.is_f64() || y.is_f64() => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_json(a, b)),
-        (Value::Object(x), Value::Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w))),
+        (Value::Number(x), Value::Number(y)) if x.is_f64() || y.is_f64() => {
+            x.as_f64() == y.as_f64()
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_json(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
+        }
         _ => a == b,
     }
 }

@@ -14,7 +14,7 @@ use serde_json::Value;
 use stix::bundle::{BundleHeader, BundleReader, BundleVisitor};
 use stix::{BundleError, Category, Object};
 
-use crate::{Presence, PresenceChecker, PreparedVersion, Store, StoreError, WriteOutcome};
+use crate::{PreparedVersion, Presence, PresenceChecker, Store, StoreError, WriteOutcome};
 
 /// How an import behaves.
 #[derive(Debug, Clone)]
@@ -102,7 +102,9 @@ pub enum ImportError {
     Bundle(#[from] BundleError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("the bundle holds more than {limit_bytes} bytes of objects; split it into smaller bundles")]
+    #[error(
+        "the bundle holds more than {limit_bytes} bytes of objects; split it into smaller bundles"
+    )]
     TooLarge { limit_bytes: usize },
 }
 
@@ -137,7 +139,12 @@ pub fn import_bundle(
         return Err(fatal);
     }
     let summary = summary?;
-    let Judge { pending, mut report, progress, .. } = judge;
+    let Judge {
+        pending,
+        mut report,
+        progress,
+        ..
+    } = judge;
     report.objects_read = summary.object_count;
     if report.rejected > 0 && !options.skip_invalid {
         report.bundle_rejected = true;
@@ -179,16 +186,40 @@ struct Judge<'a> {
 }
 
 impl Judge<'_> {
-    fn problem(&mut self, index: usize, object_id: Option<String>, path: String, rule: &str, message: String) {
+    fn problem(
+        &mut self,
+        index: usize,
+        object_id: Option<String>,
+        path: String,
+        rule: &str,
+        message: String,
+    ) {
         if self.report.problems.len() < self.options.problems_max {
-            self.report.problems.push(ObjectProblem { index, object_id, path, rule: rule.to_string(), message });
+            self.report.problems.push(ObjectProblem {
+                index,
+                object_id,
+                path,
+                rule: rule.to_string(),
+                message,
+            });
         } else {
             self.report.problems_omitted += 1;
         }
     }
 
-    fn judge(&mut self, index: usize, value: Value, header: &BundleHeader) -> Result<(), ImportError> {
-        let at = |path: &str| if path.is_empty() { format!("objects[{index}]") } else { format!("objects[{index}].{path}") };
+    fn judge(
+        &mut self,
+        index: usize,
+        value: Value,
+        header: &BundleHeader,
+    ) -> Result<(), ImportError> {
+        let at = |path: &str| {
+            if path.is_empty() {
+                format!("objects[{index}]")
+            } else {
+                format!("objects[{index}].{path}")
+            }
+        };
         let mut map = match value {
             Value::Object(map) => map,
             other => {
@@ -200,13 +231,22 @@ impl Judge<'_> {
                     Value::Bool(_) => "a boolean",
                     _ => "null",
                 };
-                self.problem(index, None, at(""), "property-type", format!("a STIX object must be a JSON object, found {found}"));
+                self.problem(
+                    index,
+                    None,
+                    at(""),
+                    "property-type",
+                    format!("a STIX object must be a JSON object, found {found}"),
+                );
                 return Ok(());
             }
         };
         let declared_20 = header.spec_version.as_deref() == Some("2.0");
         let object_spec = map.get("spec_version").and_then(Value::as_str);
-        let is_sco = map.get("type").and_then(Value::as_str).is_some_and(|t| stix::spec::category_of(t) == Category::Sco);
+        let is_sco = map
+            .get("type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| stix::spec::category_of(t) == Category::Sco);
         // STIX 2.0 objects carry no spec_version (the 2.0 bundle does); a 2.1 SDO must. An object
         // without one is therefore read as 2.0, unless it is a cyber-observable, for which 2.1
         // makes spec_version optional.
@@ -223,7 +263,12 @@ impl Judge<'_> {
             }
             return Ok(());
         }
-        let object = Object::from_map(map).map_err(|e| ImportError::Store(StoreError::Corrupt { seq: 0, message: e.to_string() }))?;
+        let object = Object::from_map(map).map_err(|e| {
+            ImportError::Store(StoreError::Corrupt {
+                seq: 0,
+                message: e.to_string(),
+            })
+        })?;
         let prepared = PreparedVersion::from_object(&object);
         if prepared.canonical_json.len() > self.options.object_bytes_max {
             self.report.rejected += 1;
@@ -232,7 +277,11 @@ impl Judge<'_> {
                 id,
                 at(""),
                 "object-size",
-                format!("the object is {} bytes; the limit is {} bytes", prepared.canonical_json.len(), self.options.object_bytes_max),
+                format!(
+                    "the object is {} bytes; the limit is {} bytes",
+                    prepared.canonical_json.len(),
+                    self.options.object_bytes_max
+                ),
             );
             return Ok(());
         }
@@ -243,11 +292,23 @@ impl Judge<'_> {
             } else {
                 self.report.rejected += 1;
                 self.report.conflicts += 1;
-                self.problem(index, id, at("modified"), "version-conflict", format!("the bundle holds two different objects for version {} of {}", prepared.version_text, prepared.id));
+                self.problem(
+                    index,
+                    id,
+                    at("modified"),
+                    "version-conflict",
+                    format!(
+                        "the bundle holds two different objects for version {} of {}",
+                        prepared.version_text, prepared.id
+                    ),
+                );
             }
             return Ok(());
         }
-        match self.checker.check(&prepared.id, &prepared.version_key, &prepared.content_hash)? {
+        match self
+            .checker
+            .check(&prepared.id, &prepared.version_key, &prepared.content_hash)?
+        {
             Presence::Absent => {}
             Presence::Same { .. } => {
                 self.report.duplicates += 1;
@@ -273,7 +334,9 @@ impl Judge<'_> {
         }
         self.pending_bytes += prepared.canonical_json.len();
         if self.pending_bytes > self.options.pending_bytes_max {
-            return Err(ImportError::TooLarge { limit_bytes: self.options.pending_bytes_max });
+            return Err(ImportError::TooLarge {
+                limit_bytes: self.options.pending_bytes_max,
+            });
         }
         self.seen.insert(key, prepared.content_hash);
         self.pending.push(prepared);
@@ -288,7 +351,7 @@ impl BundleVisitor for Judge<'_> {
             self.fatal = Some(e);
             return Err(message);
         }
-        if index % 1024 == 0 {
+        if index.is_multiple_of(1024) {
             self.progress.objects_read(index + 1);
         }
         Ok(())

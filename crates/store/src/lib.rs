@@ -16,9 +16,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{
+    Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    TableDefinition,
+};
 
-pub use import::{BundleInput, ImportError, ImportOptions, ImportProgress, ImportReport, ObjectProblem, import_bundle};
+pub use import::{
+    BundleInput, ImportError, ImportOptions, ImportProgress, ImportReport, ObjectProblem,
+    import_bundle,
+};
 pub use prepare::{PreparedVersion, UNVERSIONED, fold_name};
 pub use record::StoredVersion;
 
@@ -55,10 +61,15 @@ pub enum StoreError {
     AlreadyInitialised(PathBuf),
     #[error("the store at {0} is open in another process (is `tessera serve` running on it?)")]
     InUse(PathBuf),
-    #[error("the store was written by a newer Tessera (schema {found}, this build reads {SCHEMA_VERSION})")]
+    #[error(
+        "the store was written by a newer Tessera (schema {found}, this build reads {SCHEMA_VERSION})"
+    )]
     Schema { found: u64 },
     #[error("IO error on {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("database error: {0}")]
     Database(#[from] redb::Error),
     #[error("stored version {seq} is corrupt: {message}")]
@@ -74,11 +85,18 @@ fn dbe<E: Into<redb::Error>>(e: E) -> StoreError {
 /// What happened to one version offered to [`Store::write_batch`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteOutcome {
-    Written { seq: u64 },
+    Written {
+        seq: u64,
+    },
     /// The same (id, modified) with the same content is already held: a no-op.
-    Duplicate { seq: u64 },
+    Duplicate {
+        seq: u64,
+    },
     /// The same (id, modified) is held with different content. Never overwritten.
-    Conflict { seq: u64, stored_hash: [u8; 32] },
+    Conflict {
+        seq: u64,
+        stored_hash: [u8; 32],
+    },
 }
 
 /// What the store says about an (id, version) before anything is written.
@@ -147,7 +165,10 @@ pub struct Store {
 impl Store {
     /// Creates a new, empty store in `dir` (created if missing).
     pub fn init(dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: dir.to_path_buf(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let path = dir.join(STORE_FILE);
         if path.exists() {
             return Err(StoreError::AlreadyInitialised(dir.to_path_buf()));
@@ -207,7 +228,12 @@ impl Store {
     }
 
     /// Whether (id, version) is held, and with which content.
-    pub fn presence(&self, id: &str, version_key: &str, content_hash: &[u8; 32]) -> Result<Presence, StoreError> {
+    pub fn presence(
+        &self,
+        id: &str,
+        version_key: &str,
+        content_hash: &[u8; 32],
+    ) -> Result<Presence, StoreError> {
         let txn = self.read()?;
         presence_in(&txn, id, version_key, content_hash)
     }
@@ -219,8 +245,14 @@ impl Store {
 
     /// Writes a batch of versions in one durable transaction: all of it is on disk when this
     /// returns, or none of it. Duplicates are skipped, conflicts reported and never written.
-    pub fn write_batch(&self, batch: &[PreparedVersion], source: &str) -> Result<Vec<WriteOutcome>, StoreError> {
-        let now_micros = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64);
+    pub fn write_batch(
+        &self,
+        batch: &[PreparedVersion],
+        source: &str,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        let now_micros = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as i64);
         let txn = self.db.begin_write().map_err(db_err)?;
         let mut outcomes = Vec::with_capacity(batch.len());
         {
@@ -236,16 +268,34 @@ impl Store {
             let mut times = txn.open_table(TIMES).map_err(dbe)?;
             let mut batches = txn.open_table(BATCHES).map_err(dbe)?;
 
-            let mut next_seq = meta.get(META_NEXT_SEQ).map_err(dbe)?.map_or(1, |v| v.value());
-            let mut last_added = meta.get(META_LAST_ADDED).map_err(dbe)?.map_or(i64::MIN, |v| v.value() as i64);
-            let batch_no = meta.get(META_NEXT_BATCH).map_err(dbe)?.map_or(1, |v| v.value());
+            let mut next_seq = meta
+                .get(META_NEXT_SEQ)
+                .map_err(dbe)?
+                .map_or(1, |v| v.value());
+            let mut last_added = meta
+                .get(META_LAST_ADDED)
+                .map_err(dbe)?
+                .map_or(i64::MIN, |v| v.value() as i64);
+            let batch_no = meta
+                .get(META_NEXT_BATCH)
+                .map_err(dbe)?
+                .map_or(1, |v| v.value());
             let first_seq = next_seq;
 
             for version in batch {
-                let existing = version_keys.get((version.id.as_str(), version.version_key.as_str())).map_err(dbe)?.map(|v| v.value());
+                let existing = version_keys
+                    .get((version.id.as_str(), version.version_key.as_str()))
+                    .map_err(dbe)?
+                    .map(|v| v.value());
                 if let Some(seq) = existing {
-                    let stored = versions.get(seq).map_err(dbe)?.and_then(|r| record::content_hash_of(r.value()));
-                    let stored_hash = stored.ok_or(StoreError::Corrupt { seq, message: "version key points at a missing record".into() })?;
+                    let stored = versions
+                        .get(seq)
+                        .map_err(dbe)?
+                        .and_then(|r| record::content_hash_of(r.value()));
+                    let stored_hash = stored.ok_or(StoreError::Corrupt {
+                        seq,
+                        message: "version key points at a missing record".into(),
+                    })?;
                     outcomes.push(if stored_hash == version.content_hash {
                         WriteOutcome::Duplicate { seq }
                     } else {
@@ -260,38 +310,62 @@ impl Store {
                 let date_added = now_micros.max(last_added.saturating_add(1));
                 last_added = date_added;
 
-                let bytes = record::encode(date_added, &version.content_hash, source, &version.id, &version.canonical_json);
+                let bytes = record::encode(
+                    date_added,
+                    &version.content_hash,
+                    source,
+                    &version.id,
+                    &version.canonical_json,
+                );
                 versions.insert(seq, bytes.as_slice()).map_err(dbe)?;
-                version_keys.insert((version.id.as_str(), version.version_key.as_str()), seq).map_err(dbe)?;
+                version_keys
+                    .insert((version.id.as_str(), version.version_key.as_str()), seq)
+                    .map_err(dbe)?;
                 added.insert(date_added, seq).map_err(dbe)?;
-                by_type.insert((version.object_type.as_str(), seq), ()).map_err(dbe)?;
+                by_type
+                    .insert((version.object_type.as_str(), seq), ())
+                    .map_err(dbe)?;
                 let is_latest = match latest.get(version.id.as_str()).map_err(dbe)? {
                     Some(current) => current.value().1 < version.version_key.as_str(),
                     None => true,
                 };
                 if is_latest {
-                    latest.insert(version.id.as_str(), (seq, version.version_key.as_str())).map_err(dbe)?;
+                    latest
+                        .insert(version.id.as_str(), (seq, version.version_key.as_str()))
+                        .map_err(dbe)?;
                 }
                 if !version.references.is_empty() {
-                    refs_out.insert((version.id.as_str(), seq), encode_refs(&version.references).as_slice()).map_err(dbe)?;
+                    refs_out
+                        .insert(
+                            (version.id.as_str(), seq),
+                            encode_refs(&version.references).as_slice(),
+                        )
+                        .map_err(dbe)?;
                     for (property, target) in &version.references {
-                        refs_in.insert((target.as_str(), seq, property.as_str()), ()).map_err(dbe)?;
+                        refs_in
+                            .insert((target.as_str(), seq, property.as_str()), ())
+                            .map_err(dbe)?;
                     }
                 }
                 for name in &version.names {
                     names.insert((name.as_str(), seq), ()).map_err(dbe)?;
                 }
                 for (property, key) in &version.times {
-                    times.insert((*property, key.as_str(), seq), ()).map_err(dbe)?;
+                    times
+                        .insert((*property, key.as_str(), seq), ())
+                        .map_err(dbe)?;
                 }
                 outcomes.push(WriteOutcome::Written { seq });
             }
             let written = next_seq - first_seq;
             if written > 0 {
-                batches.insert(batch_no, (first_seq, written)).map_err(dbe)?;
+                batches
+                    .insert(batch_no, (first_seq, written))
+                    .map_err(dbe)?;
                 meta.insert(META_NEXT_BATCH, batch_no + 1).map_err(dbe)?;
                 meta.insert(META_NEXT_SEQ, next_seq).map_err(dbe)?;
-                meta.insert(META_LAST_ADDED, last_added as u64).map_err(dbe)?;
+                meta.insert(META_LAST_ADDED, last_added as u64)
+                    .map_err(dbe)?;
             }
         }
         txn.commit().map_err(dbe)?;
@@ -302,7 +376,9 @@ impl Store {
     pub fn get(&self, id: &str) -> Result<Option<StoredVersion>, StoreError> {
         let txn = self.read()?;
         let latest = txn.open_table(LATEST).map_err(dbe)?;
-        let Some(seq) = latest.get(id).map_err(dbe)?.map(|v| v.value().0) else { return Ok(None) };
+        let Some(seq) = latest.get(id).map_err(dbe)?.map(|v| v.value().0) else {
+            return Ok(None);
+        };
         read_version(&txn, seq).map(Some)
     }
 
@@ -319,11 +395,18 @@ impl Store {
     }
 
     /// Versions of objects that reference `target`, as (property path, version).
-    pub fn referrers(&self, target: &str, limit: usize) -> Result<Vec<(String, StoredVersion)>, StoreError> {
+    pub fn referrers(
+        &self,
+        target: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, StoredVersion)>, StoreError> {
         let txn = self.read()?;
         let refs_in = txn.open_table(REFS_IN).map_err(dbe)?;
         let mut out = Vec::new();
-        for entry in refs_in.range((target, 0u64, "")..=(target, u64::MAX, "\u{7f}")).map_err(dbe)? {
+        for entry in refs_in
+            .range((target, 0u64, "")..=(target, u64::MAX, "\u{7f}"))
+            .map_err(dbe)?
+        {
             let (key, _) = entry.map_err(dbe)?;
             let (_, seq, property) = key.value();
             out.push((property.to_string(), read_version(&txn, seq)?));
@@ -341,7 +424,10 @@ impl Store {
         let names = txn.open_table(NAMES).map_err(dbe)?;
         let latest = txn.open_table(LATEST).map_err(dbe)?;
         let mut out = Vec::new();
-        for entry in names.range((folded.as_str(), 0u64)..=(folded.as_str(), u64::MAX)).map_err(dbe)? {
+        for entry in names
+            .range((folded.as_str(), 0u64)..=(folded.as_str(), u64::MAX))
+            .map_err(dbe)?
+        {
             let (key, _) = entry.map_err(dbe)?;
             let version = read_version(&txn, key.value().1)?;
             if is_latest(&latest, &version)? {
@@ -354,13 +440,21 @@ impl Store {
     /// One page of versions in the order they were added.
     pub fn scan(&self, scan: &Scan) -> Result<Page, StoreError> {
         if scan.limit > PAGE_LIMIT_MAX {
-            return Err(StoreError::PageLimit { requested: scan.limit });
+            return Err(StoreError::PageLimit {
+                requested: scan.limit,
+            });
         }
         let txn = self.read()?;
         let mut start = scan.after_seq.saturating_add(1);
         if let Some(after) = scan.added_after_micros {
             let added = txn.open_table(ADDED).map_err(dbe)?;
-            let first = added.range(after.saturating_add(1)..).map_err(dbe)?.next().transpose().map_err(dbe)?.map(|(_, seq)| seq.value());
+            let first = added
+                .range(after.saturating_add(1)..)
+                .map_err(dbe)?
+                .next()
+                .transpose()
+                .map_err(dbe)?
+                .map(|(_, seq)| seq.value());
             match first {
                 Some(seq) => start = start.max(seq),
                 None => return Ok(Page::default()),
@@ -370,13 +464,14 @@ impl Store {
         let mut out = Vec::new();
         let mut last_seen = None;
         // Candidates in seq order: the whole log, or the union of the per-type index ranges.
-        let mut push = |version: StoredVersion, out: &mut Vec<StoredVersion>| -> Result<bool, StoreError> {
-            last_seen = Some(version.seq);
-            if !scan.latest_only || is_latest(&latest, &version)? {
-                out.push(version);
-            }
-            Ok(out.len() >= scan.limit)
-        };
+        let mut push =
+            |version: StoredVersion, out: &mut Vec<StoredVersion>| -> Result<bool, StoreError> {
+                last_seen = Some(version.seq);
+                if !scan.latest_only || is_latest(&latest, &version)? {
+                    out.push(version);
+                }
+                Ok(out.len() >= scan.limit)
+            };
         if scan.types.is_empty() {
             let versions = txn.open_table(VERSIONS).map_err(dbe)?;
             for entry in versions.range(start..).map_err(dbe)? {
@@ -389,7 +484,10 @@ impl Store {
             let by_type = txn.open_table(BY_TYPE).map_err(dbe)?;
             let mut seqs = Vec::new();
             for object_type in &scan.types {
-                for entry in by_type.range((object_type.as_str(), start)..=(object_type.as_str(), u64::MAX)).map_err(dbe)? {
+                for entry in by_type
+                    .range((object_type.as_str(), start)..=(object_type.as_str(), u64::MAX))
+                    .map_err(dbe)?
+                {
                     seqs.push(entry.map_err(dbe)?.0.value().1);
                     if !scan.latest_only && seqs.len() >= scan.limit * scan.types.len() {
                         break;
@@ -403,8 +501,15 @@ impl Store {
                 }
             }
         }
-        let next_after_seq = if out.len() >= scan.limit { last_seen } else { None };
-        Ok(Page { versions: out, next_after_seq })
+        let next_after_seq = if out.len() >= scan.limit {
+            last_seen
+        } else {
+            None
+        };
+        Ok(Page {
+            versions: out,
+            next_after_seq,
+        })
     }
 
     /// Counts for operators.
@@ -424,7 +529,10 @@ impl Store {
             *stats.objects_by_type.entry(object_type).or_default() += 1;
         }
         let meta = txn.open_table(META).map_err(dbe)?;
-        stats.last_date_added_micros = meta.get(META_LAST_ADDED).map_err(dbe)?.map(|v| v.value() as i64);
+        stats.last_date_added_micros = meta
+            .get(META_LAST_ADDED)
+            .map_err(dbe)?
+            .map(|v| v.value() as i64);
         stats.file_bytes = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
         Ok(stats)
     }
@@ -464,7 +572,10 @@ impl Store {
             }
             previous_added = version.date_added_micros;
             if stix::content_hash(&version.canonical_json) != version.content_hash {
-                note(format!("version {seq} ({}): content does not match its hash", version.id));
+                note(format!(
+                    "version {seq} ({}): content does not match its hash",
+                    version.id
+                ));
             }
             let object = match version.object() {
                 Ok(o) => o,
@@ -475,25 +586,61 @@ impl Store {
             };
             let prepared = PreparedVersion::from_object(&object);
             if prepared.id != version.id {
-                note(format!("version {seq}: record id {} differs from the object's id {}", version.id, prepared.id));
+                note(format!(
+                    "version {seq}: record id {} differs from the object's id {}",
+                    version.id, prepared.id
+                ));
             }
-            if version_keys.get((prepared.id.as_str(), prepared.version_key.as_str())).map_err(dbe)?.map(|v| v.value()) != Some(seq) {
-                note(format!("version {seq} ({}): missing from the (id, modified) index", prepared.id));
+            if version_keys
+                .get((prepared.id.as_str(), prepared.version_key.as_str()))
+                .map_err(dbe)?
+                .map(|v| v.value())
+                != Some(seq)
+            {
+                note(format!(
+                    "version {seq} ({}): missing from the (id, modified) index",
+                    prepared.id
+                ));
             }
-            if by_type.get((prepared.object_type.as_str(), seq)).map_err(dbe)?.is_none() {
-                note(format!("version {seq} ({}): missing from the type index", prepared.id));
+            if by_type
+                .get((prepared.object_type.as_str(), seq))
+                .map_err(dbe)?
+                .is_none()
+            {
+                note(format!(
+                    "version {seq} ({}): missing from the type index",
+                    prepared.id
+                ));
             }
-            if added.get(version.date_added_micros).map_err(dbe)?.map(|v| v.value()) != Some(seq) {
-                note(format!("version {seq} ({}): missing from the date_added index", prepared.id));
+            if added
+                .get(version.date_added_micros)
+                .map_err(dbe)?
+                .map(|v| v.value())
+                != Some(seq)
+            {
+                note(format!(
+                    "version {seq} ({}): missing from the date_added index",
+                    prepared.id
+                ));
             }
             for (property, target) in &prepared.references {
-                if refs_in.get((target.as_str(), seq, property.as_str())).map_err(dbe)?.is_none() {
-                    note(format!("version {seq} ({}): edge {property} -> {target} missing from the reference index", prepared.id));
+                if refs_in
+                    .get((target.as_str(), seq, property.as_str()))
+                    .map_err(dbe)?
+                    .is_none()
+                {
+                    note(format!(
+                        "version {seq} ({}): edge {property} -> {target} missing from the reference index",
+                        prepared.id
+                    ));
                 }
             }
             match latest.get(prepared.id.as_str()).map_err(dbe)? {
                 Some(current) if current.value().1 < prepared.version_key.as_str() => {
-                    note(format!("{}: the latest view points at an older version", prepared.id));
+                    note(format!(
+                        "{}: the latest view points at an older version",
+                        prepared.id
+                    ));
                 }
                 Some(_) => {}
                 None => note(format!("{}: missing from the latest view", prepared.id)),
@@ -520,28 +667,59 @@ pub struct PresenceChecker {
 }
 
 impl PresenceChecker {
-    pub fn check(&self, id: &str, version_key: &str, content_hash: &[u8; 32]) -> Result<Presence, StoreError> {
+    pub fn check(
+        &self,
+        id: &str,
+        version_key: &str,
+        content_hash: &[u8; 32],
+    ) -> Result<Presence, StoreError> {
         presence_in(&self.txn, id, version_key, content_hash)
     }
 }
 
-fn presence_in(txn: &ReadTransaction, id: &str, version_key: &str, content_hash: &[u8; 32]) -> Result<Presence, StoreError> {
+fn presence_in(
+    txn: &ReadTransaction,
+    id: &str,
+    version_key: &str,
+    content_hash: &[u8; 32],
+) -> Result<Presence, StoreError> {
     let keys = txn.open_table(VERSION_KEYS).map_err(dbe)?;
-    let Some(seq) = keys.get((id, version_key)).map_err(dbe)?.map(|v| v.value()) else { return Ok(Presence::Absent) };
+    let Some(seq) = keys.get((id, version_key)).map_err(dbe)?.map(|v| v.value()) else {
+        return Ok(Presence::Absent);
+    };
     let versions = txn.open_table(VERSIONS).map_err(dbe)?;
-    let stored = versions.get(seq).map_err(dbe)?.and_then(|r| record::content_hash_of(r.value()));
-    let stored_hash = stored.ok_or(StoreError::Corrupt { seq, message: "version key points at a missing record".into() })?;
-    Ok(if &stored_hash == content_hash { Presence::Same { seq } } else { Presence::Different { seq, stored_hash } })
+    let stored = versions
+        .get(seq)
+        .map_err(dbe)?
+        .and_then(|r| record::content_hash_of(r.value()));
+    let stored_hash = stored.ok_or(StoreError::Corrupt {
+        seq,
+        message: "version key points at a missing record".into(),
+    })?;
+    Ok(if &stored_hash == content_hash {
+        Presence::Same { seq }
+    } else {
+        Presence::Different { seq, stored_hash }
+    })
 }
 
 fn read_version(txn: &ReadTransaction, seq: u64) -> Result<StoredVersion, StoreError> {
     let versions = txn.open_table(VERSIONS).map_err(dbe)?;
-    let bytes = versions.get(seq).map_err(dbe)?.ok_or(StoreError::Corrupt { seq, message: "an index points at a missing version".into() })?;
+    let bytes = versions.get(seq).map_err(dbe)?.ok_or(StoreError::Corrupt {
+        seq,
+        message: "an index points at a missing version".into(),
+    })?;
     record::decode(seq, bytes.value())
 }
 
-fn is_latest(latest: &redb::ReadOnlyTable<&str, (u64, &str)>, version: &StoredVersion) -> Result<bool, StoreError> {
-    Ok(latest.get(version.id.as_str()).map_err(dbe)?.is_some_and(|v| v.value().0 == version.seq))
+fn is_latest(
+    latest: &redb::ReadOnlyTable<&str, (u64, &str)>,
+    version: &StoredVersion,
+) -> Result<bool, StoreError> {
+    Ok(latest
+        .get(version.id.as_str())
+        .map_err(dbe)?
+        .is_some_and(|v| v.value().0 == version.seq))
 }
 
 fn encode_refs(references: &[(String, String)]) -> Vec<u8> {

@@ -33,11 +33,22 @@ impl PreparedVersion {
         let canonical_json = object.canonical_json();
         let content_hash = stix::content_hash(&canonical_json);
         let (version_key, version_text) = match (object.modified(), object.created()) {
-            (Some(ts), _) => (ts.sort_key(), object.get_str("modified").unwrap_or_default().to_string()),
-            (None, Some(ts)) => (ts.sort_key(), object.get_str("created").unwrap_or_default().to_string()),
+            (Some(ts), _) => (
+                ts.sort_key(),
+                object.get_str("modified").unwrap_or_default().to_string(),
+            ),
+            (None, Some(ts)) => (
+                ts.sort_key(),
+                object.get_str("created").unwrap_or_default().to_string(),
+            ),
             (None, None) => (UNVERSIONED.to_string(), String::new()),
         };
-        let mut names: Vec<String> = object.names().into_iter().map(fold_name).filter(|n| !n.is_empty()).collect();
+        let mut names: Vec<String> = object
+            .names()
+            .into_iter()
+            .map(fold_name)
+            .filter(|n| !n.is_empty())
+            .collect();
         names.sort_unstable();
         names.dedup();
         PreparedVersion {
@@ -49,7 +60,11 @@ impl PreparedVersion {
             content_hash,
             references: object.references(),
             names,
-            times: object.times().into_iter().map(|(p, t)| (p, t.sort_key())).collect(),
+            times: object
+                .times()
+                .into_iter()
+                .map(|(p, t)| (p, t.sort_key()))
+                .collect(),
         }
     }
 }
@@ -57,5 +72,8 @@ impl PreparedVersion {
 /// Folds a name for the name index: lower case, whitespace collapsed. (Alias resolution with
 /// transliteration and punctuation folding belongs to the incident model, not to the store.)
 pub fn fold_name(name: &str) -> String {
-    name.split_whitespace().map(str::to_lowercase).collect::<Vec<_>>().join(" ")
+    name.split_whitespace()
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
 }

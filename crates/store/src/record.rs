@@ -32,7 +32,10 @@ pub struct StoredVersion {
 impl StoredVersion {
     /// The object, parsed from its canonical JSON.
     pub fn object(&self) -> Result<stix::Object, StoreError> {
-        stix::Object::from_slice(&self.canonical_json).map_err(|message| StoreError::Corrupt { seq: self.seq, message })
+        stix::Object::from_slice(&self.canonical_json).map_err(|message| StoreError::Corrupt {
+            seq: self.seq,
+            message,
+        })
     }
 
     pub fn content_hash_hex(&self) -> String {
@@ -43,13 +46,22 @@ impl StoredVersion {
 /// Longest source label kept; longer ones are cut (they are labels, not data).
 pub const SOURCE_LEN_MAX: usize = 1024;
 
-pub(crate) fn encode(date_added_micros: i64, content_hash: &[u8; 32], source: &str, id: &str, canonical_json: &[u8]) -> Vec<u8> {
+pub(crate) fn encode(
+    date_added_micros: i64,
+    content_hash: &[u8; 32],
+    source: &str,
+    id: &str,
+    canonical_json: &[u8],
+) -> Vec<u8> {
     let mut cut = source.len().min(SOURCE_LEN_MAX);
     while !source.is_char_boundary(cut) {
         cut -= 1;
     }
     let source = &source.as_bytes()[..cut];
-    debug_assert!(id.len() <= 512, "identifiers are bounded by the type name (250) and a UUID");
+    debug_assert!(
+        id.len() <= 512,
+        "identifiers are bounded by the type name (250) and a UUID"
+    );
     let mut out = Vec::with_capacity(HEADER_LEN + source.len() + id.len() + canonical_json.len());
     out.push(FORMAT);
     out.extend_from_slice(&date_added_micros.to_le_bytes());
@@ -68,7 +80,10 @@ pub(crate) fn content_hash_of(bytes: &[u8]) -> Option<[u8; 32]> {
 }
 
 pub(crate) fn decode(seq: u64, bytes: &[u8]) -> Result<StoredVersion, StoreError> {
-    let corrupt = |message: &str| StoreError::Corrupt { seq, message: message.to_string() };
+    let corrupt = |message: &str| StoreError::Corrupt {
+        seq,
+        message: message.to_string(),
+    };
     if bytes.len() < HEADER_LEN {
         return Err(corrupt("record shorter than its header"));
     }
@@ -84,9 +99,20 @@ pub(crate) fn decode(seq: u64, bytes: &[u8]) -> Result<StoredVersion, StoreError
     if bytes.len() < json_start {
         return Err(corrupt("record shorter than its source label and id"));
     }
-    let source = std::str::from_utf8(&bytes[HEADER_LEN..id_start]).map_err(|_| corrupt("source label is not UTF-8"))?.to_string();
-    let id = std::str::from_utf8(&bytes[id_start..json_start]).map_err(|_| corrupt("id is not UTF-8"))?.to_string();
-    Ok(StoredVersion { seq, date_added_micros, content_hash, source, id, canonical_json: bytes[json_start..].to_vec() })
+    let source = std::str::from_utf8(&bytes[HEADER_LEN..id_start])
+        .map_err(|_| corrupt("source label is not UTF-8"))?
+        .to_string();
+    let id = std::str::from_utf8(&bytes[id_start..json_start])
+        .map_err(|_| corrupt("id is not UTF-8"))?
+        .to_string();
+    Ok(StoredVersion {
+        seq,
+        date_added_micros,
+        content_hash,
+        source,
+        id,
+        canonical_json: bytes[json_start..].to_vec(),
+    })
 }
 
 #[cfg(test)]
@@ -95,9 +121,23 @@ mod tests {
 
     #[test]
     fn round_trips_and_detects_damage() {
-        let bytes = encode(1_700_000_000_000_000, &[7; 32], "import:x.json", "x--1", b"{\"a\":1}");
+        let bytes = encode(
+            1_700_000_000_000_000,
+            &[7; 32],
+            "import:x.json",
+            "x--1",
+            b"{\"a\":1}",
+        );
         let v = decode(3, &bytes).unwrap();
-        assert_eq!((v.seq, v.date_added_micros, v.content_hash, v.source.as_str()), (3, 1_700_000_000_000_000, [7; 32], "import:x.json"));
+        assert_eq!(
+            (
+                v.seq,
+                v.date_added_micros,
+                v.content_hash,
+                v.source.as_str()
+            ),
+            (3, 1_700_000_000_000_000, [7; 32], "import:x.json")
+        );
         assert_eq!(v.canonical_json, b"{\"a\":1}");
         assert_eq!(v.id, "x--1");
         assert_eq!(content_hash_of(&bytes), Some([7; 32]));

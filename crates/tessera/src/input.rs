@@ -4,8 +4,8 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use indicatif::{ProgressBar, ProgressStyle};
 use crate::ProgressMode;
+use indicatif::{ProgressBar, ProgressStyle};
 use store::{BundleInput, ImportOptions, ImportProgress, ImportReport, Store};
 
 /// Deepest directory recursion when expanding import paths.
@@ -47,7 +47,10 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<BundleFile>, String> {
 
 fn walk(dir: &Path, depth: usize, out: &mut Vec<BundleFile>) -> Result<(), String> {
     if depth > DIRECTORY_DEPTH_MAX {
-        return Err(format!("{}: directories nest deeper than {DIRECTORY_DEPTH_MAX} levels", dir.display()));
+        return Err(format!(
+            "{}: directories nest deeper than {DIRECTORY_DEPTH_MAX} levels",
+            dir.display()
+        ));
     }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
@@ -58,7 +61,10 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<BundleFile>) -> Result<(), Strin
         if entry.is_dir() {
             walk(&entry, depth + 1, out)?;
         } else {
-            let name = entry.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+            let name = entry
+                .file_name()
+                .map(|n| n.to_string_lossy().to_lowercase())
+                .unwrap_or_default();
             if name.ends_with(".json") || name.ends_with(".json.gz") {
                 out.push(BundleFile::Path(entry));
             }
@@ -90,22 +96,44 @@ impl ImportProgress for Bar {
 }
 
 /// Imports one file (or standard input), gunzipping when it starts with the gzip magic.
-pub fn import_file(store: &Store, file: &BundleFile, options: &ImportOptions, mode: ProgressMode) -> Result<ImportReport, String> {
+pub fn import_file(
+    store: &Store,
+    file: &BundleFile,
+    options: &ImportOptions,
+    mode: ProgressMode,
+) -> Result<ImportReport, String> {
     let bar = match mode {
         ProgressMode::Auto | ProgressMode::Bar => ProgressBar::new(0),
         ProgressMode::Lines | ProgressMode::None => ProgressBar::hidden(),
     };
-    bar.set_style(ProgressStyle::with_template("{msg:>8} [{bar:40}] {bytes}/{total_bytes} {pos}/{len}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>8} [{bar:40}] {bytes}/{total_bytes} {pos}/{len}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     let label = file.label();
     let result = match file {
         BundleFile::Stdin => {
             let reader = BufReader::with_capacity(1 << 20, std::io::stdin().lock());
-            run(store, reader, None, options, &bar, mode == ProgressMode::Lines)
+            run(
+                store,
+                reader,
+                None,
+                options,
+                &bar,
+                mode == ProgressMode::Lines,
+            )
         }
         BundleFile::Path(path) => {
             let handle = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
             let size = handle.metadata().map(|m| m.len()).ok();
-            run(store, BufReader::with_capacity(1 << 20, handle), size, options, &bar, mode == ProgressMode::Lines)
+            run(
+                store,
+                BufReader::with_capacity(1 << 20, handle),
+                size,
+                options,
+                &bar,
+                mode == ProgressMode::Lines,
+            )
         }
     };
     bar.finish_and_clear();
@@ -121,28 +149,50 @@ fn run<R: Read>(
     lines: bool,
 ) -> Result<ImportReport, String> {
     use std::io::BufRead;
-    let gzip = reader.fill_buf().map_err(|e| e.to_string())?.starts_with(&[0x1f, 0x8b]);
+    let gzip = reader
+        .fill_buf()
+        .map_err(|e| e.to_string())?
+        .starts_with(&[0x1f, 0x8b]);
     bar.set_message("reading");
     if let Some(size) = size {
         bar.set_length(size);
     }
     let counted = bar.wrap_read(reader);
-    let mut progress = Bar { bar: bar.clone(), lines };
+    let mut progress = Bar {
+        bar: bar.clone(),
+        lines,
+    };
     let small = size.is_some_and(|s| s <= SLURP_BYTES_MAX / if gzip { 8 } else { 1 });
     if gzip {
         let mut decoder = flate2::read::MultiGzDecoder::new(counted);
         if small {
             let mut bytes = Vec::new();
-            decoder.read_to_end(&mut bytes).map_err(|e| format!("not a readable gzip file: {e}"))?;
-            return store::import_bundle(store, BundleInput::Slice(&bytes), options, &mut progress).map_err(|e| e.to_string());
+            decoder
+                .read_to_end(&mut bytes)
+                .map_err(|e| format!("not a readable gzip file: {e}"))?;
+            return store::import_bundle(store, BundleInput::Slice(&bytes), options, &mut progress)
+                .map_err(|e| e.to_string());
         }
-        return store::import_bundle(store, BundleInput::Reader(Box::new(BufReader::new(decoder))), options, &mut progress).map_err(|e| e.to_string());
+        return store::import_bundle(
+            store,
+            BundleInput::Reader(Box::new(BufReader::new(decoder))),
+            options,
+            &mut progress,
+        )
+        .map_err(|e| e.to_string());
     }
     if small {
         let mut bytes = Vec::new();
         let mut counted = counted;
         counted.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
-        return store::import_bundle(store, BundleInput::Slice(&bytes), options, &mut progress).map_err(|e| e.to_string());
+        return store::import_bundle(store, BundleInput::Slice(&bytes), options, &mut progress)
+            .map_err(|e| e.to_string());
     }
-    store::import_bundle(store, BundleInput::Reader(Box::new(counted)), options, &mut progress).map_err(|e| e.to_string())
+    store::import_bundle(
+        store,
+        BundleInput::Reader(Box::new(counted)),
+        options,
+        &mut progress,
+    )
+    .map_err(|e| e.to_string())
 }

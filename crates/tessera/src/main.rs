@@ -22,10 +22,19 @@ const EXIT_REJECTED: u8 = 1;
 const EXIT_ERROR: u8 = 2;
 
 #[derive(Parser)]
-#[command(name = "tessera", version, about = "A Tessera node: STIX 2.1 intelligence, shared under policy.")]
+#[command(
+    name = "tessera",
+    version,
+    about = "A Tessera node: STIX 2.1 intelligence, shared under policy."
+)]
 struct Cli {
     /// The node's data directory (store, indexes, ledger).
-    #[arg(long, global = true, env = "TESSERA_DATA_DIR", default_value = "tessera-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "TESSERA_DATA_DIR",
+        default_value = "tessera-data"
+    )]
     data_dir: PathBuf,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
@@ -110,57 +119,109 @@ fn run(cli: Cli) -> Result<u8, String> {
     match cli.command {
         Command::Init => {
             Store::init(dir).map_err(|e| e.to_string())?;
-            emit(cli.json, &json!({ "initialised": dir }), &format!("initialised an empty node in {}", dir.display()));
+            emit(
+                cli.json,
+                &json!({ "initialised": dir }),
+                &format!("initialised an empty node in {}", dir.display()),
+            );
             Ok(EXIT_OK)
         }
-        Command::Import { paths, skip_invalid, batch_size } => {
+        Command::Import {
+            paths,
+            skip_invalid,
+            batch_size,
+        } => {
             let store = Store::open(dir).map_err(|e| e.to_string())?;
             let progress = match cli.progress {
                 ProgressMode::Auto if cli.json => ProgressMode::None,
                 other => other,
             };
-            import(&store, &paths, skip_invalid, batch_size as usize, cli.json, progress)
+            import(
+                &store,
+                &paths,
+                skip_invalid,
+                batch_size as usize,
+                cli.json,
+                progress,
+            )
         }
-        Command::Export { types, added_after, all_versions, out } => {
+        Command::Export {
+            types,
+            added_after,
+            all_versions,
+            out,
+        } => {
             let store = Store::open(dir).map_err(|e| e.to_string())?;
             let added_after_micros = match added_after {
                 Some(text) => {
-                    let ts = stix::Timestamp::parse(&text).map_err(|e| format!("--added-after: {e}"))?;
+                    let ts =
+                        stix::Timestamp::parse(&text).map_err(|e| format!("--added-after: {e}"))?;
                     Some((ts.unix_nanos() / 1_000) as i64)
                 }
                 None => None,
             };
-            let scan = Scan { types, added_after_micros, latest_only: !all_versions, ..Scan::default() };
+            let scan = Scan {
+                types,
+                added_after_micros,
+                latest_only: !all_versions,
+                ..Scan::default()
+            };
             let count = match &out {
                 Some(path) => {
-                    let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                    let file = std::fs::File::create(path)
+                        .map_err(|e| format!("{}: {e}", path.display()))?;
                     let mut writer = std::io::BufWriter::new(file);
                     let count = export(&store, scan, &mut writer)?;
-                    writer.flush().and_then(|()| writer.get_ref().sync_all()).map_err(|e| format!("{}: {e}", path.display()))?;
+                    writer
+                        .flush()
+                        .and_then(|()| writer.get_ref().sync_all())
+                        .map_err(|e| format!("{}: {e}", path.display()))?;
                     count
                 }
-                None => export(&store, scan, &mut std::io::BufWriter::new(std::io::stdout().lock()))?,
+                None => export(
+                    &store,
+                    scan,
+                    &mut std::io::BufWriter::new(std::io::stdout().lock()),
+                )?,
             };
             if let Some(path) = out {
-                emit(cli.json, &json!({ "exported": count, "out": path }), &format!("exported {count} objects to {}", path.display()));
+                emit(
+                    cli.json,
+                    &json!({ "exported": count, "out": path }),
+                    &format!("exported {count} objects to {}", path.display()),
+                );
             }
             Ok(EXIT_OK)
         }
         Command::Get { id, versions } => {
             let store = Store::open(dir).map_err(|e| e.to_string())?;
-            let found = if versions { store.versions(&id) } else { store.get(&id).map(|v| v.into_iter().collect()) }.map_err(|e| e.to_string())?;
+            let found = if versions {
+                store.versions(&id)
+            } else {
+                store.get(&id).map(|v| v.into_iter().collect())
+            }
+            .map_err(|e| e.to_string())?;
             if found.is_empty() {
                 return Err(format!("{id} is not held by this node"));
             }
             for version in &found {
-                let object: Value = serde_json::from_slice(&version.canonical_json).map_err(|e| e.to_string())?;
+                let object: Value =
+                    serde_json::from_slice(&version.canonical_json).map_err(|e| e.to_string())?;
                 if cli.json {
                     println!("{}", version_json(version, object));
                 } else {
                     if versions {
-                        println!("# version {} added {} from {}", version.seq, micros_text(version.date_added_micros), version.source);
+                        println!(
+                            "# version {} added {} from {}",
+                            version.seq,
+                            micros_text(version.date_added_micros),
+                            version.source
+                        );
                     }
-                    println!("{}", serde_json::to_string_pretty(&object).map_err(|e| e.to_string())?);
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&object).map_err(|e| e.to_string())?
+                    );
                 }
             }
             Ok(EXIT_OK)
@@ -168,7 +229,11 @@ fn run(cli: Cli) -> Result<u8, String> {
         Command::Stats => {
             let store = Store::open(dir).map_err(|e| e.to_string())?;
             let stats = store.stats().map_err(|e| e.to_string())?;
-            let by_type: serde_json::Map<String, Value> = stats.objects_by_type.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+            let by_type: serde_json::Map<String, Value> = stats
+                .objects_by_type
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect();
             let value = json!({
                 "objects": stats.objects,
                 "versions": stats.versions,
@@ -180,7 +245,11 @@ fn run(cli: Cli) -> Result<u8, String> {
             });
             let mut text = format!(
                 "{} objects in {} versions, {} reference edges, {} committed batches, {} bytes on disk\n",
-                stats.objects, stats.versions, stats.reference_edges, stats.batches, stats.file_bytes
+                stats.objects,
+                stats.versions,
+                stats.reference_edges,
+                stats.batches,
+                stats.file_bytes
             );
             for (object_type, count) in &stats.objects_by_type {
                 text.push_str(&format!("  {object_type:<28} {count}\n"));
@@ -197,13 +266,20 @@ fn run(cli: Cli) -> Result<u8, String> {
                 "batches": report.batches,
                 "problems": report.problems,
             });
-            let mut text = format!("checked {} versions in {} batches: ", report.versions_checked, report.batches);
+            let mut text = format!(
+                "checked {} versions in {} batches: ",
+                report.versions_checked, report.batches
+            );
             text.push_str(if report.is_ok() { "ok" } else { "PROBLEMS" });
             for problem in &report.problems {
                 text.push_str(&format!("\n  {problem}"));
             }
             emit(cli.json, &value, &text);
-            Ok(if report.is_ok() { EXIT_OK } else { EXIT_REJECTED })
+            Ok(if report.is_ok() {
+                EXIT_OK
+            } else {
+                EXIT_REJECTED
+            })
         }
     }
 }
@@ -217,7 +293,11 @@ fn emit(json: bool, value: &Value, text: &str) {
 }
 
 fn micros_text(micros: i64) -> String {
-    let ts = stix::Timestamp { unix_seconds: micros.div_euclid(1_000_000), nanos: (micros.rem_euclid(1_000_000) as u32) * 1_000, fraction_digits: 6 };
+    let ts = stix::Timestamp {
+        unix_seconds: micros.div_euclid(1_000_000),
+        nanos: (micros.rem_euclid(1_000_000) as u32) * 1_000,
+        fraction_digits: 6,
+    };
     ts.to_string()
 }
 
@@ -231,12 +311,24 @@ fn version_json(version: &StoredVersion, object: Value) -> Value {
     })
 }
 
-fn import(store: &Store, paths: &[PathBuf], skip_invalid: bool, batch_size: usize, json_output: bool, progress: ProgressMode) -> Result<u8, String> {
+fn import(
+    store: &Store,
+    paths: &[PathBuf],
+    skip_invalid: bool,
+    batch_size: usize,
+    json_output: bool,
+    progress: ProgressMode,
+) -> Result<u8, String> {
     let files = input::expand(paths)?;
     let mut any_rejected = false;
     let mut results = Vec::new();
     for file in &files {
-        let options = ImportOptions { skip_invalid, batch_size, source: format!("import:{}", file.label()), ..ImportOptions::default() };
+        let options = ImportOptions {
+            skip_invalid,
+            batch_size,
+            source: format!("import:{}", file.label()),
+            ..ImportOptions::default()
+        };
         let outcome = input::import_file(store, file, &options, progress);
         match outcome {
             Ok(report) => {
@@ -262,10 +354,20 @@ fn import(store: &Store, paths: &[PathBuf], skip_invalid: bool, batch_size: usiz
 }
 
 fn print_report(label: &str, report: &ImportReport) {
-    let verdict = if report.bundle_rejected { " — bundle REJECTED, nothing written (use --skip-invalid to store the valid objects)" } else { "" };
+    let verdict = if report.bundle_rejected {
+        " — bundle REJECTED, nothing written (use --skip-invalid to store the valid objects)"
+    } else {
+        ""
+    };
     println!(
         "{label}: {} objects read, {} written, {} already held, {} rejected ({} conflicts), {} upgraded from STIX 2.0, {} batches{verdict}",
-        report.objects_read, report.written, report.duplicates, report.rejected, report.conflicts, report.upgraded_from_20, report.batches
+        report.objects_read,
+        report.written,
+        report.duplicates,
+        report.rejected,
+        report.conflicts,
+        report.upgraded_from_20,
+        report.batches
     );
     for problem in &report.problems {
         println!("  {label}: {problem}");
@@ -296,7 +398,12 @@ fn report_json(label: &str, report: &ImportReport) -> Value {
 /// Streams a bundle of the scanned versions; returns how many objects it wrote.
 fn export(store: &Store, mut scan: Scan, out: &mut dyn Write) -> Result<usize, String> {
     let io = |e: std::io::Error| format!("writing the bundle: {e}");
-    write!(out, "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[", uuid::Uuid::new_v4()).map_err(io)?;
+    write!(
+        out,
+        "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[",
+        uuid::Uuid::new_v4()
+    )
+    .map_err(io)?;
     scan.limit = store::PAGE_LIMIT_MAX;
     let mut count = 0;
     loop {

@@ -25,7 +25,15 @@ fn campaign() -> Value {
 /// A node holding real data, so that "unchanged" means something.
 fn seeded_node() -> tempfile::TempDir {
     let node = fresh_node();
-    ok(node.path(), &["import", shared_data("stix/oasis-examples/threat-reports/apt1.json").to_str().unwrap()]);
+    ok(
+        node.path(),
+        &[
+            "import",
+            shared_data("stix/oasis-examples/threat-reports/apt1.json")
+                .to_str()
+                .unwrap(),
+        ],
+    );
     node
 }
 
@@ -39,8 +47,18 @@ fn rejected(node: &Path, bytes: &[u8], extra: &[&str]) -> String {
     args.extend_from_slice(extra);
     args.push(file.path().to_str().unwrap());
     let out = tessera(node, &args);
-    assert_eq!(out.status.code(), Some(1), "expected exit 1 (objects rejected): {}{}", text(&out.stdout), text(&out.stderr));
-    assert_eq!(stats(node)["versions"], before_stats["versions"], "the store changed");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "expected exit 1 (objects rejected): {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(
+        stats(node)["versions"],
+        before_stats["versions"],
+        "the store changed"
+    );
     assert_eq!(fingerprint(node), before, "the store's content changed");
     let verify: Value = serde_json::from_str(&ok(node, &["--json", "verify"])).unwrap();
     assert_eq!(verify["ok"], true);
@@ -62,7 +80,10 @@ fn json_that_is_not_a_bundle_is_refused() {
     let message = rejected(node.path(), br#"{"hello": "world"}"#, &[]);
     assert!(message.contains("not a STIX bundle"), "{message}");
     let message = rejected(node.path(), b"[1, 2, 3]", &[]);
-    assert!(message.contains("expected a STIX bundle") || message.contains("not a STIX bundle"), "{message}");
+    assert!(
+        message.contains("expected a STIX bundle") || message.contains("not a STIX bundle"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -81,10 +102,17 @@ fn wrong_property_types_are_pointed_at() {
     let mut object = campaign();
     object["name"] = json!(42);
     object["confidence"] = json!(101);
-    let message = rejected(node.path(), bundle(json!([object])).to_string().as_bytes(), &[]);
+    let message = rejected(
+        node.path(),
+        bundle(json!([object])).to_string().as_bytes(),
+        &[],
+    );
     assert!(message.contains("objects[0].name"), "{message}");
     assert!(message.contains("[property-type]"), "{message}");
-    assert!(message.contains("objects[0].confidence") && message.contains("[range]"), "{message}");
+    assert!(
+        message.contains("objects[0].confidence") && message.contains("[range]"),
+        "{message}"
+    );
     assert!(message.contains(CAMPAIGN_ID), "{message}");
 }
 
@@ -95,20 +123,45 @@ fn missing_required_properties_are_listed_each() {
         "type": "relationship", "spec_version": "2.1", "id": "relationship--44298a74-ba52-4f0c-87a3-1824e67d7fad",
         "created": "2024-01-03T10:00:00.000Z", "modified": "2024-01-03T10:00:00.000Z", "relationship_type": "attributed-to"
     });
-    let message = rejected(node.path(), bundle(json!([campaign(), relationship])).to_string().as_bytes(), &[]);
-    assert!(message.contains("objects[1].source_ref") && message.contains("objects[1].target_ref"), "{message}");
+    let message = rejected(
+        node.path(),
+        bundle(json!([campaign(), relationship]))
+            .to_string()
+            .as_bytes(),
+        &[],
+    );
+    assert!(
+        message.contains("objects[1].source_ref") && message.contains("objects[1].target_ref"),
+        "{message}"
+    );
     assert!(message.contains("[required-property]"), "{message}");
-    assert!(message.contains("REJECTED"), "the valid campaign must not be written either: {message}");
+    assert!(
+        message.contains("REJECTED"),
+        "the valid campaign must not be written either: {message}"
+    );
 }
 
 #[test]
 fn bad_timestamps_are_refused() {
     let node = seeded_node();
-    for bad in ["2024-13-01T00:00:00.000Z", "2024-02-30T00:00:00.000Z", "2024-01-03 10:00:00", "yesterday", "2024-01-03T10:00:00Z"] {
+    for bad in [
+        "2024-13-01T00:00:00.000Z",
+        "2024-02-30T00:00:00.000Z",
+        "2024-01-03 10:00:00",
+        "yesterday",
+        "2024-01-03T10:00:00Z",
+    ] {
         let mut object = campaign();
         object["created"] = json!(bad);
-        let message = rejected(node.path(), bundle(json!([object])).to_string().as_bytes(), &[]);
-        assert!(message.contains("objects[0].created") && message.contains("[timestamp-format]"), "{bad}: {message}");
+        let message = rejected(
+            node.path(),
+            bundle(json!([object])).to_string().as_bytes(),
+            &[],
+        );
+        assert!(
+            message.contains("objects[0].created") && message.contains("[timestamp-format]"),
+            "{bad}: {message}"
+        );
     }
 }
 
@@ -117,8 +170,15 @@ fn modified_before_created_is_refused() {
     let node = seeded_node();
     let mut object = campaign();
     object["modified"] = json!("2023-12-31T23:59:59.999Z");
-    let message = rejected(node.path(), bundle(json!([object])).to_string().as_bytes(), &[]);
-    assert!(message.contains("objects[0].modified") && message.contains("[time-order]"), "{message}");
+    let message = rejected(
+        node.path(),
+        bundle(json!([object])).to_string().as_bytes(),
+        &[],
+    );
+    assert!(
+        message.contains("objects[0].modified") && message.contains("[time-order]"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -129,17 +189,34 @@ fn a_conflicting_version_is_reported_and_never_overwrites() {
     ok(node.path(), &["import", file.path().to_str().unwrap()]);
     let mut changed = campaign();
     changed["name"] = json!("Something else");
-    let message = rejected(node.path(), bundle(json!([changed.clone()])).to_string().as_bytes(), &[]);
-    assert!(message.contains("[version-conflict]") && message.contains("already held with different content"), "{message}");
+    let message = rejected(
+        node.path(),
+        bundle(json!([changed.clone()])).to_string().as_bytes(),
+        &[],
+    );
+    assert!(
+        message.contains("[version-conflict]")
+            && message.contains("already held with different content"),
+        "{message}"
+    );
     // Also with --skip-invalid, and also inside one bundle.
-    rejected(node.path(), bundle(json!([changed])).to_string().as_bytes(), &["--skip-invalid"]);
+    rejected(
+        node.path(),
+        bundle(json!([changed])).to_string().as_bytes(),
+        &["--skip-invalid"],
+    );
     let mut other = campaign();
     other["id"] = json!("campaign--1c7b5b88-8ff7-4a4d-aa9d-feb398cd0061");
     let mut other_changed = other.clone();
     other_changed["name"] = json!("Different");
-    let message = rejected(node.path(), bundle(json!([other, other_changed])).to_string().as_bytes(), &[]);
+    let message = rejected(
+        node.path(),
+        bundle(json!([other, other_changed])).to_string().as_bytes(),
+        &[],
+    );
     assert!(message.contains("two different objects"), "{message}");
-    let shown: Value = serde_json::from_str(&ok(node.path(), &["--json", "get", CAMPAIGN_ID])).unwrap();
+    let shown: Value =
+        serde_json::from_str(&ok(node.path(), &["--json", "get", CAMPAIGN_ID])).unwrap();
     assert_eq!(shown["object"]["name"], "Kerman bombings");
 }
 
@@ -148,8 +225,15 @@ fn a_hundred_megabyte_string_is_refused() {
     let node = seeded_node();
     let mut object = campaign();
     object["description"] = json!("A".repeat(100 << 20));
-    let message = rejected(node.path(), bundle(json!([object])).to_string().as_bytes(), &[]);
-    assert!(message.contains("[object-size]") && message.contains("limit"), "{message}");
+    let message = rejected(
+        node.path(),
+        bundle(json!([object])).to_string().as_bytes(),
+        &[],
+    );
+    assert!(
+        message.contains("[object-size]") && message.contains("limit"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -170,7 +254,11 @@ fn deep_nesting_is_refused() {
         nested = json!([nested]);
     }
     object["x_deep"] = nested;
-    let message = rejected(node.path(), bundle(json!([object])).to_string().as_bytes(), &[]);
+    let message = rejected(
+        node.path(),
+        bundle(json!([object])).to_string().as_bytes(),
+        &[],
+    );
     assert!(message.contains("[depth]"), "{message}");
 }
 
@@ -182,8 +270,20 @@ fn skip_invalid_stores_the_valid_objects_and_reports_the_rest() {
     let mut second = campaign();
     second["id"] = json!("campaign--2c7b5b88-8ff7-4a4d-aa9d-feb398cd0061");
     let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), bundle(json!([campaign(), bad, second])).to_string()).unwrap();
-    let out = tessera(node.path(), &["--json", "import", "--skip-invalid", file.path().to_str().unwrap()]);
+    std::fs::write(
+        file.path(),
+        bundle(json!([campaign(), bad, second])).to_string(),
+    )
+    .unwrap();
+    let out = tessera(
+        node.path(),
+        &[
+            "--json",
+            "import",
+            "--skip-invalid",
+            file.path().to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let r = &report["imports"][0];
@@ -197,12 +297,30 @@ fn skip_invalid_stores_the_valid_objects_and_reports_the_rest() {
 #[test]
 fn usage_errors_exit_with_two() {
     let node = fresh_node();
-    assert_eq!(tessera(node.path(), &["import", "/no/such/file.json"]).status.code(), Some(2));
-    assert_eq!(tessera(node.path(), &["export", "--added-after", "last tuesday"]).status.code(), Some(2));
+    assert_eq!(
+        tessera(node.path(), &["import", "/no/such/file.json"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        tessera(node.path(), &["export", "--added-after", "last tuesday"])
+            .status
+            .code(),
+        Some(2)
+    );
     assert_eq!(tessera(node.path(), &["frobnicate"]).status.code(), Some(2));
     let empty = tempfile::tempdir().unwrap();
     let out = tessera(empty.path(), &["stats"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("init"), "the error should say how to fix it: {}", text(&out.stderr));
-    assert_eq!(tessera(node.path(), &["init"]).status.code(), Some(2), "init must not clobber an existing store");
+    assert!(
+        text(&out.stderr).contains("init"),
+        "the error should say how to fix it: {}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        tessera(node.path(), &["init"]).status.code(),
+        Some(2),
+        "init must not clobber an existing store"
+    );
 }

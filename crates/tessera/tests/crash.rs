@@ -19,7 +19,13 @@ fn killed_mid_import_leaves_whole_batches_and_resumes() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
         .arg("--data-dir")
         .arg(node.path())
-        .args(["--progress", "lines", "import", "--batch-size", &BATCH.to_string()])
+        .args([
+            "--progress",
+            "lines",
+            "import",
+            "--batch-size",
+            &BATCH.to_string(),
+        ])
         .arg(&bundle)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -39,17 +45,31 @@ fn killed_mid_import_leaves_whole_batches_and_resumes() {
         }
     }
     let status = child.wait().unwrap();
-    assert_eq!(committed, 3, "the import finished before it could be killed");
+    assert_eq!(
+        committed, 3,
+        "the import finished before it could be killed"
+    );
     assert!(!status.success(), "the import should have been killed");
 
     let verify: Value = serde_json::from_str(&ok(node.path(), &["--json", "verify"])).unwrap();
     assert_eq!(verify["ok"], true, "{verify}");
     let versions = stats(node.path())["versions"].as_u64().unwrap();
-    assert!(versions >= 3 * BATCH && versions < TOTAL, "killed import holds {versions} versions");
-    assert_eq!(versions % BATCH, 0, "only whole batches may survive a kill, found {versions}");
+    assert!(
+        (3 * BATCH..TOTAL).contains(&versions),
+        "killed import holds {versions} versions"
+    );
+    assert_eq!(
+        versions % BATCH,
+        0,
+        "only whole batches may survive a kill, found {versions}"
+    );
     assert_eq!(verify["batches"].as_u64().unwrap(), versions / BATCH);
 
-    let report: Value = serde_json::from_str(&ok(node.path(), &["--json", "import", bundle.to_str().unwrap()])).unwrap();
+    let report: Value = serde_json::from_str(&ok(
+        node.path(),
+        &["--json", "import", bundle.to_str().unwrap()],
+    ))
+    .unwrap();
     let r = &report["imports"][0];
     assert_eq!(r["duplicates"].as_u64().unwrap(), versions);
     assert_eq!(r["written"].as_u64().unwrap(), TOTAL - versions);
@@ -60,6 +80,9 @@ fn killed_mid_import_leaves_whole_batches_and_resumes() {
 
 /// SIGKILL, as `kill -9` sends it.
 fn kill_9(pid: u32) {
-    let status = Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
 }

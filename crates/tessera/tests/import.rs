@@ -12,14 +12,19 @@ fn import_json(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, Value) {
     let mut full = vec!["--json", "import"];
     full.extend_from_slice(args);
     let out = tessera(dir, &full);
-    let value: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("import --json printed no JSON ({e}): {}", text(&out.stdout)));
+    let value: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("import --json printed no JSON ({e}): {}", text(&out.stdout)));
     (out.status.code(), value)
 }
 
 fn count_objects(path: &std::path::Path) -> usize {
     let bytes = std::fs::read(path).unwrap();
     let value: Value = serde_json::from_slice(&bytes).unwrap();
-    if value["type"] == "bundle" { value["objects"].as_array().unwrap().len() } else { 1 }
+    if value["type"] == "bundle" {
+        value["objects"].as_array().unwrap().len()
+    } else {
+        1
+    }
 }
 
 #[test]
@@ -63,7 +68,15 @@ fn enterprise_attack_stix20_is_upgraded_on_import() {
     assert_eq!(held["objects_by_type"]["malware"], 696);
 
     // A 2.0 malware came out as 2.1: spec_version, is_family, labels moved to malware_types.
-    let shown: Value = serde_json::from_str(&ok(node.path(), &["--json", "get", "malware--007b44b6-e4c5-480b-b5b9-56f2081b1b7b"])).unwrap();
+    let shown: Value = serde_json::from_str(&ok(
+        node.path(),
+        &[
+            "--json",
+            "get",
+            "malware--007b44b6-e4c5-480b-b5b9-56f2081b1b7b",
+        ],
+    ))
+    .unwrap();
     let malware = &shown["object"];
     assert_eq!(malware["spec_version"], "2.1");
     assert_eq!(malware["is_family"], true);
@@ -120,16 +133,34 @@ for r in results.object_results:
         errors.append(f"{r.object_id}: {e}")
 print(json.dumps({"valid": results.is_valid, "errors": errors, "objects": len(results.object_results)}))
 "#;
-    let out = Command::new(python()).arg("-c").arg(script).arg(path).output().expect("python runs");
-    assert!(out.status.success(), "the validator failed to run: {}", text(&out.stderr));
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .arg(path)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "the validator failed to run: {}",
+        text(&out.stderr)
+    );
     let verdict: Value = serde_json::from_slice(&out.stdout).expect("validator prints JSON");
-    (verdict["errors"].as_array().unwrap().len(), verdict.to_string())
+    (
+        verdict["errors"].as_array().unwrap().len(),
+        verdict.to_string(),
+    )
 }
 
 #[test]
 fn export_of_the_whole_store_passes_the_oasis_validator() {
     let node = fresh_node();
-    ok(node.path(), &["import", shared_data("stix/ics-attack-18.1.json").to_str().unwrap()]);
+    ok(
+        node.path(),
+        &[
+            "import",
+            shared_data("stix/ics-attack-18.1.json").to_str().unwrap(),
+        ],
+    );
     for example in walk(&shared_data("stix/oasis-examples")) {
         ok(node.path(), &["import", example.to_str().unwrap()]);
     }
@@ -137,7 +168,10 @@ fn export_of_the_whole_store_passes_the_oasis_validator() {
     ok(node.path(), &["export", "--out", out.to_str().unwrap()]);
     let exported: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     let objects = exported["objects"].as_array().unwrap().len();
-    assert_eq!(objects as u64, stats(node.path())["objects"].as_u64().unwrap());
+    assert_eq!(
+        objects as u64,
+        stats(node.path())["objects"].as_u64().unwrap()
+    );
     let (errors, verdict) = oasis_validate(&out);
     assert_eq!(errors, 0, "the OASIS validator found errors: {verdict}");
     let verdict: Value = serde_json::from_str(&verdict).unwrap();
@@ -145,12 +179,40 @@ fn export_of_the_whole_store_passes_the_oasis_validator() {
 
     // Filters: by type and by added_after.
     let typed = node.path().join("typed.json");
-    ok(node.path(), &["export", "--type", "campaign", "--type", "intrusion-set", "--out", typed.to_str().unwrap()]);
+    ok(
+        node.path(),
+        &[
+            "export",
+            "--type",
+            "campaign",
+            "--type",
+            "intrusion-set",
+            "--out",
+            typed.to_str().unwrap(),
+        ],
+    );
     let typed: Value = serde_json::from_slice(&std::fs::read(&typed).unwrap()).unwrap();
-    let types: std::collections::BTreeSet<&str> = typed["objects"].as_array().unwrap().iter().map(|o| o["type"].as_str().unwrap()).collect();
-    assert_eq!(types.into_iter().collect::<Vec<_>>(), ["campaign", "intrusion-set"]);
+    let types: std::collections::BTreeSet<&str> = typed["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types.into_iter().collect::<Vec<_>>(),
+        ["campaign", "intrusion-set"]
+    );
     let future = node.path().join("future.json");
-    ok(node.path(), &["export", "--added-after", "2999-01-01T00:00:00Z", "--out", future.to_str().unwrap()]);
+    ok(
+        node.path(),
+        &[
+            "export",
+            "--added-after",
+            "2999-01-01T00:00:00Z",
+            "--out",
+            future.to_str().unwrap(),
+        ],
+    );
     let future: Value = serde_json::from_slice(&std::fs::read(&future).unwrap()).unwrap();
     assert_eq!(future["objects"].as_array().unwrap().len(), 0);
 }
@@ -166,11 +228,18 @@ fn the_validator_catches_what_tessera_rejects_too() {
     )
     .unwrap();
     let (errors, verdict) = oasis_validate(&path);
-    assert!(errors > 0, "a campaign without a name must fail the validator: {verdict}");
+    assert!(
+        errors > 0,
+        "a campaign without a name must fail the validator: {verdict}"
+    );
     let node = fresh_node();
     let out = tessera(node.path(), &["import", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stdout).contains("objects[0].name"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("objects[0].name"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
@@ -185,16 +254,48 @@ fn get_shows_every_version() {
     let first = dir.path().join("v1.json");
     let second = dir.path().join("v2.json");
     std::fs::write(&first, make("2024-01-01T00:00:00.000Z", "ISKP")).unwrap();
-    std::fs::write(&second, make("2024-03-23T00:00:00.000Z", "Islamic State Khorasan Province")).unwrap();
+    std::fs::write(
+        &second,
+        make(
+            "2024-03-23T00:00:00.000Z",
+            "Islamic State Khorasan Province",
+        ),
+    )
+    .unwrap();
     ok(node.path(), &["import", second.to_str().unwrap()]);
     ok(node.path(), &["import", first.to_str().unwrap()]);
-    let latest: Value = serde_json::from_str(&ok(node.path(), &["--json", "get", "threat-actor--9a8a0d25-7636-429b-a99e-b2a73cd0f11f"])).unwrap();
-    assert_eq!(latest["object"]["name"], "Islamic State Khorasan Province", "the latest view follows modified, not arrival order");
-    let all = ok(node.path(), &["--json", "get", "--versions", "threat-actor--9a8a0d25-7636-429b-a99e-b2a73cd0f11f"]);
-    let versions: Vec<Value> = all.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let latest: Value = serde_json::from_str(&ok(
+        node.path(),
+        &[
+            "--json",
+            "get",
+            "threat-actor--9a8a0d25-7636-429b-a99e-b2a73cd0f11f",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(
+        latest["object"]["name"], "Islamic State Khorasan Province",
+        "the latest view follows modified, not arrival order"
+    );
+    let all = ok(
+        node.path(),
+        &[
+            "--json",
+            "get",
+            "--versions",
+            "threat-actor--9a8a0d25-7636-429b-a99e-b2a73cd0f11f",
+        ],
+    );
+    let versions: Vec<Value> = all
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(versions.len(), 2);
     assert_eq!(versions[0]["object"]["name"], "ISKP");
-    let missing = tessera(node.path(), &["get", "threat-actor--00000000-0000-4000-8000-000000000000"]);
+    let missing = tessera(
+        node.path(),
+        &["get", "threat-actor--00000000-0000-4000-8000-000000000000"],
+    );
     assert_eq!(missing.status.code(), Some(2));
     assert!(text(&missing.stderr).contains("not held"));
 }

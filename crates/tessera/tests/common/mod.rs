@@ -8,7 +8,10 @@ use serde_json::Value;
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the crate sits two levels below the repository root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the crate sits two levels below the repository root")
 }
 
 /// A file of the shared real data (`../shared/data` beside the repository).
@@ -24,7 +27,10 @@ pub fn python() -> PathBuf {
         return PathBuf::from(p);
     }
     let venv = repo_root().join(".venv/bin/python");
-    assert!(venv.exists(), "no Python venv: run scripts/test, which creates .venv with stix2-validator");
+    assert!(
+        venv.exists(),
+        "no Python venv: run scripts/test, which creates .venv with stix2-validator"
+    );
     venv
 }
 
@@ -41,7 +47,13 @@ pub fn tessera(dir: &Path, args: &[&str]) -> Output {
 /// Runs a command expecting success, returning its standard output.
 pub fn ok(dir: &Path, args: &[&str]) -> String {
     let out = tessera(dir, args);
-    assert!(out.status.success(), "tessera {args:?} failed with {:?}:\n{}\n{}", out.status.code(), text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "tessera {args:?} failed with {:?}:\n{}\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     text(&out.stdout)
 }
 
@@ -64,7 +76,16 @@ pub fn stats(dir: &Path) -> Value {
 /// The whole store as a canonical fingerprint: every version's content, in order.
 pub fn fingerprint(dir: &Path) -> String {
     let out = tempfile::NamedTempFile::new().expect("a temporary file");
-    ok(dir, &["export", "--all-versions", "--out", out.path().to_str().expect("utf-8 path")]);
-    let bundle: Value = serde_json::from_slice(&std::fs::read(out.path()).expect("export written")).expect("export is JSON");
+    ok(
+        dir,
+        &[
+            "export",
+            "--all-versions",
+            "--out",
+            out.path().to_str().expect("utf-8 path"),
+        ],
+    );
+    let bundle: Value = serde_json::from_slice(&std::fs::read(out.path()).expect("export written"))
+        .expect("export is JSON");
     serde_json::to_string(&bundle["objects"]).expect("serialisable")
 }
