@@ -154,6 +154,48 @@ impl BundleReader {
     }
 }
 
+/// A bundle split into its header and the raw JSON text of each object, without building any
+/// object: callers parse the objects themselves, for instance on several threads.
+#[derive(Debug)]
+pub struct RawBundle<'a> {
+    pub header: BundleHeader,
+    pub objects: Vec<&'a serde_json::value::RawValue>,
+}
+
+impl BundleReader {
+    /// Splits a bundle held in memory into its objects' raw text. Only a well-formed bundle
+    /// (`"type": "bundle"` with a list of `objects`) is split; anything else returns `None`, and
+    /// the caller should use [`BundleReader::read_slice`], which explains the problem or reads a
+    /// lone object.
+    pub fn split_slice<'a>(&self, bytes: &'a [u8]) -> Option<RawBundle<'a>> {
+        #[derive(serde::Deserialize)]
+        struct Envelope<'a> {
+            #[serde(rename = "type")]
+            bundle_type: Option<String>,
+            id: Option<String>,
+            spec_version: Option<String>,
+            #[serde(borrow)]
+            objects: Option<Vec<&'a serde_json::value::RawValue>>,
+        }
+        let envelope: Envelope<'a> = serde_json::from_slice(bytes).ok()?;
+        if envelope.bundle_type.as_deref() != Some("bundle") || envelope.id.is_none() {
+            return None;
+        }
+        let objects = envelope.objects.unwrap_or_default();
+        if objects.len() > self.objects_max {
+            return None;
+        }
+        Some(RawBundle {
+            header: BundleHeader {
+                bundle_type: envelope.bundle_type,
+                id: envelope.id,
+                spec_version: envelope.spec_version,
+            },
+            objects,
+        })
+    }
+}
+
 fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_string(),
@@ -276,6 +318,18 @@ mod tests {
         assert_eq!(s.object_count, 2);
         assert_eq!(s.header.spec_version.as_deref(), Some("2.0"));
         assert_eq!(c.0.len(), 2);
+    }
+
+    #[test]
+    fn splits_only_well_formed_bundles() {
+        let r = BundleReader::default();
+        let text = br#"{"type":"bundle","id":"bundle--0a3ead4e-6d47-4ccb-854c-a6a4f9d96b22","objects":[{"a":[1,{"b":"]"}]},{"c":2}]}"#;
+        let raw = r.split_slice(text).unwrap();
+        assert_eq!(raw.objects.len(), 2);
+        assert_eq!(raw.objects[0].get(), r#"{"a":[1,{"b":"]"}]}"#);
+        assert!(r.split_slice(&text[..40]).is_none());
+        assert!(r.split_slice(br#"{"type":"campaign","id":"x"}"#).is_none());
+        assert!(BundleReader { objects_max: 1 }.split_slice(text).is_none());
     }
 
     #[test]

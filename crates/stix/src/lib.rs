@@ -18,7 +18,7 @@ pub mod timestamp;
 pub mod upgrade;
 pub mod validate;
 
-pub use bundle::{BundleError, BundleReader, BundleVisitor};
+pub use bundle::{BundleError, BundleReader, BundleVisitor, RawBundle};
 pub use canonical::{canonical, canonical_object, content_hash};
 pub use id::{IdentifierError, parse_identifier};
 pub use object::{Object, ObjectError};

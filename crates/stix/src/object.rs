@@ -138,27 +138,16 @@ impl Object {
         names
     }
 
-    /// The timestamped properties an index should cover, as (property, time).
-    pub fn times(&self) -> Vec<(&'static str, Timestamp)> {
-        const TIME_PROPERTIES: &[&str] = &[
-            "created",
-            "modified",
-            "first_seen",
-            "last_seen",
-            "first_observed",
-            "last_observed",
-            "valid_from",
-            "valid_until",
-            "published",
-            "start_time",
-            "stop_time",
-        ];
+    /// The timestamped properties an index should cover, as (position in
+    /// [`TIME_PROPERTIES`], time).
+    pub fn times(&self) -> Vec<(u8, Timestamp)> {
         TIME_PROPERTIES
             .iter()
-            .filter_map(|&p| {
+            .enumerate()
+            .filter_map(|(i, &p)| {
                 self.get_str(p)
                     .and_then(|t| Timestamp::parse(t).ok())
-                    .map(|t| (p, t))
+                    .map(|t| (i as u8, t))
             })
             .collect()
     }
@@ -202,6 +191,22 @@ impl Object {
         })
     }
 }
+
+/// The top-level time properties of STIX 2.1 objects that stores index. The position of a
+/// property in this list is its stable code; append, never reorder.
+pub const TIME_PROPERTIES: &[&str] = &[
+    "created",
+    "modified",
+    "first_seen",
+    "last_seen",
+    "first_observed",
+    "last_observed",
+    "valid_from",
+    "valid_until",
+    "published",
+    "start_time",
+    "stop_time",
+];
 
 /// The graph-relevant part of a `relationship`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -177,6 +177,26 @@ impl<'a> Checker<'a> {
 
     /// Checks one value against a STIX data type.
     pub fn check_kind(&mut self, path: &str, value: &Value, kind: &Kind) {
+        // Nearly every value conforms; the allocation-free check settles those, and only a
+        // value that fails is walked again to name each problem and its path.
+        if conforms(value, kind) {
+            #[cfg(debug_assertions)]
+            {
+                let before = self.errors.len();
+                self.report_kind(path, value, kind);
+                assert_eq!(
+                    self.errors.len(),
+                    before,
+                    "conforms() and report_kind() disagree at {path}: {:?}",
+                    &self.errors[before..]
+                );
+            }
+            return;
+        }
+        self.report_kind(path, value, kind);
+    }
+
+    fn report_kind(&mut self, path: &str, value: &Value, kind: &Kind) {
         match kind {
             Kind::Any => {}
             Kind::String => {
@@ -411,13 +431,7 @@ impl<'a> Checker<'a> {
             }
             match hash.as_str() {
                 Some(text) => {
-                    let hex_len = match algorithm.as_str() {
-                        "MD5" => Some(32),
-                        "SHA-1" => Some(40),
-                        "SHA-256" | "SHA3-256" => Some(64),
-                        "SHA-512" | "SHA3-512" => Some(128),
-                        _ => None,
-                    };
+                    let hex_len = hash_hex_len(algorithm);
                     if let Some(len) = hex_len
                         && (text.len() != len || !text.bytes().all(|b| b.is_ascii_hexdigit()))
                     {
@@ -995,45 +1009,135 @@ fn check_extensions(check: &mut Checker<'_>, value: &Value) {
 /// the edges of the knowledge graph. `id` itself is not a reference.
 pub fn references(object: &Map<String, Value>) -> Vec<(String, String)> {
     let mut out = Vec::new();
+    let mut path = String::with_capacity(64);
     for (key, value) in object {
-        collect_refs(key, key, value, &mut out, 0);
+        path.clear();
+        path.push_str(key);
+        collect_refs(&mut path, key, value, &mut out, 0);
     }
     out
 }
 
+/// Walks with one path buffer, pushing and truncating segments, so that the (many) values
+/// that are not references cost no allocation.
 fn collect_refs(
-    path: &str,
+    path: &mut String,
     key: &str,
     value: &Value,
     out: &mut Vec<(String, String)>,
     depth: usize,
 ) {
+    use std::fmt::Write;
     if depth > DEPTH_MAX {
         return;
     }
     let is_ref = key.ends_with("_ref");
     let is_refs = key.ends_with("_refs");
     match value {
-        Value::String(s) if is_ref && type_of(s).is_some() => {
-            out.push((path.to_string(), s.clone()))
-        }
+        Value::String(s) if is_ref && type_of(s).is_some() => out.push((path.clone(), s.clone())),
         Value::Array(items) if is_refs => {
             for item in items {
                 if let Some(s) = item.as_str().filter(|s| type_of(s).is_some()) {
-                    out.push((path.to_string(), s.to_string()));
+                    out.push((path.clone(), s.to_string()));
                 }
             }
         }
         Value::Array(items) => {
+            let len = path.len();
             for (i, item) in items.iter().enumerate() {
-                collect_refs(&format!("{path}[{i}]"), key, item, out, depth + 1);
+                if matches!(item, Value::Array(_) | Value::Object(_)) {
+                    let _ = write!(path, "[{i}]");
+                    collect_refs(path, key, item, out, depth + 1);
+                    path.truncate(len);
+                }
             }
         }
         Value::Object(map) => {
+            let len = path.len();
             for (k, v) in map {
-                collect_refs(&format!("{path}.{k}"), k, v, out, depth + 1);
+                let nested = matches!(v, Value::Array(_) | Value::Object(_));
+                if nested || k.ends_with("_ref") || k.ends_with("_refs") {
+                    path.push('.');
+                    path.push_str(k);
+                    collect_refs(path, k, v, out, depth + 1);
+                    path.truncate(len);
+                }
             }
         }
         _ => {}
+    }
+}
+
+/// Whether a value conforms to a kind; the allocation-free twin of `Checker::report_kind`,
+/// which it must agree with (debug builds assert that it does).
+fn conforms(value: &Value, kind: &Kind) -> bool {
+    match kind {
+        Kind::Any => true,
+        Kind::String => value.is_string(),
+        Kind::Boolean => value.is_boolean(),
+        Kind::Integer { min, max } => match value.as_i64() {
+            Some(n) => {
+                n.unsigned_abs() <= INTEGER_ABS_MAX
+                    && !min.is_some_and(|m| n < m)
+                    && !max.is_some_and(|m| n > m)
+            }
+            None => false,
+        },
+        Kind::Float { min, max } => match value.as_f64() {
+            Some(n) => !min.is_some_and(|m| n < m) && !max.is_some_and(|m| n > m),
+            None => false,
+        },
+        Kind::Timestamp => value.as_str().is_some_and(|t| Timestamp::parse(t).is_ok()),
+        Kind::TimestampMillis => value
+            .as_str()
+            .is_some_and(|t| Timestamp::parse(t).is_ok_and(|ts| ts.has_millisecond_precision())),
+        Kind::Identifier(types) => value.as_str().is_some_and(|t| {
+            parse_identifier(t).is_ok_and(|(target, _)| ref_type_allowed(target, types))
+        }),
+        Kind::Enum(allowed) => value.as_str().is_some_and(|s| allowed.contains(&s)),
+        Kind::Hex => value
+            .as_str()
+            .is_some_and(|s| s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit())),
+        Kind::Binary => value.as_str().is_some_and(is_base64),
+        Kind::Hashes => value.as_object().is_some_and(|map| {
+            !map.is_empty()
+                && map.iter().all(|(algorithm, hash)| {
+                    !algorithm.is_empty()
+                        && algorithm.len() <= 250
+                        && hash
+                            .as_str()
+                            .is_some_and(|text| match hash_hex_len(algorithm) {
+                                Some(len) => {
+                                    text.len() == len && text.bytes().all(|b| b.is_ascii_hexdigit())
+                                }
+                                None => true,
+                            })
+                })
+        }),
+        Kind::Dictionary => value.as_object().is_some_and(|map| {
+            !map.is_empty()
+                && map
+                    .keys()
+                    .all(|k| !k.is_empty() && k.len() <= 250 && k.is_ascii())
+        }),
+        Kind::Object(props) => value.as_object().is_some_and(|map| {
+            props.iter().all(|prop| match map.get(prop.name) {
+                Some(v) => conforms(v, &prop.kind),
+                None => !prop.required,
+            })
+        }),
+        Kind::List(item) => value
+            .as_array()
+            .is_some_and(|items| !items.is_empty() && items.iter().all(|v| conforms(v, item))),
+    }
+}
+
+fn hash_hex_len(algorithm: &str) -> Option<usize> {
+    match algorithm {
+        "MD5" => Some(32),
+        "SHA-1" => Some(40),
+        "SHA-256" | "SHA3-256" => Some(64),
+        "SHA-512" | "SHA3-512" => Some(128),
+        _ => None,
     }
 }

@@ -1,14 +1,18 @@
-//! Importing a bundle: read, upgrade, validate, check against what is held, then write in
+//! Importing a bundle: read, upgrade, validate, check against what is held, and write in
 //! durable batches.
 //!
-//! The whole bundle is read and judged before the first batch is written. That is what lets a
-//! truncated file, an invalid object (by default) or a version conflict leave the store exactly
-//! as it was, while the write itself still commits in batches: a process killed mid-write
-//! leaves whole batches and nothing else, and re-running the import completes it (versions
-//! already held are no-ops).
+//! Judging and writing overlap: while one batch is being committed, the next is judged (on
+//! every core when the bundle is in memory). By default the first rejected object stops the
+//! writing, every remaining object is still judged so the report lists every problem, and the
+//! store is rolled back to the mark taken before the first batch, so a truncated file, an
+//! invalid object or a version conflict leaves it exactly as it was. A process killed
+//! mid-import leaves whole batches and nothing else; re-running the import completes it
+//! (versions already held are no-ops).
 
 use std::collections::HashMap;
 use std::io::Read;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 use serde_json::Value;
 use stix::bundle::{BundleHeader, BundleReader, BundleVisitor};
@@ -29,8 +33,9 @@ pub struct ImportOptions {
     pub problems_max: usize,
     /// Largest canonical JSON of one object.
     pub object_bytes_max: usize,
-    /// Largest total of canonical JSON held while the bundle is judged.
-    pub pending_bytes_max: usize,
+    /// A batch is committed early when its canonical JSON reaches this many bytes, so memory
+    /// stays bounded whatever the objects' sizes.
+    pub batch_bytes_max: usize,
     pub bundle: BundleReader,
 }
 
@@ -42,7 +47,7 @@ impl Default for ImportOptions {
             source: "local".to_string(),
             problems_max: 1_000,
             object_bytes_max: 16 << 20,
-            pending_bytes_max: 2 << 30,
+            batch_bytes_max: 64 << 20,
             bundle: BundleReader::default(),
         }
     }
@@ -50,9 +55,10 @@ impl Default for ImportOptions {
 
 /// Told about progress, so a terminal can draw it; the store never draws anything itself.
 pub trait ImportProgress {
+    /// Objects judged so far.
     fn objects_read(&mut self, _count: usize) {}
-    fn writing(&mut self, _total: usize) {}
-    fn batch_written(&mut self, _written_so_far: usize) {}
+    /// Versions durably committed so far (called only after the commit returned).
+    fn committed(&mut self, _versions_so_far: usize) {}
 }
 
 impl ImportProgress for () {}
@@ -106,6 +112,8 @@ pub enum ImportError {
         "the bundle holds more than {limit_bytes} bytes of objects; split it into smaller bundles"
     )]
     TooLarge { limit_bytes: usize },
+    #[error("an import worker thread panicked; nothing was written")]
+    Worker,
 }
 
 /// The bytes of a bundle: in memory (fastest) or from a reader.
@@ -121,80 +129,338 @@ pub fn import_bundle(
     options: &ImportOptions,
     progress: &mut dyn ImportProgress,
 ) -> Result<ImportReport, ImportError> {
-    let mut judge = Judge {
+    let mark = if options.skip_invalid {
+        None
+    } else {
+        Some(store.mark()?)
+    };
+    let outcome = std::thread::scope(|scope| run_import(scope, store, input, options, progress));
+    let rejected = match &outcome {
+        Ok(report) => report.bundle_rejected,
+        Err(_) => true,
+    };
+    if rejected && let Some(mark) = mark {
+        store.roll_back(mark)?;
+    }
+    outcome
+}
+
+/// What the writer thread tells the judging side after each commit.
+struct Committed {
+    written: usize,
+    duplicates: usize,
+    conflicts: usize,
+    versions: usize,
+}
+
+fn run_import<'s, 'e: 's>(
+    scope: &'s std::thread::Scope<'s, 'e>,
+    store: &'e Store,
+    input: BundleInput<'_>,
+    options: &'e ImportOptions,
+    progress: &mut dyn ImportProgress,
+) -> Result<ImportReport, ImportError> {
+    // One batch may wait while another is written: judging runs at most one batch ahead.
+    let (batch_sender, batch_receiver) = mpsc::sync_channel::<Vec<PreparedVersion>>(1);
+    let (commit_sender, commit_receiver) = mpsc::channel::<Committed>();
+    let writer = scope.spawn(move || -> Result<(), ImportError> {
+        for batch in batch_receiver {
+            let outcomes = store.write_batch(&batch, &options.source)?;
+            let mut committed = Committed {
+                written: 0,
+                duplicates: 0,
+                conflicts: 0,
+                versions: batch.len(),
+            };
+            for outcome in outcomes {
+                match outcome {
+                    WriteOutcome::Written { .. } => committed.written += 1,
+                    WriteOutcome::Duplicate { .. } => committed.duplicates += 1,
+                    WriteOutcome::Conflict { .. } => committed.conflicts += 1,
+                }
+            }
+            if commit_sender.send(committed).is_err() {
+                break;
+            }
+        }
+        Ok(())
+    });
+
+    let mut merge = Merge {
         options,
-        checker: store.presence_checker()?,
         seen: HashMap::new(),
         pending: Vec::new(),
         pending_bytes: 0,
         report: ImportReport::default(),
-        progress,
-        fatal: None,
+        sink: Some(batch_sender),
+        commits: commit_receiver,
+        committed_versions: 0,
     };
-    let summary = match input {
-        BundleInput::Slice(bytes) => options.bundle.read_slice(bytes, &mut judge),
-        BundleInput::Reader(reader) => options.bundle.read(reader, &mut judge),
-    };
-    if let Some(fatal) = judge.fatal.take() {
-        return Err(fatal);
+    let judged = judge_all(store, input, options, &mut merge, progress);
+    let flushed = judged.and_then(|()| merge.flush(progress));
+    // Closing the channel ends the writer once it has written what it holds.
+    merge.sink = None;
+    let written = writer.join().unwrap_or(Err(ImportError::Worker));
+    flushed?;
+    written?;
+    while let Ok(committed) = merge.commits.recv() {
+        merge.count(committed, progress);
     }
-    let summary = summary?;
-    let Judge {
-        pending,
-        mut report,
-        progress,
-        ..
-    } = judge;
-    report.objects_read = summary.object_count;
+    let mut report = merge.report;
     if report.rejected > 0 && !options.skip_invalid {
         report.bundle_rejected = true;
-        return Ok(report);
-    }
-    drop(summary);
-    progress.writing(pending.len());
-    let mut written_so_far = 0;
-    for batch in pending.chunks(options.batch_size.max(1)) {
-        let outcomes = store.write_batch(batch, &options.source)?;
-        for outcome in outcomes {
-            match outcome {
-                WriteOutcome::Written { .. } => report.written += 1,
-                WriteOutcome::Duplicate { .. } => report.duplicates += 1,
-                // Another writer stored a different version in between; report it like any conflict.
-                WriteOutcome::Conflict { .. } => {
-                    report.conflicts += 1;
-                    report.rejected += 1;
-                }
-            }
-        }
-        report.batches += 1;
-        written_so_far += batch.len();
-        progress.batch_written(written_so_far);
+        report.written = 0;
+        report.batches = 0;
     }
     Ok(report)
 }
 
-struct Judge<'a> {
+fn judge_all(
+    store: &Store,
+    input: BundleInput<'_>,
+    options: &ImportOptions,
+    merge: &mut Merge<'_>,
+    progress: &mut dyn ImportProgress,
+) -> Result<(), ImportError> {
+    let raw = match &input {
+        BundleInput::Slice(bytes) => options.bundle.split_slice(bytes),
+        BundleInput::Reader(_) => None,
+    };
+    if let Some(raw) = raw {
+        // The fast path: a well-formed bundle in memory is judged on every core, a window at a
+        // time, while the writer commits the previous window.
+        merge.report.objects_read = raw.objects.len();
+        let declared_20 = raw.header.spec_version.as_deref() == Some("2.0");
+        let window = JUDGE_WINDOW;
+        for (w, objects) in raw.objects.chunks(window).enumerate() {
+            let verdicts = judge_in_parallel(store, objects, declared_20, options)?;
+            for (i, verdict) in verdicts.into_iter().enumerate() {
+                merge.accept(w * window + i, verdict, progress)?;
+            }
+            progress.objects_read(w * window + objects.len());
+        }
+        return Ok(());
+    }
+    let mut visitor = Streaming {
+        checker: store.presence_checker()?,
+        merge,
+        progress,
+        fatal: None,
+    };
+    let summary = match input {
+        BundleInput::Slice(bytes) => options.bundle.read_slice(bytes, &mut visitor),
+        BundleInput::Reader(reader) => options.bundle.read(reader, &mut visitor),
+    };
+    if let Some(fatal) = visitor.fatal.take() {
+        return Err(fatal);
+    }
+    visitor.merge.report.objects_read = summary?.object_count;
+    Ok(())
+}
+
+/// The verdict on one object, reached without looking at the rest of the bundle.
+enum Verdict {
+    Accepted {
+        prepared: Box<PreparedVersion>,
+        presence: Presence,
+        upgraded: bool,
+    },
+    Rejected {
+        object_id: Option<String>,
+        problems: Vec<(String, &'static str, String)>,
+        upgraded: bool,
+    },
+}
+
+/// Upgrades, validates and prepares one object, and checks it against the store. Pure apart
+/// from the read-only presence check, so it runs on any thread.
+fn judge(
+    value: Value,
+    declared_20: bool,
+    object_bytes_max: usize,
+    checker: &PresenceChecker,
+) -> Result<Verdict, StoreError> {
+    let mut map = match value {
+        Value::Object(map) => map,
+        other => {
+            let found = match other {
+                Value::Array(_) => "a list",
+                Value::String(_) => "a string",
+                Value::Number(_) => "a number",
+                Value::Bool(_) => "a boolean",
+                _ => "null",
+            };
+            let problem = (
+                String::new(),
+                "property-type",
+                format!("a STIX object must be a JSON object, found {found}"),
+            );
+            return Ok(Verdict::Rejected {
+                object_id: None,
+                problems: vec![problem],
+                upgraded: false,
+            });
+        }
+    };
+    let object_spec = map.get("spec_version").and_then(Value::as_str);
+    let is_sco = map
+        .get("type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| stix::spec::category_of(t) == Category::Sco);
+    // STIX 2.0 objects carry no spec_version (the 2.0 bundle does); a 2.1 SDO must. An object
+    // without one is therefore read as 2.0, unless it is a cyber-observable, for which 2.1
+    // makes spec_version optional.
+    let upgraded =
+        object_spec == Some("2.0") || (object_spec.is_none() && (declared_20 || !is_sco));
+    if upgraded {
+        stix::upgrade_from_20(&mut map);
+    }
+    let errors = stix::validate::validate(&map);
+    let object_id = map.get("id").and_then(Value::as_str).map(str::to_string);
+    if !errors.is_empty() {
+        let problems = errors
+            .into_iter()
+            .map(|e| (e.path, e.rule.name(), e.message))
+            .collect();
+        return Ok(Verdict::Rejected {
+            object_id,
+            problems,
+            upgraded,
+        });
+    }
+    let object = Object::from_map(map).map_err(|e| StoreError::Corrupt {
+        seq: 0,
+        message: format!("a validated object lost its type or id: {e}"),
+    })?;
+    let prepared = PreparedVersion::from_object(&object);
+    if prepared.canonical_json.len() > object_bytes_max {
+        let problem = (
+            String::new(),
+            "object-size",
+            format!(
+                "the object is {} bytes; the limit is {} bytes",
+                prepared.canonical_json.len(),
+                object_bytes_max
+            ),
+        );
+        return Ok(Verdict::Rejected {
+            object_id,
+            problems: vec![problem],
+            upgraded,
+        });
+    }
+    let presence = checker.check(&prepared.id, prepared.version, &prepared.content_hash)?;
+    Ok(Verdict::Accepted {
+        prepared: Box::new(prepared),
+        presence,
+        upgraded,
+    })
+}
+
+/// Objects handed to a worker at a time: small enough to balance two cores on bundles whose
+/// object sizes vary, large enough that the hand-off costs nothing.
+const JUDGE_CHUNK: usize = 256;
+/// Objects judged in parallel before their verdicts are merged in order. Small, so that few
+/// prepared versions wait in memory beside the batch being written.
+const JUDGE_WINDOW: usize = 1024;
+/// Workers at most, whatever the machine.
+const JUDGE_THREADS_MAX: usize = 8;
+
+fn judge_in_parallel(
+    store: &Store,
+    objects: &[&serde_json::value::RawValue],
+    declared_20: bool,
+    options: &ImportOptions,
+) -> Result<Vec<Verdict>, ImportError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, JUDGE_THREADS_MAX);
+    let next_chunk = AtomicUsize::new(0);
+    let chunks = objects.len().div_ceil(JUDGE_CHUNK);
+    let results: Vec<Result<Vec<(usize, Vec<Verdict>)>, ImportError>> =
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| -> Result<Vec<(usize, Vec<Verdict>)>, ImportError> {
+                        let checker = store.presence_checker()?;
+                        let mut done = Vec::new();
+                        loop {
+                            let chunk = next_chunk.fetch_add(1, Ordering::Relaxed);
+                            if chunk >= chunks {
+                                return Ok(done);
+                            }
+                            let slice = &objects[chunk * JUDGE_CHUNK
+                                ..((chunk + 1) * JUDGE_CHUNK).min(objects.len())];
+                            let mut verdicts = Vec::with_capacity(slice.len());
+                            for text in slice {
+                                // The splitter already checked the JSON; this cannot fail short of a
+                                // recursion limit, which is reported like any other bad object.
+                                let verdict = match serde_json::from_str::<Value>(text.get()) {
+                                    Ok(value) => judge(
+                                        value,
+                                        declared_20,
+                                        options.object_bytes_max,
+                                        &checker,
+                                    )?,
+                                    Err(e) => Verdict::Rejected {
+                                        object_id: None,
+                                        problems: vec![(String::new(), "json", e.to_string())],
+                                        upgraded: false,
+                                    },
+                                };
+                                verdicts.push(verdict);
+                            }
+                            done.push((chunk, verdicts));
+                        }
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().unwrap_or_else(|_| Err(ImportError::Worker)))
+                .collect()
+        });
+    let mut by_chunk = Vec::with_capacity(chunks);
+    for result in results {
+        by_chunk.extend(result?);
+    }
+    by_chunk.sort_unstable_by_key(|(chunk, _)| *chunk);
+    Ok(by_chunk
+        .into_iter()
+        .flat_map(|(_, verdicts)| verdicts)
+        .collect())
+}
+
+/// The sequential half of judging: what depends on the rest of the bundle (the same version
+/// twice, conflicts between objects of one bundle) and the memory bound.
+struct Merge<'a> {
     options: &'a ImportOptions,
-    checker: PresenceChecker,
-    /// (id, version key) -> content hash of every version accepted from this bundle.
-    seen: HashMap<(String, String), [u8; 32]>,
+    /// (id, version) -> content hash of every version accepted from this bundle.
+    seen: HashMap<(String, i128), [u8; 32]>,
     pending: Vec<PreparedVersion>,
     pending_bytes: usize,
     report: ImportReport,
-    progress: &'a mut dyn ImportProgress,
-    fatal: Option<ImportError>,
+    /// Where full batches go to be written; `None` once writing is over.
+    sink: Option<mpsc::SyncSender<Vec<PreparedVersion>>>,
+    commits: mpsc::Receiver<Committed>,
+    committed_versions: usize,
 }
 
-impl Judge<'_> {
+impl Merge<'_> {
     fn problem(
         &mut self,
         index: usize,
         object_id: Option<String>,
-        path: String,
+        path: &str,
         rule: &str,
         message: String,
     ) {
         if self.report.problems.len() < self.options.problems_max {
+            let path = if path.is_empty() {
+                format!("objects[{index}]")
+            } else {
+                format!("objects[{index}].{path}")
+            };
             self.report.problems.push(ObjectProblem {
                 index,
                 object_id,
@@ -207,108 +473,81 @@ impl Judge<'_> {
         }
     }
 
-    fn judge(
+    /// Hands the pending versions to the writer, unless a rejection has stopped the writing.
+    fn flush(&mut self, progress: &mut dyn ImportProgress) -> Result<(), ImportError> {
+        while let Ok(committed) = self.commits.try_recv() {
+            self.count(committed, progress);
+        }
+        let batch = std::mem::take(&mut self.pending);
+        self.pending_bytes = 0;
+        let stopped = self.report.rejected > 0 && !self.options.skip_invalid;
+        if batch.is_empty() || stopped {
+            return Ok(());
+        }
+        let Some(sink) = &self.sink else {
+            return Ok(());
+        };
+        self.report.batches += 1;
+        // The writer only hangs up after failing; its error is what the caller reports.
+        let _ = sink.send(batch);
+        Ok(())
+    }
+
+    fn count(&mut self, committed: Committed, progress: &mut dyn ImportProgress) {
+        self.report.written += committed.written;
+        self.report.duplicates += committed.duplicates;
+        // Another writer stored a different version in between; report it like any conflict.
+        self.report.conflicts += committed.conflicts;
+        self.report.rejected += committed.conflicts;
+        self.committed_versions += committed.versions;
+        progress.committed(self.committed_versions);
+    }
+
+    fn accept(
         &mut self,
         index: usize,
-        value: Value,
-        header: &BundleHeader,
+        verdict: Verdict,
+        progress: &mut dyn ImportProgress,
     ) -> Result<(), ImportError> {
-        let at = |path: &str| {
-            if path.is_empty() {
-                format!("objects[{index}]")
-            } else {
-                format!("objects[{index}].{path}")
-            }
-        };
-        let mut map = match value {
-            Value::Object(map) => map,
-            other => {
+        let (prepared, presence) = match verdict {
+            Verdict::Rejected {
+                object_id,
+                problems,
+                upgraded,
+            } => {
+                self.report.upgraded_from_20 += usize::from(upgraded);
                 self.report.rejected += 1;
-                let found = match other {
-                    Value::Array(_) => "a list",
-                    Value::String(_) => "a string",
-                    Value::Number(_) => "a number",
-                    Value::Bool(_) => "a boolean",
-                    _ => "null",
-                };
-                self.problem(
-                    index,
-                    None,
-                    at(""),
-                    "property-type",
-                    format!("a STIX object must be a JSON object, found {found}"),
-                );
+                for (path, rule, message) in problems {
+                    self.problem(index, object_id.clone(), &path, rule, message);
+                }
                 return Ok(());
             }
-        };
-        let declared_20 = header.spec_version.as_deref() == Some("2.0");
-        let object_spec = map.get("spec_version").and_then(Value::as_str);
-        let is_sco = map
-            .get("type")
-            .and_then(Value::as_str)
-            .is_some_and(|t| stix::spec::category_of(t) == Category::Sco);
-        // STIX 2.0 objects carry no spec_version (the 2.0 bundle does); a 2.1 SDO must. An object
-        // without one is therefore read as 2.0, unless it is a cyber-observable, for which 2.1
-        // makes spec_version optional.
-        if object_spec == Some("2.0") || (object_spec.is_none() && (declared_20 || !is_sco)) {
-            stix::upgrade_from_20(&mut map);
-            self.report.upgraded_from_20 += 1;
-        }
-        let errors = stix::validate::validate(&map);
-        let id = map.get("id").and_then(Value::as_str).map(str::to_string);
-        if !errors.is_empty() {
-            self.report.rejected += 1;
-            for e in errors {
-                self.problem(index, id.clone(), at(&e.path), e.rule.name(), e.message);
+            Verdict::Accepted {
+                prepared,
+                presence,
+                upgraded,
+            } => {
+                self.report.upgraded_from_20 += usize::from(upgraded);
+                (*prepared, presence)
             }
-            return Ok(());
-        }
-        let object = Object::from_map(map).map_err(|e| {
-            ImportError::Store(StoreError::Corrupt {
-                seq: 0,
-                message: e.to_string(),
-            })
-        })?;
-        let prepared = PreparedVersion::from_object(&object);
-        if prepared.canonical_json.len() > self.options.object_bytes_max {
-            self.report.rejected += 1;
-            self.problem(
-                index,
-                id,
-                at(""),
-                "object-size",
-                format!(
-                    "the object is {} bytes; the limit is {} bytes",
-                    prepared.canonical_json.len(),
-                    self.options.object_bytes_max
-                ),
-            );
-            return Ok(());
-        }
-        let key = (prepared.id.clone(), prepared.version_key.clone());
+        };
+        let id = Some(prepared.id.clone());
+        let key = (prepared.id.clone(), prepared.version);
         if let Some(hash) = self.seen.get(&key) {
             if *hash == prepared.content_hash {
                 self.report.duplicates += 1;
             } else {
                 self.report.rejected += 1;
                 self.report.conflicts += 1;
-                self.problem(
-                    index,
-                    id,
-                    at("modified"),
-                    "version-conflict",
-                    format!(
-                        "the bundle holds two different objects for version {} of {}",
-                        prepared.version_text, prepared.id
-                    ),
+                let message = format!(
+                    "the bundle holds two different objects for version {} of {}",
+                    prepared.version_text, prepared.id
                 );
+                self.problem(index, id, "modified", "version-conflict", message);
             }
             return Ok(());
         }
-        match self
-            .checker
-            .check(&prepared.id, &prepared.version_key, &prepared.content_hash)?
-        {
+        match presence {
             Presence::Absent => {}
             Presence::Same { .. } => {
                 self.report.duplicates += 1;
@@ -317,41 +556,54 @@ impl Judge<'_> {
             Presence::Different { stored_hash, .. } => {
                 self.report.rejected += 1;
                 self.report.conflicts += 1;
-                self.problem(
-                    index,
-                    id,
-                    at("modified"),
-                    "version-conflict",
-                    format!(
-                        "version {} of {} is already held with different content (sha256 {}); a new version needs a later modified",
-                        prepared.version_text,
-                        prepared.id,
-                        hex::encode(stored_hash)
-                    ),
+                let message = format!(
+                    "version {} of {} is already held with different content (sha256 {}); a new version needs a later modified",
+                    prepared.version_text,
+                    prepared.id,
+                    hex::encode(stored_hash)
                 );
+                self.problem(index, id, "modified", "version-conflict", message);
                 return Ok(());
             }
         }
         self.pending_bytes += prepared.canonical_json.len();
-        if self.pending_bytes > self.options.pending_bytes_max {
-            return Err(ImportError::TooLarge {
-                limit_bytes: self.options.pending_bytes_max,
-            });
-        }
         self.seen.insert(key, prepared.content_hash);
         self.pending.push(prepared);
+        if self.pending.len() >= self.options.batch_size.max(1)
+            || self.pending_bytes >= self.options.batch_bytes_max
+        {
+            self.flush(progress)?;
+        }
         Ok(())
     }
 }
 
-impl BundleVisitor for Judge<'_> {
+/// Judges objects one by one as a reader yields them (bundles too large to hold in memory, or
+/// read from standard input).
+struct Streaming<'a, 'm> {
+    checker: PresenceChecker,
+    merge: &'a mut Merge<'m>,
+    progress: &'a mut dyn ImportProgress,
+    fatal: Option<ImportError>,
+}
+
+impl BundleVisitor for Streaming<'_, '_> {
     fn object(&mut self, index: usize, value: Value, header: &BundleHeader) -> Result<(), String> {
-        if let Err(e) = self.judge(index, value, header) {
+        let declared_20 = header.spec_version.as_deref() == Some("2.0");
+        let outcome = judge(
+            value,
+            declared_20,
+            self.merge.options.object_bytes_max,
+            &self.checker,
+        )
+        .map_err(ImportError::from)
+        .and_then(|verdict| self.merge.accept(index, verdict, &mut *self.progress));
+        if let Err(e) = outcome {
             let message = e.to_string();
             self.fatal = Some(e);
             return Err(message);
         }
-        if index.is_multiple_of(1024) {
+        if index.is_multiple_of(4096) {
             self.progress.objects_read(index + 1);
         }
         Ok(())

@@ -1,13 +1,16 @@
 //! Tessera's embedded store: every STIX object version a node holds, in one data directory.
 //!
 //! Ground state is the log of versions, keyed by a sequence number that grows with the
-//! node-local `date_added`. Everything else (the (id, modified) key, the latest view, and the
-//! indexes by type, name, time and reference edge) is derived from it inside the same
-//! transaction, so it can never disagree with the log; [`Store::verify`] checks that it does not.
+//! node-local `date_added`. Version bodies live in an append-only file (`versions.dat`); the
+//! redb database (`store.redb`) maps each sequence number to its body and holds everything
+//! derived from it (the (id, modified) key, the latest view, and the indexes by type, name,
+//! time and reference edge), written in the same transaction that makes the body visible, so
+//! the two can never disagree; [`Store::verify`] checks that they do not.
 //!
 //! Architecture invariant: the store knows nothing of HTTP, TAXII or release policy. It answers
 //! "what do I hold", never "what may this partner see"; that question belongs to `policy`.
 
+mod datafile;
 mod import;
 mod prepare;
 mod record;
@@ -28,29 +31,41 @@ pub use import::{
 pub use prepare::{PreparedVersion, UNVERSIONED, fold_name};
 pub use record::StoredVersion;
 
-/// The file inside the data directory that holds the store.
+/// The file inside the data directory that holds the indexes.
 pub const STORE_FILE: &str = "store.redb";
+/// The append-only file of version bodies.
+pub const BODIES_FILE: &str = "versions.dat";
 
 /// Largest page a single scan returns; callers page with the returned cursor.
 pub const PAGE_LIMIT_MAX: usize = 10_000;
 
+// Keys are fixed-width integers wherever they can be: they compare without memcmp over long
+// shared prefixes such as "relationship--", which dominated bulk imports when keyed by text.
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-const VERSIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("versions");
-const VERSION_KEYS: TableDefinition<(&str, &str), u64> = TableDefinition::new("version_keys");
-const LATEST: TableDefinition<&str, (u64, &str)> = TableDefinition::new("latest");
-const ADDED: TableDefinition<i64, u64> = TableDefinition::new("date_added");
+/// seq -> (offset, length) of the body in `versions.dat`, and its date_added in microseconds.
+/// Both seq and date_added strictly increase, so `added_after` is a binary search here rather
+/// than a second index.
+const VERSIONS: TableDefinition<u64, (u64, u32, i64)> = TableDefinition::new("versions");
+/// (id, version in Unix nanoseconds) -> (seq, content hash).
+const VERSION_KEYS: TableDefinition<(&str, i128), (u64, [u8; 32])> =
+    TableDefinition::new("version_keys");
 const BY_TYPE: TableDefinition<(&str, u64), ()> = TableDefinition::new("by_type");
-const REFS_OUT: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("refs_out");
-const REFS_IN: TableDefinition<(&str, u64, &str), ()> = TableDefinition::new("refs_in");
+/// seq -> the version's edges, `property\0target\0...`.
+const REFS_OUT: TableDefinition<u64, &[u8]> = TableDefinition::new("refs_out");
+/// (hash of the target id, seq) -> `target\0property\0property...`. The hash keeps keys
+/// fixed-width; the target in the value settles the (rare) collisions.
+const REFS_IN: TableDefinition<(u64, u64), &str> = TableDefinition::new("refs_in");
 const NAMES: TableDefinition<(&str, u64), ()> = TableDefinition::new("names");
-const TIMES: TableDefinition<(&str, &str, u64), ()> = TableDefinition::new("times");
+/// (time property code, nanoseconds, seq).
+const TIMES: TableDefinition<(u8, i128, u64), ()> = TableDefinition::new("times");
 const BATCHES: TableDefinition<u64, (u64, u64)> = TableDefinition::new("batches");
 
 const META_NEXT_SEQ: &str = "next_seq";
 const META_LAST_ADDED: &str = "last_date_added_micros";
 const META_NEXT_BATCH: &str = "next_batch";
+const META_BODIES_LEN: &str = "bodies_len";
 const META_SCHEMA: &str = "schema_version";
-const SCHEMA_VERSION: u64 = 1;
+const SCHEMA_VERSION: u64 = 2;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -159,7 +174,10 @@ impl VerifyReport {
 /// The embedded store of one node.
 pub struct Store {
     db: Database,
+    bodies: datafile::DataFile,
     path: PathBuf,
+    /// Bytes of a torn tail cut from `versions.dat` when the store was opened.
+    recovered_bytes: u64,
 }
 
 impl Store {
@@ -173,18 +191,21 @@ impl Store {
         if path.exists() {
             return Err(StoreError::AlreadyInitialised(dir.to_path_buf()));
         }
-        let db = Database::create(&path).map_err(|e| open_error(e, dir))?;
+        let bodies = datafile::DataFile::create(&dir.join(BODIES_FILE))?;
+        let db = database_builder()
+            .create(&path)
+            .map_err(|e| open_error(e, dir))?;
         let txn = db.begin_write().map_err(db_err)?;
         {
             let mut meta = txn.open_table(META).map_err(dbe)?;
             meta.insert(META_SCHEMA, SCHEMA_VERSION).map_err(dbe)?;
+            meta.insert(META_BODIES_LEN, datafile::MAGIC.len() as u64)
+                .map_err(dbe)?;
             meta.insert(META_NEXT_SEQ, 1).map_err(dbe)?;
             meta.insert(META_NEXT_BATCH, 1).map_err(dbe)?;
             // Every table exists from the start, so readers never meet a missing table.
             txn.open_table(VERSIONS).map_err(dbe)?;
             txn.open_table(VERSION_KEYS).map_err(dbe)?;
-            txn.open_table(LATEST).map_err(dbe)?;
-            txn.open_table(ADDED).map_err(dbe)?;
             txn.open_table(BY_TYPE).map_err(dbe)?;
             txn.open_table(REFS_OUT).map_err(dbe)?;
             txn.open_table(REFS_IN).map_err(dbe)?;
@@ -193,7 +214,12 @@ impl Store {
             txn.open_table(BATCHES).map_err(dbe)?;
         }
         txn.commit().map_err(dbe)?;
-        Ok(Store { db, path })
+        Ok(Store {
+            db,
+            bodies,
+            path,
+            recovered_bytes: 0,
+        })
     }
 
     /// Opens the store in `dir`. A store left by a killed process opens cleanly: redb
@@ -203,13 +229,35 @@ impl Store {
         if !path.exists() {
             return Err(StoreError::NotInitialised(dir.to_path_buf()));
         }
-        let db = Database::open(&path).map_err(|e| open_error(e, dir))?;
-        let store = Store { db, path };
-        let schema = store.meta(META_SCHEMA)?;
-        if schema > SCHEMA_VERSION {
+        let db = database_builder()
+            .open(&path)
+            .map_err(|e| open_error(e, dir))?;
+        let (schema, bodies_len) = {
+            let txn = db.begin_read().map_err(dbe)?;
+            let meta = txn.open_table(META).map_err(dbe)?;
+            let get = |key| {
+                meta.get(key)
+                    .map(|v| v.map_or(0, |v| v.value()))
+                    .map_err(dbe)
+            };
+            (get(META_SCHEMA)?, get(META_BODIES_LEN)?)
+        };
+        if schema != SCHEMA_VERSION {
             return Err(StoreError::Schema { found: schema });
         }
-        Ok(store)
+        let (bodies, recovered_bytes) =
+            datafile::DataFile::open(&dir.join(BODIES_FILE), bodies_len)?;
+        Ok(Store {
+            db,
+            bodies,
+            path,
+            recovered_bytes,
+        })
+    }
+
+    /// Bytes of an uncommitted tail (left by a killed process) that opening cut off.
+    pub fn recovered_bytes(&self) -> u64 {
+        self.recovered_bytes
     }
 
     /// The path of the store file.
@@ -221,30 +269,54 @@ impl Store {
         self.db.begin_read().map_err(dbe)
     }
 
-    fn meta(&self, key: &str) -> Result<u64, StoreError> {
-        let txn = self.read()?;
-        let table = txn.open_table(META).map_err(dbe)?;
-        Ok(table.get(key).map_err(dbe)?.map(|v| v.value()).unwrap_or(0))
+    /// Marks the current state so that [`Store::roll_back`] can return to it: how a bundle
+    /// rejected after some of its batches were written leaves the store as it was.
+    ///
+    /// Rolling back also undoes what other writers committed after the mark, so a caller holds
+    /// the mark only while it is the node's one writer (an import).
+    pub fn mark(&self) -> Result<Mark, StoreError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        let savepoint = txn.ephemeral_savepoint().map_err(dbe)?;
+        txn.commit().map_err(dbe)?;
+        Ok(Mark(savepoint))
+    }
+
+    /// Returns the store to a [`Mark`], durably, and cuts the bodies written since.
+    pub fn roll_back(&self, mark: Mark) -> Result<(), StoreError> {
+        let mut txn = self.db.begin_write().map_err(db_err)?;
+        txn.restore_savepoint(&mark.0).map_err(dbe)?;
+        let bodies_len = {
+            let meta = txn.open_table(META).map_err(dbe)?;
+            meta.get(META_BODIES_LEN).map_err(dbe)?.map(|v| v.value())
+        };
+        txn.commit().map_err(dbe)?;
+        if let Some(len) = bodies_len {
+            self.bodies.truncate(len)?;
+        }
+        Ok(())
     }
 
     /// Whether (id, version) is held, and with which content.
     pub fn presence(
         &self,
         id: &str,
-        version_key: &str,
+        version: i128,
         content_hash: &[u8; 32],
     ) -> Result<Presence, StoreError> {
         let txn = self.read()?;
-        presence_in(&txn, id, version_key, content_hash)
+        presence_in(&txn, id, version, content_hash)
     }
 
     /// Opens a reusable reader for many presence checks (one snapshot, no per-call transaction).
     pub fn presence_checker(&self) -> Result<PresenceChecker, StoreError> {
-        Ok(PresenceChecker { txn: self.read()? })
+        let txn = self.read()?;
+        let keys = txn.open_table(VERSION_KEYS).map_err(dbe)?;
+        Ok(PresenceChecker { keys })
     }
 
-    /// Writes a batch of versions in one durable transaction: all of it is on disk when this
-    /// returns, or none of it. Duplicates are skipped, conflicts reported and never written.
+    /// Writes a batch of versions durably: the bodies are appended and synced, then one index
+    /// transaction commits. All of it is on disk when this returns, or none of it is visible.
+    /// Duplicates are skipped, conflicts reported and never written.
     pub fn write_batch(
         &self,
         batch: &[PreparedVersion],
@@ -253,14 +325,14 @@ impl Store {
         let now_micros = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_micros() as i64);
-        let txn = self.db.begin_write().map_err(db_err)?;
+        let mut txn = self.db.begin_write().map_err(db_err)?;
+        txn.set_durability(redb::Durability::Immediate)
+            .map_err(dbe)?;
         let mut outcomes = Vec::with_capacity(batch.len());
         {
             let mut meta = txn.open_table(META).map_err(dbe)?;
             let mut versions = txn.open_table(VERSIONS).map_err(dbe)?;
             let mut version_keys = txn.open_table(VERSION_KEYS).map_err(dbe)?;
-            let mut latest = txn.open_table(LATEST).map_err(dbe)?;
-            let mut added = txn.open_table(ADDED).map_err(dbe)?;
             let mut by_type = txn.open_table(BY_TYPE).map_err(dbe)?;
             let mut refs_out = txn.open_table(REFS_OUT).map_err(dbe)?;
             let mut refs_in = txn.open_table(REFS_IN).map_err(dbe)?;
@@ -268,34 +340,33 @@ impl Store {
             let mut times = txn.open_table(TIMES).map_err(dbe)?;
             let mut batches = txn.open_table(BATCHES).map_err(dbe)?;
 
-            let mut next_seq = meta
-                .get(META_NEXT_SEQ)
-                .map_err(dbe)?
-                .map_or(1, |v| v.value());
-            let mut last_added = meta
-                .get(META_LAST_ADDED)
-                .map_err(dbe)?
-                .map_or(i64::MIN, |v| v.value() as i64);
-            let batch_no = meta
-                .get(META_NEXT_BATCH)
-                .map_err(dbe)?
-                .map_or(1, |v| v.value());
+            let get = |meta: &redb::Table<&str, u64>, key: &str| {
+                meta.get(key).map(|v| v.map(|v| v.value())).map_err(dbe)
+            };
+            let mut next_seq = get(&meta, META_NEXT_SEQ)?.unwrap_or(1);
+            let mut last_added = get(&meta, META_LAST_ADDED)?.map_or(i64::MIN, |v| v as i64);
+            let batch_no = get(&meta, META_NEXT_BATCH)?.unwrap_or(1);
+            let bodies_start = get(&meta, META_BODIES_LEN)?.ok_or(StoreError::Corrupt {
+                seq: 0,
+                message: "the bodies length is missing".into(),
+            })?;
             let first_seq = next_seq;
+            let mut bodies: Vec<u8> =
+                Vec::with_capacity(batch.iter().map(|v| v.canonical_json.len() + 128).sum());
+            let mut by_target: Vec<(&str, &str)> = Vec::new();
+            // Index entries are gathered and inserted in key order after the loop: B-tree
+            // inserts in order touch each leaf once instead of jumping across the tree.
+            let mut incoming: Vec<((u64, u64), String)> = Vec::new();
+            let mut timed: Vec<(u8, i128, u64)> = Vec::new();
+            let mut typed: Vec<(&str, u64)> = Vec::new();
+            let mut named: Vec<(&str, u64)> = Vec::new();
 
             for version in batch {
                 let existing = version_keys
-                    .get((version.id.as_str(), version.version_key.as_str()))
+                    .get((version.id.as_str(), version.version))
                     .map_err(dbe)?
                     .map(|v| v.value());
-                if let Some(seq) = existing {
-                    let stored = versions
-                        .get(seq)
-                        .map_err(dbe)?
-                        .and_then(|r| record::content_hash_of(r.value()));
-                    let stored_hash = stored.ok_or(StoreError::Corrupt {
-                        seq,
-                        message: "version key points at a missing record".into(),
-                    })?;
+                if let Some((seq, stored_hash)) = existing {
                     outcomes.push(if stored_hash == version.content_hash {
                         WriteOutcome::Duplicate { seq }
                     } else {
@@ -310,55 +381,80 @@ impl Store {
                 let date_added = now_micros.max(last_added.saturating_add(1));
                 last_added = date_added;
 
-                let bytes = record::encode(
+                let offset = bodies_start + bodies.len() as u64;
+                let record = record::encode(
                     date_added,
                     &version.content_hash,
                     source,
                     &version.id,
                     &version.canonical_json,
                 );
-                versions.insert(seq, bytes.as_slice()).map_err(dbe)?;
+                let length = u32::try_from(record.len()).map_err(|_| StoreError::Corrupt {
+                    seq,
+                    message: "a version body over 4 GiB".into(),
+                })?;
+                bodies.extend_from_slice(&record);
+                versions
+                    .insert(seq, (offset, length, date_added))
+                    .map_err(dbe)?;
                 version_keys
-                    .insert((version.id.as_str(), version.version_key.as_str()), seq)
+                    .insert(
+                        (version.id.as_str(), version.version),
+                        (seq, version.content_hash),
+                    )
                     .map_err(dbe)?;
-                added.insert(date_added, seq).map_err(dbe)?;
-                by_type
-                    .insert((version.object_type.as_str(), seq), ())
-                    .map_err(dbe)?;
-                let is_latest = match latest.get(version.id.as_str()).map_err(dbe)? {
-                    Some(current) => current.value().1 < version.version_key.as_str(),
-                    None => true,
-                };
-                if is_latest {
-                    latest
-                        .insert(version.id.as_str(), (seq, version.version_key.as_str()))
-                        .map_err(dbe)?;
-                }
+                typed.push((version.object_type.as_str(), seq));
                 if !version.references.is_empty() {
                     refs_out
-                        .insert(
-                            (version.id.as_str(), seq),
-                            encode_refs(&version.references).as_slice(),
-                        )
+                        .insert(seq, encode_refs(&version.references).as_slice())
                         .map_err(dbe)?;
-                    for (property, target) in &version.references {
-                        refs_in
-                            .insert((target.as_str(), seq, property.as_str()), ())
-                            .map_err(dbe)?;
+                    by_target.clear();
+                    by_target.extend(
+                        version
+                            .references
+                            .iter()
+                            .map(|(p, t)| (t.as_str(), p.as_str())),
+                    );
+                    by_target.sort_unstable();
+                    for group in by_target.chunk_by(|a, b| a.0 == b.0) {
+                        let target = group[0].0;
+                        let mut value = String::from(target);
+                        for (_, property) in group {
+                            value.push('\0');
+                            value.push_str(property);
+                        }
+                        incoming.push(((target_hash(target), seq), value));
                     }
                 }
-                for name in &version.names {
-                    names.insert((name.as_str(), seq), ()).map_err(dbe)?;
-                }
-                for (property, key) in &version.times {
-                    times
-                        .insert((*property, key.as_str(), seq), ())
-                        .map_err(dbe)?;
-                }
+                named.extend(version.names.iter().map(|name| (name.as_str(), seq)));
+                timed.extend(
+                    version
+                        .times
+                        .iter()
+                        .map(|(property, nanos)| (*property, *nanos, seq)),
+                );
                 outcomes.push(WriteOutcome::Written { seq });
+            }
+            incoming.sort_unstable();
+            for (key, value) in &incoming {
+                refs_in.insert(*key, value.as_str()).map_err(dbe)?;
+            }
+            timed.sort_unstable();
+            for key in timed {
+                times.insert(key, ()).map_err(dbe)?;
+            }
+            typed.sort_unstable();
+            for key in typed {
+                by_type.insert(key, ()).map_err(dbe)?;
+            }
+            named.sort_unstable();
+            for key in named {
+                names.insert(key, ()).map_err(dbe)?;
             }
             let written = next_seq - first_seq;
             if written > 0 {
+                // The bodies reach the disk before the transaction that points at them commits.
+                self.bodies.write_synced(bodies_start, &bodies)?;
                 batches
                     .insert(batch_no, (first_seq, written))
                     .map_err(dbe)?;
@@ -366,20 +462,35 @@ impl Store {
                 meta.insert(META_NEXT_SEQ, next_seq).map_err(dbe)?;
                 meta.insert(META_LAST_ADDED, last_added as u64)
                     .map_err(dbe)?;
+                meta.insert(META_BODIES_LEN, bodies_start + bodies.len() as u64)
+                    .map_err(dbe)?;
             }
         }
         txn.commit().map_err(dbe)?;
         Ok(outcomes)
     }
 
+    fn read_version(&self, txn: &ReadTransaction, seq: u64) -> Result<StoredVersion, StoreError> {
+        let versions = txn.open_table(VERSIONS).map_err(dbe)?;
+        let (offset, length, _) = versions
+            .get(seq)
+            .map_err(dbe)?
+            .ok_or(StoreError::Corrupt {
+                seq,
+                message: "an index points at a missing version".into(),
+            })?
+            .value();
+        record::decode(seq, &self.bodies.read(offset, length)?)
+    }
+
     /// The latest version of an object.
     pub fn get(&self, id: &str) -> Result<Option<StoredVersion>, StoreError> {
         let txn = self.read()?;
-        let latest = txn.open_table(LATEST).map_err(dbe)?;
-        let Some(seq) = latest.get(id).map_err(dbe)?.map(|v| v.value().0) else {
+        let keys = txn.open_table(VERSION_KEYS).map_err(dbe)?;
+        let Some(seq) = latest_seq(&keys, id)? else {
             return Ok(None);
         };
-        read_version(&txn, seq).map(Some)
+        self.read_version(&txn, seq).map(Some)
     }
 
     /// Every version of an object, oldest first.
@@ -387,29 +498,34 @@ impl Store {
         let txn = self.read()?;
         let keys = txn.open_table(VERSION_KEYS).map_err(dbe)?;
         let mut out = Vec::new();
-        for entry in keys.range((id, "")..=(id, "\u{7f}")).map_err(dbe)? {
-            let (_, seq) = entry.map_err(dbe)?;
-            out.push(read_version(&txn, seq.value())?);
+        for entry in keys.range((id, i128::MIN)..=(id, i128::MAX)).map_err(dbe)? {
+            let (_, value) = entry.map_err(dbe)?;
+            out.push(self.read_version(&txn, value.value().0)?);
         }
         Ok(out)
     }
 
-    /// Versions of objects that reference `target`, as (property path, version).
+    /// Versions that reference `target`, as (property paths, version), at most `limit`.
     pub fn referrers(
         &self,
         target: &str,
         limit: usize,
-    ) -> Result<Vec<(String, StoredVersion)>, StoreError> {
+    ) -> Result<Vec<(Vec<String>, StoredVersion)>, StoreError> {
         let txn = self.read()?;
         let refs_in = txn.open_table(REFS_IN).map_err(dbe)?;
+        let hash = target_hash(target);
         let mut out = Vec::new();
         for entry in refs_in
-            .range((target, 0u64, "")..=(target, u64::MAX, "\u{7f}"))
+            .range((hash, 0u64)..=(hash, u64::MAX))
             .map_err(dbe)?
         {
-            let (key, _) = entry.map_err(dbe)?;
-            let (_, seq, property) = key.value();
-            out.push((property.to_string(), read_version(&txn, seq)?));
+            let (key, value) = entry.map_err(dbe)?;
+            let mut parts = value.value().split('\0');
+            if parts.next() != Some(target) {
+                continue;
+            }
+            let properties = parts.map(str::to_string).collect();
+            out.push((properties, self.read_version(&txn, key.value().1)?));
             if out.len() >= limit {
                 break;
             }
@@ -417,20 +533,30 @@ impl Store {
         Ok(out)
     }
 
+    /// The edges of one version, as (property path, target id).
+    pub fn references_of(&self, seq: u64) -> Result<Vec<(String, String)>, StoreError> {
+        let txn = self.read()?;
+        let refs_out = txn.open_table(REFS_OUT).map_err(dbe)?;
+        Ok(match refs_out.get(seq).map_err(dbe)? {
+            Some(bytes) => decode_refs(bytes.value()),
+            None => Vec::new(),
+        })
+    }
+
     /// Latest versions whose name or alias folds to `name`.
     pub fn find_by_name(&self, name: &str) -> Result<Vec<StoredVersion>, StoreError> {
         let folded = fold_name(name);
         let txn = self.read()?;
         let names = txn.open_table(NAMES).map_err(dbe)?;
-        let latest = txn.open_table(LATEST).map_err(dbe)?;
+        let keys = txn.open_table(VERSION_KEYS).map_err(dbe)?;
         let mut out = Vec::new();
         for entry in names
             .range((folded.as_str(), 0u64)..=(folded.as_str(), u64::MAX))
             .map_err(dbe)?
         {
             let (key, _) = entry.map_err(dbe)?;
-            let version = read_version(&txn, key.value().1)?;
-            if is_latest(&latest, &version)? {
+            let version = self.read_version(&txn, key.value().1)?;
+            if latest_seq(&keys, &version.id)? == Some(version.seq) {
                 out.push(version);
             }
         }
@@ -447,27 +573,19 @@ impl Store {
         let txn = self.read()?;
         let mut start = scan.after_seq.saturating_add(1);
         if let Some(after) = scan.added_after_micros {
-            let added = txn.open_table(ADDED).map_err(dbe)?;
-            let first = added
-                .range(after.saturating_add(1)..)
-                .map_err(dbe)?
-                .next()
-                .transpose()
-                .map_err(dbe)?
-                .map(|(_, seq)| seq.value());
-            match first {
+            let versions = txn.open_table(VERSIONS).map_err(dbe)?;
+            match first_added_after(&versions, after)? {
                 Some(seq) => start = start.max(seq),
                 None => return Ok(Page::default()),
             }
         }
-        let latest = txn.open_table(LATEST).map_err(dbe)?;
+        let keys = txn.open_table(VERSION_KEYS).map_err(dbe)?;
         let mut out = Vec::new();
         let mut last_seen = None;
-        // Candidates in seq order: the whole log, or the union of the per-type index ranges.
         let mut push =
             |version: StoredVersion, out: &mut Vec<StoredVersion>| -> Result<bool, StoreError> {
                 last_seen = Some(version.seq);
-                if !scan.latest_only || is_latest(&latest, &version)? {
+                if !scan.latest_only || latest_seq(&keys, &version.id)? == Some(version.seq) {
                     out.push(version);
                 }
                 Ok(out.len() >= scan.limit)
@@ -475,12 +593,17 @@ impl Store {
         if scan.types.is_empty() {
             let versions = txn.open_table(VERSIONS).map_err(dbe)?;
             for entry in versions.range(start..).map_err(dbe)? {
-                let (seq, bytes) = entry.map_err(dbe)?;
-                if push(record::decode(seq.value(), bytes.value())?, &mut out)? {
+                let (seq, location) = entry.map_err(dbe)?;
+                let (offset, length, _) = location.value();
+                if push(
+                    record::decode(seq.value(), &self.bodies.read(offset, length)?)?,
+                    &mut out,
+                )? {
                     break;
                 }
             }
         } else {
+            // Candidates in seq order: the union of the per-type index ranges.
             let by_type = txn.open_table(BY_TYPE).map_err(dbe)?;
             let mut seqs = Vec::new();
             for object_type in &scan.types {
@@ -496,7 +619,7 @@ impl Store {
             }
             seqs.sort_unstable();
             for seq in seqs {
-                if push(read_version(&txn, seq)?, &mut out)? {
+                if push(self.read_version(&txn, seq)?, &mut out)? {
                     break;
                 }
             }
@@ -517,23 +640,40 @@ impl Store {
         let txn = self.read()?;
         let mut stats = Stats {
             versions: txn.open_table(VERSIONS).map_err(dbe)?.len().map_err(dbe)?,
-            objects: txn.open_table(LATEST).map_err(dbe)?.len().map_err(dbe)?,
+            objects: 0,
             batches: txn.open_table(BATCHES).map_err(dbe)?.len().map_err(dbe)?,
-            reference_edges: txn.open_table(REFS_IN).map_err(dbe)?.len().map_err(dbe)?,
+            reference_edges: 0,
             ..Stats::default()
         };
-        let latest = txn.open_table(LATEST).map_err(dbe)?;
-        for entry in latest.iter().map_err(dbe)? {
-            let (id, _) = entry.map_err(dbe)?;
-            let object_type = stix::id::type_of(id.value()).unwrap_or("?").to_string();
-            *stats.objects_by_type.entry(object_type).or_default() += 1;
+        for entry in txn.open_table(REFS_OUT).map_err(dbe)?.iter().map_err(dbe)? {
+            let (_, bytes) = entry.map_err(dbe)?;
+            stats.reference_edges += bytes.value().iter().filter(|&&b| b == 0).count() as u64 / 2;
+        }
+        // Versions of one id are adjacent in the key order, so distinct ids are counted by
+        // comparing each key with the previous one.
+        let keys = txn.open_table(VERSION_KEYS).map_err(dbe)?;
+        let mut previous = String::new();
+        for entry in keys.iter().map_err(dbe)? {
+            let (key, _) = entry.map_err(dbe)?;
+            let id = key.value().0;
+            if id != previous {
+                stats.objects += 1;
+                let object_type = stix::id::type_of(id).unwrap_or("?").to_string();
+                *stats.objects_by_type.entry(object_type).or_default() += 1;
+                previous.clear();
+                previous.push_str(id);
+            }
         }
         let meta = txn.open_table(META).map_err(dbe)?;
         stats.last_date_added_micros = meta
             .get(META_LAST_ADDED)
             .map_err(dbe)?
             .map(|v| v.value() as i64);
-        stats.file_bytes = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        stats.file_bytes = [STORE_FILE, BODIES_FILE]
+            .iter()
+            .map(|f| std::fs::metadata(dir.join(f)).map_or(0, |m| m.len()))
+            .sum();
         Ok(stats)
     }
 
@@ -544,10 +684,9 @@ impl Store {
         let mut report = VerifyReport::default();
         let versions = txn.open_table(VERSIONS).map_err(dbe)?;
         let version_keys = txn.open_table(VERSION_KEYS).map_err(dbe)?;
-        let latest = txn.open_table(LATEST).map_err(dbe)?;
         let by_type = txn.open_table(BY_TYPE).map_err(dbe)?;
-        let added = txn.open_table(ADDED).map_err(dbe)?;
         let refs_in = txn.open_table(REFS_IN).map_err(dbe)?;
+        let refs_out = txn.open_table(REFS_OUT).map_err(dbe)?;
         let batches = txn.open_table(BATCHES).map_err(dbe)?;
         let problems = &mut report.problems;
         let mut note = |problem: String| {
@@ -557,10 +696,15 @@ impl Store {
         };
         let mut previous_added = i64::MIN;
         for entry in versions.iter().map_err(dbe)? {
-            let (seq, bytes) = entry.map_err(dbe)?;
+            let (seq, location) = entry.map_err(dbe)?;
             let seq = seq.value();
+            let (offset, length, date_added) = location.value();
             report.versions_checked += 1;
-            let version = match record::decode(seq, bytes.value()) {
+            let version = match self
+                .bodies
+                .read(offset, length)
+                .and_then(|bytes| record::decode(seq, &bytes))
+            {
                 Ok(v) => v,
                 Err(e) => {
                     note(e.to_string());
@@ -591,16 +735,16 @@ impl Store {
                     version.id, prepared.id
                 ));
             }
-            if version_keys
-                .get((prepared.id.as_str(), prepared.version_key.as_str()))
+            match version_keys
+                .get((prepared.id.as_str(), prepared.version))
                 .map_err(dbe)?
                 .map(|v| v.value())
-                != Some(seq)
             {
-                note(format!(
-                    "version {seq} ({}): missing from the (id, modified) index",
+                Some((indexed, hash)) if indexed == seq && hash == version.content_hash => {}
+                _ => note(format!(
+                    "version {seq} ({}): missing or wrong in the (id, modified) index",
                     prepared.id
-                ));
+                )),
             }
             if by_type
                 .get((prepared.object_type.as_str(), seq))
@@ -612,38 +756,38 @@ impl Store {
                     prepared.id
                 ));
             }
-            if added
-                .get(version.date_added_micros)
-                .map_err(dbe)?
-                .map(|v| v.value())
-                != Some(seq)
-            {
+            if date_added != version.date_added_micros {
                 note(format!(
-                    "version {seq} ({}): missing from the date_added index",
+                    "version {seq} ({}): date_added differs between the index and the body",
+                    prepared.id
+                ));
+            }
+            let out_edges = refs_out
+                .get(seq)
+                .map_err(dbe)?
+                .map(|b| decode_refs(b.value()))
+                .unwrap_or_default();
+            if out_edges != prepared.references {
+                note(format!(
+                    "version {seq} ({}): the outgoing edge index differs from the object",
                     prepared.id
                 ));
             }
             for (property, target) in &prepared.references {
-                if refs_in
-                    .get((target.as_str(), seq, property.as_str()))
+                let indexed = refs_in
+                    .get((target_hash(target), seq))
                     .map_err(dbe)?
-                    .is_none()
-                {
+                    .map(|v| v.value().to_string());
+                let found = indexed.is_some_and(|v| {
+                    let mut parts = v.split('\0');
+                    parts.next() == Some(target.as_str()) && parts.any(|p| p == property)
+                });
+                if !found {
                     note(format!(
                         "version {seq} ({}): edge {property} -> {target} missing from the reference index",
                         prepared.id
                     ));
                 }
-            }
-            match latest.get(prepared.id.as_str()).map_err(dbe)? {
-                Some(current) if current.value().1 < prepared.version_key.as_str() => {
-                    note(format!(
-                        "{}: the latest view points at an older version",
-                        prepared.id
-                    ));
-                }
-                Some(_) => {}
-                None => note(format!("{}: missing from the latest view", prepared.id)),
             }
         }
         for entry in batches.iter().map_err(dbe)? {
@@ -661,65 +805,107 @@ impl Store {
     }
 }
 
+/// A point [`Store::roll_back`] can return to.
+pub struct Mark(redb::Savepoint);
+
 /// One read snapshot for many presence checks.
 pub struct PresenceChecker {
-    txn: ReadTransaction,
+    keys: VersionKeys,
 }
 
 impl PresenceChecker {
     pub fn check(
         &self,
         id: &str,
-        version_key: &str,
+        version: i128,
         content_hash: &[u8; 32],
     ) -> Result<Presence, StoreError> {
-        presence_in(&self.txn, id, version_key, content_hash)
+        presence_from(&self.keys, id, version, content_hash)
     }
 }
 
 fn presence_in(
     txn: &ReadTransaction,
     id: &str,
-    version_key: &str,
+    version: i128,
     content_hash: &[u8; 32],
 ) -> Result<Presence, StoreError> {
     let keys = txn.open_table(VERSION_KEYS).map_err(dbe)?;
-    let Some(seq) = keys.get((id, version_key)).map_err(dbe)?.map(|v| v.value()) else {
-        return Ok(Presence::Absent);
+    presence_from(&keys, id, version, content_hash)
+}
+
+fn presence_from(
+    keys: &VersionKeys,
+    id: &str,
+    version: i128,
+    content_hash: &[u8; 32],
+) -> Result<Presence, StoreError> {
+    Ok(
+        match keys.get((id, version)).map_err(dbe)?.map(|v| v.value()) {
+            None => Presence::Absent,
+            Some((seq, stored_hash)) if &stored_hash == content_hash => Presence::Same { seq },
+            Some((seq, stored_hash)) => Presence::Different { seq, stored_hash },
+        },
+    )
+}
+
+type VersionKeys = redb::ReadOnlyTable<(&'static str, i128), (u64, [u8; 32])>;
+
+/// The latest version of an id is the last of its (id, version) keys: the latest view is a
+/// reading of the key order, not a table of its own that could drift.
+fn latest_seq(keys: &VersionKeys, id: &str) -> Result<Option<u64>, StoreError> {
+    let mut range = keys.range((id, i128::MIN)..=(id, i128::MAX)).map_err(dbe)?;
+    Ok(range
+        .next_back()
+        .transpose()
+        .map_err(dbe)?
+        .map(|(_, v)| v.value().0))
+}
+
+/// The first seq whose date_added is after `after_micros`: a binary search, since both grow
+/// together and seqs are dense from 1.
+fn first_added_after(
+    versions: &redb::ReadOnlyTable<u64, (u64, u32, i64)>,
+    after_micros: i64,
+) -> Result<Option<u64>, StoreError> {
+    let Some(last) = versions.last().map_err(dbe)?.map(|(k, _)| k.value()) else {
+        return Ok(None);
     };
-    let versions = txn.open_table(VERSIONS).map_err(dbe)?;
-    let stored = versions
-        .get(seq)
-        .map_err(dbe)?
-        .and_then(|r| record::content_hash_of(r.value()));
-    let stored_hash = stored.ok_or(StoreError::Corrupt {
-        seq,
-        message: "version key points at a missing record".into(),
-    })?;
-    Ok(if &stored_hash == content_hash {
-        Presence::Same { seq }
-    } else {
-        Presence::Different { seq, stored_hash }
-    })
+    let added = |seq: u64| -> Result<i64, StoreError> {
+        Ok(versions
+            .get(seq)
+            .map_err(dbe)?
+            .ok_or(StoreError::Corrupt {
+                seq,
+                message: "a gap in the version log".into(),
+            })?
+            .value()
+            .2)
+    };
+    if added(last)? <= after_micros {
+        return Ok(None);
+    }
+    let (mut low, mut high) = (1u64, last);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        if added(middle)? > after_micros {
+            high = middle
+        } else {
+            low = middle + 1
+        }
+    }
+    Ok(Some(low))
 }
 
-fn read_version(txn: &ReadTransaction, seq: u64) -> Result<StoredVersion, StoreError> {
-    let versions = txn.open_table(VERSIONS).map_err(dbe)?;
-    let bytes = versions.get(seq).map_err(dbe)?.ok_or(StoreError::Corrupt {
-        seq,
-        message: "an index points at a missing version".into(),
-    })?;
-    record::decode(seq, bytes.value())
-}
-
-fn is_latest(
-    latest: &redb::ReadOnlyTable<&str, (u64, &str)>,
-    version: &StoredVersion,
-) -> Result<bool, StoreError> {
-    Ok(latest
-        .get(version.id.as_str())
-        .map_err(dbe)?
-        .is_some_and(|v| v.value().0 == version.seq))
+/// FNV-1a, 64 bits: a stable hash (unlike std's, which may change between releases) for the
+/// fixed-width keys of the incoming-edge index.
+fn target_hash(id: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in id.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
 }
 
 fn encode_refs(references: &[(String, String)]) -> Vec<u8> {
@@ -731,6 +917,25 @@ fn encode_refs(references: &[(String, String)]) -> Vec<u8> {
         out.push(0);
     }
     out
+}
+
+fn decode_refs(bytes: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(bytes);
+    let parts: Vec<&str> = text.split('\0').collect();
+    parts
+        .chunks_exact(2)
+        .map(|pair| (pair[0].to_string(), pair[1].to_string()))
+        .collect()
+}
+
+/// redb's page cache. Its default (1 GiB) let a bulk import hold every page it wrote in
+/// memory; version bodies live outside redb, so the index pages are all it needs to cache.
+pub const CACHE_BYTES: usize = 16 << 20;
+
+fn database_builder() -> redb::Builder {
+    let mut builder = Database::builder();
+    builder.set_cache_size(CACHE_BYTES);
+    builder
 }
 
 fn db_err(e: redb::TransactionError) -> StoreError {

@@ -5,16 +5,16 @@ use stix::Object;
 
 /// The version key of an object without `modified` or `created` (cyber-observables): STIX
 /// does not version them, so each id has exactly one version.
-pub const UNVERSIONED: &str = "";
+pub const UNVERSIONED: i128 = i128::MIN;
 
 /// Everything the store needs to write one object version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreparedVersion {
     pub id: String,
     pub object_type: String,
-    /// `modified` (else `created`) as a fixed-width, chronologically sortable string; see
-    /// [`stix::Timestamp::sort_key`]. [`UNVERSIONED`] for objects without either.
-    pub version_key: String,
+    /// `modified` (else `created`) in nanoseconds since the Unix epoch; [`UNVERSIONED`] for
+    /// objects without either.
+    pub version: i128,
     /// The `modified`/`created` text as the producer wrote it (TAXII reports versions so).
     pub version_text: String,
     pub canonical_json: Vec<u8>,
@@ -23,8 +23,8 @@ pub struct PreparedVersion {
     pub references: Vec<(String, String)>,
     /// Lower-cased names and aliases.
     pub names: Vec<String>,
-    /// (property, sort key) for every indexed time field.
-    pub times: Vec<(&'static str, String)>,
+    /// (code in [`stix::object::TIME_PROPERTIES`], nanoseconds) for every indexed time field.
+    pub times: Vec<(u8, i128)>,
 }
 
 impl PreparedVersion {
@@ -32,16 +32,16 @@ impl PreparedVersion {
     pub fn from_object(object: &Object) -> PreparedVersion {
         let canonical_json = object.canonical_json();
         let content_hash = stix::content_hash(&canonical_json);
-        let (version_key, version_text) = match (object.modified(), object.created()) {
+        let (version, version_text) = match (object.modified(), object.created()) {
             (Some(ts), _) => (
-                ts.sort_key(),
+                ts.unix_nanos(),
                 object.get_str("modified").unwrap_or_default().to_string(),
             ),
             (None, Some(ts)) => (
-                ts.sort_key(),
+                ts.unix_nanos(),
                 object.get_str("created").unwrap_or_default().to_string(),
             ),
-            (None, None) => (UNVERSIONED.to_string(), String::new()),
+            (None, None) => (UNVERSIONED, String::new()),
         };
         let mut names: Vec<String> = object
             .names()
@@ -54,7 +54,7 @@ impl PreparedVersion {
         PreparedVersion {
             id: object.id().to_string(),
             object_type: object.object_type().to_string(),
-            version_key,
+            version,
             version_text,
             canonical_json,
             content_hash,
@@ -63,7 +63,7 @@ impl PreparedVersion {
             times: object
                 .times()
                 .into_iter()
-                .map(|(p, t)| (p, t.sort_key()))
+                .map(|(p, t)| (p, t.unix_nanos()))
                 .collect(),
         }
     }

@@ -74,11 +74,6 @@ pub(crate) fn encode(
     out
 }
 
-/// The content hash of a record without decoding the rest.
-pub(crate) fn content_hash_of(bytes: &[u8]) -> Option<[u8; 32]> {
-    bytes.get(9..41).and_then(|b| b.try_into().ok())
-}
-
 pub(crate) fn decode(seq: u64, bytes: &[u8]) -> Result<StoredVersion, StoreError> {
     let corrupt = |message: &str| StoreError::Corrupt {
         seq,
@@ -140,7 +135,6 @@ mod tests {
         );
         assert_eq!(v.canonical_json, b"{\"a\":1}");
         assert_eq!(v.id, "x--1");
-        assert_eq!(content_hash_of(&bytes), Some([7; 32]));
         assert!(decode(3, &bytes[..10]).is_err());
         let mut bad = bytes.clone();
         bad[0] = 9;

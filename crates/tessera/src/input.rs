@@ -79,18 +79,13 @@ struct Bar {
 }
 
 impl ImportProgress for Bar {
-    fn writing(&mut self, total: usize) {
-        self.bar.set_length(total as u64);
-        self.bar.set_position(0);
-        self.bar.set_message("writing");
-        if self.lines {
-            eprintln!("progress: writing {total} versions");
-        }
+    fn objects_read(&mut self, count: usize) {
+        self.bar.set_message(format!("{count} objects judged"));
     }
-    fn batch_written(&mut self, written_so_far: usize) {
-        self.bar.set_position(written_so_far as u64);
+    fn committed(&mut self, versions_so_far: usize) {
+        self.bar.set_message(format!("{versions_so_far} committed"));
         if self.lines {
-            eprintln!("progress: committed {written_so_far}");
+            eprintln!("progress: committed {versions_so_far}");
         }
     }
 }
@@ -107,7 +102,7 @@ pub fn import_file(
         ProgressMode::Lines | ProgressMode::None => ProgressBar::hidden(),
     };
     bar.set_style(
-        ProgressStyle::with_template("{msg:>8} [{bar:40}] {bytes}/{total_bytes} {pos}/{len}")
+        ProgressStyle::with_template("[{bar:40}] {bytes}/{total_bytes} read, {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let label = file.label();
@@ -182,7 +177,7 @@ fn run<R: Read>(
         .map_err(|e| e.to_string());
     }
     if small {
-        let mut bytes = Vec::new();
+        let mut bytes = Vec::with_capacity(size.unwrap_or(0) as usize);
         let mut counted = counted;
         counted.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
         return store::import_bundle(store, BundleInput::Slice(&bytes), options, &mut progress)

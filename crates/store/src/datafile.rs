@@ -1,0 +1,108 @@
+//! `versions.dat`: the bodies of every stored version, appended and never rewritten.
+//!
+//! Keeping the bodies out of the B-tree (key-value separation) makes a bulk import one
+//! sequential write plus one `fdatasync` per batch, instead of tens of megabytes of B-tree pages.
+//! The file is only ever read at offsets that a committed index transaction vouches for: bytes
+//! are synced before the transaction that references them commits, and a tail left by a crash
+//! between the two is cut on open.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use crate::StoreError;
+
+/// The file's first bytes: a name and a format number.
+pub const MAGIC: &[u8; 16] = b"tessera-bodies-1";
+
+pub struct DataFile {
+    file: File,
+    path: PathBuf,
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl DataFile {
+    pub fn create(path: &Path) -> Result<DataFile, StoreError> {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(io(path))?;
+        file.write_all(MAGIC).map_err(io(path))?;
+        file.sync_all().map_err(io(path))?;
+        Ok(DataFile {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Opens the file and cuts any tail beyond `committed_len` (bytes a crash left between the
+    /// data sync and the index commit). Fewer bytes than committed is corruption.
+    pub fn open(path: &Path, committed_len: u64) -> Result<(DataFile, u64), StoreError> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(io(path))?;
+        let mut magic = [0u8; 16];
+        file.read_exact_at(&mut magic, 0).map_err(io(path))?;
+        if &magic != MAGIC {
+            return Err(StoreError::Corrupt {
+                seq: 0,
+                message: format!("{} is not a Tessera bodies file", path.display()),
+            });
+        }
+        let len = file.metadata().map_err(io(path))?.len();
+        if len < committed_len {
+            return Err(StoreError::Corrupt {
+                seq: 0,
+                message: format!(
+                    "{} holds {len} bytes but the index committed {committed_len}: committed data is missing",
+                    path.display()
+                ),
+            });
+        }
+        let cut = len - committed_len;
+        if cut > 0 {
+            file.set_len(committed_len).map_err(io(path))?;
+            file.sync_all().map_err(io(path))?;
+        }
+        Ok((
+            DataFile {
+                file,
+                path: path.to_path_buf(),
+            },
+            cut,
+        ))
+    }
+
+    /// Writes `bytes` at `offset` and syncs them to disk before returning.
+    pub fn write_synced(&self, offset: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        self.file
+            .write_all_at(bytes, offset)
+            .map_err(io(&self.path))?;
+        self.file.sync_data().map_err(io(&self.path))
+    }
+
+    /// Cuts the file to `len` bytes, durably (after a roll-back).
+    pub fn truncate(&self, len: u64) -> Result<(), StoreError> {
+        self.file.set_len(len).map_err(io(&self.path))?;
+        self.file.sync_all().map_err(io(&self.path))
+    }
+
+    pub fn read(&self, offset: u64, len: u32) -> Result<Vec<u8>, StoreError> {
+        let mut buffer = vec![0u8; len as usize];
+        self.file
+            .read_exact_at(&mut buffer, offset)
+            .map_err(io(&self.path))?;
+        Ok(buffer)
+    }
+}
