@@ -360,6 +360,9 @@ fn judge(
 /// Objects handed to a worker at a time: small enough to balance two cores on bundles whose
 /// object sizes vary, large enough that the hand-off costs nothing.
 const JUDGE_CHUNK: usize = 256;
+/// Verdicts of the chunks one worker judged, each with the chunk's number.
+type JudgedChunks = Vec<(usize, Vec<Verdict>)>;
+
 /// Objects judged in parallel before their verdicts are merged in order. Small, so that few
 /// prepared versions wait in memory beside the batch being written.
 const JUDGE_WINDOW: usize = 1024;
@@ -381,7 +384,7 @@ fn judge_in_parallel(
         std::thread::scope(|scope| {
             let workers: Vec<_> = (0..threads)
                 .map(|_| {
-                    scope.spawn(|| -> Result<Vec<(usize, Vec<Verdict>)>, ImportError> {
+                    scope.spawn(|| -> Result<JudgedChunks, ImportError> {
                         let checker = store.presence_checker()?;
                         let mut done = Vec::new();
                         loop {
