@@ -380,49 +380,45 @@ fn judge_in_parallel(
         .clamp(1, JUDGE_THREADS_MAX);
     let next_chunk = AtomicUsize::new(0);
     let chunks = objects.len().div_ceil(JUDGE_CHUNK);
-    let results: Vec<Result<Vec<(usize, Vec<Verdict>)>, ImportError>> =
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..threads)
-                .map(|_| {
-                    scope.spawn(|| -> Result<JudgedChunks, ImportError> {
-                        let checker = store.presence_checker()?;
-                        let mut done = Vec::new();
-                        loop {
-                            let chunk = next_chunk.fetch_add(1, Ordering::Relaxed);
-                            if chunk >= chunks {
-                                return Ok(done);
-                            }
-                            let slice = &objects[chunk * JUDGE_CHUNK
-                                ..((chunk + 1) * JUDGE_CHUNK).min(objects.len())];
-                            let mut verdicts = Vec::with_capacity(slice.len());
-                            for text in slice {
-                                // The splitter already checked the JSON; this cannot fail short of a
-                                // recursion limit, which is reported like any other bad object.
-                                let verdict = match serde_json::from_str::<Value>(text.get()) {
-                                    Ok(value) => judge(
-                                        value,
-                                        declared_20,
-                                        options.object_bytes_max,
-                                        &checker,
-                                    )?,
-                                    Err(e) => Verdict::Rejected {
-                                        object_id: None,
-                                        problems: vec![(String::new(), "json", e.to_string())],
-                                        upgraded: false,
-                                    },
-                                };
-                                verdicts.push(verdict);
-                            }
-                            done.push((chunk, verdicts));
+    let results: Vec<Result<JudgedChunks, ImportError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| -> Result<JudgedChunks, ImportError> {
+                    let checker = store.presence_checker()?;
+                    let mut done = Vec::new();
+                    loop {
+                        let chunk = next_chunk.fetch_add(1, Ordering::Relaxed);
+                        if chunk >= chunks {
+                            return Ok(done);
                         }
-                    })
+                        let slice = &objects
+                            [chunk * JUDGE_CHUNK..((chunk + 1) * JUDGE_CHUNK).min(objects.len())];
+                        let mut verdicts = Vec::with_capacity(slice.len());
+                        for text in slice {
+                            // The splitter already checked the JSON; this cannot fail short of a
+                            // recursion limit, which is reported like any other bad object.
+                            let verdict = match serde_json::from_str::<Value>(text.get()) {
+                                Ok(value) => {
+                                    judge(value, declared_20, options.object_bytes_max, &checker)?
+                                }
+                                Err(e) => Verdict::Rejected {
+                                    object_id: None,
+                                    problems: vec![(String::new(), "json", e.to_string())],
+                                    upgraded: false,
+                                },
+                            };
+                            verdicts.push(verdict);
+                        }
+                        done.push((chunk, verdicts));
+                    }
                 })
-                .collect();
-            workers
-                .into_iter()
-                .map(|w| w.join().unwrap_or_else(|_| Err(ImportError::Worker)))
-                .collect()
-        });
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|_| Err(ImportError::Worker)))
+            .collect()
+    });
     let mut by_chunk = Vec::with_capacity(chunks);
     for result in results {
         by_chunk.extend(result?);
