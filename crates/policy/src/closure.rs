@@ -1,0 +1,800 @@
+//! Closure: a released object never refers to an object the partner may not see.
+//!
+//! # Semantics
+//!
+//! An object is *released* to a partner when it is cleared on its own (markings, rules,
+//! provenance, redactions), every required single reference (`source_ref`, `target_ref`,
+//! `sighting_of_ref`, `object_ref`, and any `*_ref` its type requires) points to a released
+//! object, and every required list (`object_refs`, and any `*_refs` its type requires) holds at
+//! least one released object. The released set is the *least* fixpoint of that definition over the objects the node holds: an
+//! object is released only if a finite chain of releases justifies it, so a cycle of reports that
+//! only cite each other justifies nothing. TLP marking definitions are always released; ids the
+//! node does not hold never are.
+//!
+//! The released copy then loses every reference, at any depth, to an object not released (a
+//! reference is an id-shaped string under a `*_ref`/`*_refs` key, or any string that is a whole
+//! STIX identifier):
+//! optional single references are removed, optional lists are filtered (and removed when
+//! emptied), `object_marking_refs` keeps only the marking definitions the partner may see, and a
+//! granular marking whose definition is not released goes (only neutral markings can be in that
+//! case: restricting markings were enforced before). Required references cannot be unreleased at
+//! that point: the fixpoint already withheld such an object.
+//!
+//! Because membership depends only on *required* references, deciding an object needs the
+//! required-closure of its references, not the whole graph.
+//!
+//! # Cost and bounds
+//!
+//! For one call, let V be the objects in the required-closure of the object's references that are
+//! not yet memoised and E their required references. The resolver is called at most once per
+//! object in V, each object is decided once, and the fixpoint is a linear propagation: O(V + E)
+//! time and memory, plus the walk of the released copy (O(size of the object)). A
+//! [`Releaser`] memoises memberships across calls, so a page of objects that share references
+//! pays for each referenced object once.
+//!
+//! [`ClosureLimits`] bounds V (`nodes_max`), the length of reference chains followed
+//! (`depth_max`) and the memo. An object beyond a bound counts as not released; if that makes the
+//! object itself withheld, the reason is [`Reason::ClosureLimit`]. Bounds only ever withhold
+//! more: memberships computed under a bound are lower bounds, so from an exploration that hit a
+//! bound only releases, and withholdings that do not depend on the graph (the object's own
+//! markings, an id not held), are memoised.
+//!
+//! Memberships are about the *current* version the resolver returns for an id; the object given
+//! to [`Releaser::release`] is decided as given (it may be an older version, for TAXII's
+//! `versions` endpoint).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use serde_json::{Map, Value};
+use stix::Object;
+use stix::id::type_of;
+
+use crate::decide::{Cleared, JSON_DEPTH_MAX, evaluate, prune_granular_markings};
+use crate::decision::{Basis, Decision, Reason, Redaction, Release};
+use crate::model::{Partner, Provenance, Role, Rule};
+use crate::policy::Policy;
+use crate::tlp::is_tlp_marking;
+
+/// An object the node holds, as the resolver gives it: the current version and where it came
+/// from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Held {
+    /// The current version.
+    pub object: Object,
+    /// Where the node got it.
+    pub provenance: Provenance,
+}
+
+/// Gives the node's current version of an id. The store implements it; any
+/// `Fn(&str) -> Option<Held>` is one.
+pub trait Resolver {
+    /// The current version of `id`, or `None` when the node does not hold it.
+    fn resolve(&self, id: &str) -> Option<Held>;
+}
+
+impl<F> Resolver for F
+where
+    F: Fn(&str) -> Option<Held>,
+{
+    fn resolve(&self, id: &str) -> Option<Held> {
+        self(id)
+    }
+}
+
+/// Bounds on the work one decision may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClosureLimits {
+    /// Most objects resolved and decided for one call.
+    pub nodes_max: usize,
+    /// Longest chain of references followed from the object (report -> relationship -> its
+    /// ends is 2).
+    pub depth_max: usize,
+    /// Most memberships a [`Releaser`] remembers; it forgets them all when full.
+    pub memo_max: usize,
+}
+
+impl Default for ClosureLimits {
+    fn default() -> ClosureLimits {
+        ClosureLimits {
+            nodes_max: 10_000,
+            depth_max: 16,
+            memo_max: 100_000,
+        }
+    }
+}
+
+/// Releases objects to one partner, remembering what it learnt about referenced objects. Make
+/// one per response: it assumes the store does not change while it lives.
+pub struct Releaser<'a> {
+    policy: &'a Policy,
+    partner_name: String,
+    partner: Option<&'a Partner>,
+    rules: Vec<&'a Rule>,
+    resolver: &'a dyn Resolver,
+    limits: ClosureLimits,
+    memo: HashMap<String, Result<(), Reason>>,
+}
+
+impl<'a> Releaser<'a> {
+    pub(crate) fn new(
+        policy: &'a Policy,
+        partner: &str,
+        resolver: &'a dyn Resolver,
+    ) -> Releaser<'a> {
+        let found = policy.partner(partner);
+        let rules = match found {
+            Some(p) => policy
+                .rules
+                .iter()
+                .filter(|r| policy.audience_contains(r, p))
+                .collect(),
+            None => Vec::new(),
+        };
+        Releaser {
+            policy,
+            partner_name: partner.to_string(),
+            partner: found,
+            rules,
+            resolver,
+            limits: ClosureLimits::default(),
+            memo: HashMap::new(),
+        }
+    }
+
+    /// Replaces the default limits.
+    pub fn with_limits(mut self, limits: ClosureLimits) -> Releaser<'a> {
+        self.limits = limits;
+        self
+    }
+
+    /// The partner, if the policy defines it.
+    pub fn partner(&self) -> Option<&Partner> {
+        self.partner
+    }
+
+    /// Decides an object version: the redacted copy the partner may receive, or why not.
+    ///
+    /// This is the only way out of the node: the copy never refers to an object the partner may
+    /// not see, and carries every redaction of every rule that releases it.
+    pub fn release(&mut self, object: &Object, provenance: &Provenance) -> Decision {
+        let Some(partner) = self.partner else {
+            return Decision::Withhold(Reason::UnknownPartner {
+                partner: self.partner_name.clone(),
+            });
+        };
+        if partner.role == Role::Analyst {
+            return Decision::Release(Release {
+                object: object.clone(),
+                basis: Basis::Analyst,
+                redactions: Vec::new(),
+            });
+        }
+        let Cleared {
+            basis,
+            mut copy,
+            mut redactions,
+        } = match evaluate(self.policy, partner, &self.rules, object, provenance) {
+            Ok(cleared) => cleared,
+            Err(reason) => return Decision::Withhold(reason),
+        };
+
+        let object_type = object.object_type().to_string();
+        let (required, optional) = reference_ids(&object_type, &copy);
+        let graph = self.explore(&required, &optional);
+        let visible = |id: &str| graph.is_released(id);
+
+        if let Err(reason) = filter_references(&mut copy, &object_type, &visible, &mut redactions) {
+            return Decision::Withhold(match graph.truncated {
+                Some(limit) => limit,
+                None => reason,
+            });
+        }
+        prune_granular_markings(&mut copy);
+        if let Err(detail) = verify(&copy, &visible) {
+            return Decision::Withhold(Reason::InvariantBroken { detail });
+        }
+        match Object::from_map(copy) {
+            Ok(object) => Decision::Release(Release {
+                object,
+                basis,
+                redactions,
+            }),
+            Err(error) => Decision::Withhold(Reason::InvariantBroken {
+                detail: error.to_string(),
+            }),
+        }
+    }
+
+    /// Whether the node's current version of `id` is released to the partner. Use it to filter
+    /// lists of ids (a TAXII manifest, a graph view) without building the copies.
+    pub fn is_released(&mut self, id: &str) -> bool {
+        self.membership(id).is_ok()
+    }
+
+    /// Why the node's current version of `id` is not released to the partner (`Ok` if it is).
+    pub fn membership(&mut self, id: &str) -> Result<(), Reason> {
+        let Some(partner) = self.partner else {
+            return Err(Reason::UnknownPartner {
+                partner: self.partner_name.clone(),
+            });
+        };
+        if partner.role == Role::Analyst {
+            return match self.resolver.resolve(id) {
+                Some(_) => Ok(()),
+                None => Err(Reason::NotHeld),
+            };
+        }
+        let graph = self.explore(&[id.to_string()], &[]);
+        match graph.index.get(id) {
+            Some(&i) if graph.released[i] => Ok(()),
+            Some(&i) if graph.exact[i] => Err(graph.reasons[i].clone()),
+            Some(&i) => Err(graph
+                .truncated
+                .clone()
+                .unwrap_or_else(|| graph.reasons[i].clone())),
+            None => Err(Reason::NotHeld),
+        }
+    }
+
+    /// Decides the required-closure of `required` then of `optional` (in that order, so that an
+    /// object's required references get the whole budget first).
+    fn explore(&mut self, required: &[String], optional: &[String]) -> Graph {
+        let partner = self.partner.expect("explore is called for a known partner");
+        let mut builder = Builder {
+            graph: Graph::default(),
+            queue: VecDeque::new(),
+            pending: HashMap::new(),
+            resolved: 0,
+        };
+        for roots in [required, optional] {
+            for id in roots {
+                builder.ensure(self, partner, id, 1);
+            }
+            while let Some((node, depth)) = builder.queue.pop_front() {
+                let slots = builder.pending.remove(&node).unwrap_or_default();
+                let mut resolved_slots = Vec::with_capacity(slots.len());
+                for (property, list, ids) in slots {
+                    let targets = ids
+                        .iter()
+                        .map(|id| builder.ensure(self, partner, id, depth + 1))
+                        .collect();
+                    resolved_slots.push(Slot {
+                        property,
+                        list,
+                        targets,
+                    });
+                }
+                builder.graph.slots[node] = resolved_slots;
+            }
+        }
+        let mut graph = builder.graph;
+        graph.solve();
+
+        if self.memo.len() + graph.ids.len() > self.limits.memo_max {
+            self.memo.clear();
+        }
+        for (i, id) in graph.ids.iter().enumerate() {
+            if graph.frontier[i] || self.memo.contains_key(id) {
+                continue;
+            }
+            if graph.released[i] {
+                self.memo.insert(id.clone(), Ok(()));
+            } else if graph.truncated.is_none() || graph.exact[i] {
+                self.memo.insert(id.clone(), Err(graph.reasons[i].clone()));
+            }
+        }
+        graph
+    }
+}
+
+/// One reference slot of a pending object: a required single reference, or a required list
+/// that needs one released entry.
+#[derive(Debug, Default)]
+struct Slot {
+    property: String,
+    list: bool,
+    targets: Vec<usize>,
+}
+
+/// The objects explored for one call and their memberships.
+#[derive(Debug, Default)]
+struct Graph {
+    index: HashMap<String, usize>,
+    ids: Vec<String>,
+    /// Decided without the fixpoint: TLP markings, memo hits, ids not held, objects withheld
+    /// on their own.
+    known: Vec<Option<Result<(), Reason>>>,
+    /// Not explored because of a limit.
+    frontier: Vec<bool>,
+    slots: Vec<Vec<Slot>>,
+    released: Vec<bool>,
+    reasons: Vec<Reason>,
+    /// Whether a withheld membership is final whatever the limits (known, not from the fixpoint).
+    exact: Vec<bool>,
+    truncated: Option<Reason>,
+}
+
+impl Graph {
+    fn add(&mut self, id: &str, known: Option<Result<(), Reason>>, frontier: bool) -> usize {
+        let i = self.ids.len();
+        self.index.insert(id.to_string(), i);
+        self.ids.push(id.to_string());
+        self.known.push(known);
+        self.frontier.push(frontier);
+        self.slots.push(Vec::new());
+        i
+    }
+
+    fn is_released(&self, id: &str) -> bool {
+        is_tlp_marking(id) || self.index.get(id).is_some_and(|&i| self.released[i])
+    }
+
+    /// The least fixpoint: propagate releases from the known-released objects through the
+    /// slots of pending ones (each slot is satisfied once), in O(nodes + references).
+    #[allow(
+        clippy::needless_range_loop,
+        reason = "the per-object vectors are indexed together"
+    )]
+    fn solve(&mut self) {
+        let n = self.ids.len();
+        self.released = vec![false; n];
+        self.exact = vec![false; n];
+        self.reasons = vec![Reason::NotHeld; n];
+        let mut needed: Vec<usize> = vec![0; n];
+        let mut satisfied: Vec<Vec<bool>> = Vec::with_capacity(n);
+        let mut dependents: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
+        let mut work: Vec<usize> = Vec::new();
+        for i in 0..n {
+            satisfied.push(vec![false; self.slots[i].len()]);
+            match &self.known[i] {
+                Some(Ok(())) => {
+                    self.released[i] = true;
+                    work.push(i);
+                }
+                Some(Err(reason)) => {
+                    self.reasons[i] = reason.clone();
+                    self.exact[i] = true;
+                }
+                None if self.frontier[i] => {}
+                None => {
+                    needed[i] = self.slots[i].len();
+                    for (s, slot) in self.slots[i].iter().enumerate() {
+                        for &target in &slot.targets {
+                            dependents[target].push((i, s));
+                        }
+                    }
+                    if needed[i] == 0 {
+                        self.released[i] = true;
+                        work.push(i);
+                    }
+                }
+            }
+        }
+        while let Some(released) = work.pop() {
+            for &(node, slot) in &dependents[released] {
+                if satisfied[node][slot] {
+                    continue;
+                }
+                satisfied[node][slot] = true;
+                needed[node] -= 1;
+                if needed[node] == 0 && !self.released[node] {
+                    self.released[node] = true;
+                    work.push(node);
+                }
+            }
+        }
+        for i in 0..n {
+            if self.released[i] || self.known[i].is_some() || self.frontier[i] {
+                continue;
+            }
+            let (_, slot) = self.slots[i]
+                .iter()
+                .enumerate()
+                .find(|(s, _)| !satisfied[i][*s])
+                .expect("a pending object that is not released has an unsatisfied slot");
+            self.reasons[i] = if slot.list {
+                Reason::RequiredListEmptied {
+                    property: slot.property.clone(),
+                }
+            } else {
+                Reason::ReferenceWithheld {
+                    property: slot.property.clone(),
+                    ref_id: slot
+                        .targets
+                        .first()
+                        .map(|&t| self.ids[t].clone())
+                        .unwrap_or_default(),
+                }
+            };
+        }
+    }
+}
+
+struct Builder {
+    graph: Graph,
+    queue: VecDeque<(usize, usize)>,
+    /// Reference slots of pending objects, by id, until their targets are explored.
+    pending: HashMap<usize, Vec<(String, bool, Vec<String>)>>,
+    resolved: usize,
+}
+
+impl Builder {
+    fn ensure(
+        &mut self,
+        releaser: &Releaser<'_>,
+        partner: &Partner,
+        id: &str,
+        depth: usize,
+    ) -> usize {
+        if let Some(&i) = self.graph.index.get(id) {
+            return i;
+        }
+        if is_tlp_marking(id) {
+            return self.graph.add(id, Some(Ok(())), false);
+        }
+        if let Some(known) = releaser.memo.get(id) {
+            return self.graph.add(id, Some(known.clone()), false);
+        }
+        let limits = releaser.limits;
+        if depth > limits.depth_max || self.resolved >= limits.nodes_max {
+            if self.graph.truncated.is_none() {
+                self.graph.truncated = Some(if depth > limits.depth_max {
+                    Reason::ClosureLimit {
+                        limit: "depth_max",
+                        max: limits.depth_max,
+                    }
+                } else {
+                    Reason::ClosureLimit {
+                        limit: "nodes_max",
+                        max: limits.nodes_max,
+                    }
+                });
+            }
+            return self.graph.add(id, None, true);
+        }
+        self.resolved += 1;
+        let held = match releaser.resolver.resolve(id) {
+            // A resolver that answers with another id is not trusted with this one.
+            Some(held) if held.object.id() == id => held,
+            _ => return self.graph.add(id, Some(Err(Reason::NotHeld)), false),
+        };
+        match evaluate(
+            releaser.policy,
+            partner,
+            &releaser.rules,
+            &held.object,
+            &held.provenance,
+        ) {
+            Err(reason) => self.graph.add(id, Some(Err(reason)), false),
+            Ok(cleared) => {
+                let slots = required_slots(held.object.object_type(), &cleared.copy);
+                let i = self.graph.add(id, None, false);
+                self.pending.insert(i, slots);
+                self.queue.push_back((i, depth));
+                i
+            }
+        }
+    }
+}
+
+/// Whether a top-level property is a required single reference of a type. The well-known names
+/// are required for every type, custom ones included, so that a custom relationship cannot lose
+/// its ends and still go out.
+fn is_required_single(object_type: &str, property: &str) -> bool {
+    matches!(
+        property,
+        "source_ref" | "target_ref" | "sighting_of_ref" | "object_ref"
+    ) || (property.ends_with("_ref") && is_required_by_type(object_type, property))
+}
+
+/// Whether a top-level property is a required list of references of a type (`object_refs` of
+/// report, grouping, note, opinion; observed-data too, which says nothing without it).
+fn is_required_list(object_type: &str, property: &str) -> bool {
+    property == "object_refs"
+        || (property.ends_with("_refs") && is_required_by_type(object_type, property))
+}
+
+fn is_required_by_type(object_type: &str, property: &str) -> bool {
+    stix::spec::type_spec(object_type).is_some_and(|spec| {
+        spec.properties
+            .iter()
+            .any(|p| p.required && p.name == property)
+    })
+}
+
+fn is_reference(value: &str) -> bool {
+    type_of(value).is_some()
+}
+
+/// Whether a string found under `key` refers to an object: anything id-shaped under a `*_ref` or
+/// `*_refs` key (as `stix::Object::references` sees it), and, more strictly, a whole string that
+/// is a valid STIX identifier under any other key, so that a custom property that does not follow
+/// the naming convention (`x_related: "identity--..."`) cannot carry an id out either.
+fn refers(reference_key: bool, value: &str) -> bool {
+    (reference_key && is_reference(value)) || stix::parse_identifier(value).is_ok()
+}
+
+/// The required slots of a copy: (property, is a list, referenced ids).
+fn required_slots(
+    object_type: &str,
+    copy: &Map<String, Value>,
+) -> Vec<(String, bool, Vec<String>)> {
+    let mut slots = Vec::new();
+    for (property, value) in copy {
+        if is_required_single(object_type, property) {
+            if let Some(id) = value.as_str().filter(|s| is_reference(s)) {
+                slots.push((property.clone(), false, vec![id.to_string()]));
+            }
+        } else if is_required_list(object_type, property)
+            && let Some(items) = value.as_array()
+        {
+            let ids = items
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|s| is_reference(s))
+                .map(str::to_string)
+                .collect();
+            slots.push((property.clone(), true, ids));
+        }
+    }
+    slots
+}
+
+/// Every id a copy refers to, split into the targets of required slots and the rest.
+fn reference_ids(object_type: &str, copy: &Map<String, Value>) -> (Vec<String>, Vec<String>) {
+    let mut required: Vec<String> = required_slots(object_type, copy)
+        .into_iter()
+        .flat_map(|(_, _, ids)| ids)
+        .collect();
+    let mut seen: HashSet<String> = required.iter().cloned().collect();
+    required.retain(|id| !is_tlp_marking(id));
+    let mut optional = Vec::new();
+    let mut all = Vec::new();
+    collect_references("", copy, 0, &mut all);
+    for (_, id) in all {
+        if !is_tlp_marking(&id) && seen.insert(id.clone()) {
+            optional.push(id);
+        }
+    }
+    (required, optional)
+}
+
+/// What to do with a value after filtering it.
+enum Keep {
+    Keep,
+    Remove,
+}
+
+/// Removes every reference to an id that is not visible, at any depth; fails when a required
+/// reference (or every entry of a required list) is not visible.
+fn filter_references(
+    copy: &mut Map<String, Value>,
+    object_type: &str,
+    visible: &dyn Fn(&str) -> bool,
+    redactions: &mut Vec<Redaction>,
+) -> Result<(), Reason> {
+    let properties: Vec<String> = copy.keys().cloned().collect();
+    for property in properties {
+        if property == "id" {
+            continue;
+        }
+        if property == "granular_markings" {
+            filter_granular_markings(copy, visible, redactions);
+            continue;
+        }
+        let required_single = is_required_single(object_type, &property);
+        let required_list = is_required_list(object_type, &property);
+        let value = copy.get_mut(&property).expect("the key was just listed");
+        if required_single
+            && let Value::String(id) = value
+            && is_reference(id)
+        {
+            if !visible(id) {
+                return Err(Reason::ReferenceWithheld {
+                    property,
+                    ref_id: id.clone(),
+                });
+            }
+            continue;
+        }
+        let had_reference = required_list && holds_reference(value);
+        let keep = filter_value(&property, &property, value, visible, redactions, 0)?;
+        if required_list
+            && had_reference
+            && !value.as_array().is_some_and(|items| {
+                items
+                    .iter()
+                    .any(|v| v.as_str().is_some_and(|s| is_reference(s) && visible(s)))
+            })
+        {
+            return Err(Reason::RequiredListEmptied { property });
+        }
+        if let Keep::Remove = keep {
+            copy.remove(&property);
+        }
+    }
+    Ok(())
+}
+
+fn holds_reference(value: &Value) -> bool {
+    value
+        .as_array()
+        .is_some_and(|items| items.iter().any(|v| v.as_str().is_some_and(is_reference)))
+}
+
+/// Filters one value found under `key` at `path`. References are what [`refers`] says, and
+/// everything nested inside a `*_ref`/`*_refs` key is treated as under that key.
+fn filter_value(
+    path: &str,
+    key: &str,
+    value: &mut Value,
+    visible: &dyn Fn(&str) -> bool,
+    redactions: &mut Vec<Redaction>,
+    depth: usize,
+) -> Result<Keep, Reason> {
+    if depth > JSON_DEPTH_MAX {
+        return Err(Reason::TooDeep {
+            depth_max: JSON_DEPTH_MAX,
+        });
+    }
+    let reference_key = key.ends_with("_ref") || key.ends_with("_refs");
+    match value {
+        Value::String(id) if refers(reference_key, id) => {
+            if visible(id) {
+                Ok(Keep::Keep)
+            } else {
+                redactions.push(Redaction::ReferenceRemoved {
+                    path: path.to_string(),
+                    ref_id: id.clone(),
+                });
+                Ok(Keep::Remove)
+            }
+        }
+        Value::Array(items) => {
+            let was_empty = items.is_empty();
+            let mut kept = Vec::with_capacity(items.len());
+            for (i, mut item) in std::mem::take(items).into_iter().enumerate() {
+                let item_path = if reference_key {
+                    path.to_string()
+                } else {
+                    format!("{path}[{i}]")
+                };
+                if let Keep::Keep =
+                    filter_value(&item_path, key, &mut item, visible, redactions, depth + 1)?
+                {
+                    kept.push(item);
+                }
+            }
+            *items = kept;
+            // STIX lists are never empty: a list of references emptied by filtering goes.
+            Ok(if reference_key && items.is_empty() && !was_empty {
+                Keep::Remove
+            } else {
+                Keep::Keep
+            })
+        }
+        Value::Object(map) => {
+            let keys: Vec<String> = map.keys().cloned().collect();
+            for inner_key in keys {
+                let inner_path = format!("{path}.{inner_key}");
+                let inner = map.get_mut(&inner_key).expect("the key was just listed");
+                // Inside a reference property, every nested key is treated as a reference key.
+                let effective_key = if reference_key {
+                    key
+                } else {
+                    inner_key.as_str()
+                };
+                if let Keep::Remove = filter_value(
+                    &inner_path,
+                    effective_key,
+                    inner,
+                    visible,
+                    redactions,
+                    depth + 1,
+                )? {
+                    map.remove(&inner_key);
+                }
+            }
+            Ok(Keep::Keep)
+        }
+        _ => Ok(Keep::Keep),
+    }
+}
+
+/// Drops granular markings whose marking definition the partner may not see.
+fn filter_granular_markings(
+    copy: &mut Map<String, Value>,
+    visible: &dyn Fn(&str) -> bool,
+    redactions: &mut Vec<Redaction>,
+) {
+    let Some(Value::Array(entries)) = copy.get_mut("granular_markings") else {
+        return;
+    };
+    entries.retain(
+        |entry| match entry.get("marking_ref").and_then(Value::as_str) {
+            Some(marking_ref) if !visible(marking_ref) => {
+                redactions.push(Redaction::GranularMarkingRemoved {
+                    marking_ref: marking_ref.to_string(),
+                });
+                false
+            }
+            _ => true,
+        },
+    );
+    if entries.is_empty() {
+        copy.remove("granular_markings");
+    }
+}
+
+/// Every (path, id) the copy refers to at any depth (see [`refers`]), its own `id` aside.
+fn collect_references(
+    path: &str,
+    map: &Map<String, Value>,
+    depth: usize,
+    out: &mut Vec<(String, String)>,
+) {
+    for (key, value) in map {
+        if path.is_empty() && key == "id" {
+            continue;
+        }
+        let inner = if path.is_empty() {
+            key.clone()
+        } else {
+            format!("{path}.{key}")
+        };
+        collect_value(&inner, key, value, depth, out);
+    }
+}
+
+fn collect_value(
+    path: &str,
+    key: &str,
+    value: &Value,
+    depth: usize,
+    out: &mut Vec<(String, String)>,
+) {
+    if depth > JSON_DEPTH_MAX {
+        out.push((path.to_string(), "(too deep to inspect)".to_string()));
+        return;
+    }
+    let reference_key = key.ends_with("_ref") || key.ends_with("_refs");
+    match value {
+        Value::String(s) if refers(reference_key, s) => out.push((path.to_string(), s.clone())),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                collect_value(&format!("{path}[{i}]"), key, item, depth + 1, out);
+            }
+        }
+        Value::Object(map) => {
+            for (inner_key, inner) in map {
+                let effective_key = if reference_key {
+                    key
+                } else {
+                    inner_key.as_str()
+                };
+                collect_value(
+                    &format!("{path}.{inner_key}"),
+                    effective_key,
+                    inner,
+                    depth + 1,
+                    out,
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The last check before an object leaves: every reference in the copy, found by this crate's
+/// walk and by `stix`'s, is visible.
+fn verify(copy: &Map<String, Value>, visible: &dyn Fn(&str) -> bool) -> Result<(), String> {
+    let mut found = Vec::new();
+    collect_references("", copy, 0, &mut found);
+    found.extend(stix::validate::references(copy));
+    match found.into_iter().find(|(_, id)| !visible(id)) {
+        Some((path, id)) => Err(format!(
+            "{path} still refers to {id}, which is not released"
+        )),
+        None => Ok(()),
+    }
+}
