@@ -22,10 +22,20 @@ pub struct Document {
     /// Names of the groups the object is attributed to (a group is its own group).
     pub groups: Vec<String>,
     pub year: Option<i32>,
+    /// The group this object resolves to, when it is one: objects with the same key are one
+    /// group reported by several sources.
+    pub resolved: Option<String>,
 }
 
 /// Types without searchable text of their own.
-const SKIPPED: &[&str] = &["relationship", "sighting", "marking-definition", "extension-definition", "language-content", "bundle"];
+const SKIPPED: &[&str] = &[
+    "relationship",
+    "sighting",
+    "marking-definition",
+    "extension-definition",
+    "language-content",
+    "bundle",
+];
 
 /// The document for the latest version of an object, or `None` when it has nothing to search.
 pub fn document_for(store: &Store, object: &Object) -> Result<Option<Document>, store::StoreError> {
@@ -33,12 +43,24 @@ pub fn document_for(store: &Store, object: &Object) -> Result<Option<Document>, 
     if SKIPPED.contains(&object_type) {
         return Ok(None);
     }
-    let name = object.get_str("name").or_else(|| object.get_str("value")).unwrap_or_default().to_string();
-    let description = object.get_str("description").unwrap_or_default().to_string();
+    let name = object
+        .get_str("name")
+        .or_else(|| object.get_str("value"))
+        .unwrap_or_default()
+        .to_string();
+    let description = object
+        .get_str("description")
+        .unwrap_or_default()
+        .to_string();
     if name.is_empty() && description.is_empty() {
         return Ok(None);
     }
-    let aliases = object.names().into_iter().filter(|n| *n != name).map(str::to_string).collect();
+    let aliases = object
+        .names()
+        .into_iter()
+        .filter(|n| *n != name)
+        .map(str::to_string)
+        .collect();
     let mut document = Document {
         id: object.id().to_string(),
         object_type: object_type.to_string(),
@@ -59,10 +81,17 @@ pub fn document_for(store: &Store, object: &Object) -> Result<Option<Document>, 
         if !properties.iter().any(|p| p == "source_ref") {
             continue;
         }
-        let Ok(relationship) = version.object() else { continue };
-        let Some(link) = relationship.as_relationship() else { continue };
+        let Ok(relationship) = version.object() else {
+            continue;
+        };
+        let Some(link) = relationship.as_relationship() else {
+            continue;
+        };
         // Only the relationship's latest version speaks for it.
-        if store.get(relationship.id())?.is_none_or(|latest| latest.seq != version.seq) {
+        if store
+            .get(relationship.id())?
+            .is_none_or(|latest| latest.seq != version.seq)
+        {
             continue;
         }
         match link.relationship_type {
@@ -93,10 +122,18 @@ pub fn document_for(store: &Store, object: &Object) -> Result<Option<Document>, 
 /// The year an object is about: an incident's own date (from any extension's `date`), else
 /// when it was first seen or published, else when it was created.
 fn year_of(object: &Object) -> Option<i32> {
-    let from_extension = object.get("extensions").and_then(Value::as_object).and_then(|extensions| {
-        extensions.values().find_map(|e| e.get("date").and_then(Value::as_str).map(str::to_string))
-    });
-    let text = from_extension
-        .or_else(|| ["first_seen", "published", "first_observed", "created"].iter().find_map(|p| object.get_str(p).map(str::to_string)))?;
+    let from_extension = object
+        .get("extensions")
+        .and_then(Value::as_object)
+        .and_then(|extensions| {
+            extensions
+                .values()
+                .find_map(|e| e.get("date").and_then(Value::as_str).map(str::to_string))
+        });
+    let text = from_extension.or_else(|| {
+        ["first_seen", "published", "first_observed", "created"]
+            .iter()
+            .find_map(|p| object.get_str(p).map(str::to_string))
+    })?;
     text.get(..4)?.parse().ok()
 }

@@ -20,7 +20,9 @@ use std::path::{Path, PathBuf};
 
 use tantivy::collector::{Count, FacetCollector, TopDocs};
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, QueryParser, TermQuery};
-use tantivy::schema::{FAST, Facet, FacetOptions, Field, IndexRecordOption, STORED, STRING, Schema, TEXT, Value};
+use tantivy::schema::{
+    FAST, Facet, FacetOptions, Field, IndexRecordOption, STORED, STRING, Schema, TEXT, Value,
+};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 pub use document::{Document, document_for};
@@ -49,7 +51,10 @@ pub enum SearchError {
     #[error(transparent)]
     Store(#[from] store::StoreError),
     #[error("IO error on {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// What to look for.
@@ -63,13 +68,15 @@ pub struct SearchQuery {
     pub limit: usize,
 }
 
-/// One hit.
+/// One hit. Objects from several sources that resolve to one group are one hit: the best
+/// scoring object stands for the group and `also` lists the other sources' objects.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
     pub id: String,
     pub object_type: String,
     pub name: String,
     pub score: f32,
+    pub also: Vec<String>,
 }
 
 /// Hits and facet counts over every match (not only the returned page).
@@ -88,7 +95,51 @@ struct Fields {
     aliases: Field,
     description: Field,
     folded: Field,
+    resolved: Field,
     facets: Field,
+}
+
+/// Groups the store holds, on top of the curated ones, for resolving a group to one key.
+fn group_aliases(store: &store::Store) -> Result<incident::AliasIndex, SearchError> {
+    let mut index = incident::AliasIndex::curated();
+    for object_type in ["threat-actor", "intrusion-set"] {
+        let mut scan = store::Scan {
+            types: vec![object_type.to_string()],
+            latest_only: true,
+            limit: CATCH_UP_PAGE,
+            ..store::Scan::default()
+        };
+        loop {
+            let page = store.scan(&scan)?;
+            for version in &page.versions {
+                if let Ok(object) = version.object() {
+                    let names = object.names();
+                    if let Some((name, rest)) = names.split_first() {
+                        // A name that cannot enter the index (empty, too long) just stays unresolved.
+                        let _ = index.resolve_or_add(name, rest.iter().copied());
+                    }
+                }
+            }
+            match page.next_after_seq {
+                Some(seq) => scan.after_seq = seq,
+                None => break,
+            }
+        }
+    }
+    Ok(index)
+}
+
+/// The resolution key of a group document: the folded canonical name of the group its name
+/// resolves to. Other objects resolve to nothing (they stand for themselves).
+fn resolve_group(index: &mut incident::AliasIndex, document: &Document) -> Option<String> {
+    if !matches!(
+        document.object_type.as_str(),
+        "threat-actor" | "intrusion-set"
+    ) {
+        return None;
+    }
+    let group = index.resolve(&document.name)?;
+    Some(format!("group:{}", index.group(group).key()))
 }
 
 /// The search index of one node.
@@ -110,6 +161,7 @@ fn schema() -> (Schema, Fields) {
         aliases: builder.add_text_field("aliases", TEXT),
         description: builder.add_text_field("description", TEXT),
         folded: builder.add_text_field("folded", STRING),
+        resolved: builder.add_text_field("resolved", STRING | STORED),
         facets: builder.add_facet_field("facets", FacetOptions::default()),
     };
     let _ = FAST;
@@ -119,23 +171,41 @@ fn schema() -> (Schema, Fields) {
 impl SearchIndex {
     /// Opens the index in `dir`, creating it when missing.
     pub fn open(dir: &Path) -> Result<SearchIndex, SearchError> {
-        std::fs::create_dir_all(dir).map_err(|source| SearchError::Io { path: dir.to_path_buf(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| SearchError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let (schema, fields) = schema();
-        let directory = tantivy::directory::MmapDirectory::open(dir).map_err(|e| SearchError::Index(e.into()))?;
+        let directory = tantivy::directory::MmapDirectory::open(dir)
+            .map_err(|e| SearchError::Index(e.into()))?;
         let index = Index::open_or_create(directory, schema)?;
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(SearchIndex { dir: dir.to_path_buf(), index, reader, fields })
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(SearchIndex {
+            dir: dir.to_path_buf(),
+            index,
+            reader,
+            fields,
+        })
     }
 
     /// The last store sequence number the index covers.
     pub fn indexed_through(&self) -> u64 {
-        std::fs::read_to_string(self.dir.join(WATERMARK_FILE)).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+        std::fs::read_to_string(self.dir.join(WATERMARK_FILE))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
     }
 
     fn set_indexed_through(&self, seq: u64) -> Result<(), SearchError> {
         let path = self.dir.join(WATERMARK_FILE);
         let temporary = self.dir.join(format!("{WATERMARK_FILE}.tmp"));
-        std::fs::write(&temporary, seq.to_string()).map_err(|source| SearchError::Io { path: temporary.clone(), source })?;
+        std::fs::write(&temporary, seq.to_string()).map_err(|source| SearchError::Io {
+            path: temporary.clone(),
+            source,
+        })?;
         std::fs::rename(&temporary, &path).map_err(|source| SearchError::Io { path, source })
     }
 
@@ -143,7 +213,11 @@ impl SearchIndex {
     /// documents were (re)written. An object whose links changed (a relationship arrived) is
     /// re-indexed too, since its country and group facets come from those links.
     pub fn catch_up(&mut self, store: &store::Store) -> Result<usize, SearchError> {
-        let mut scan = store::Scan { after_seq: self.indexed_through(), limit: CATCH_UP_PAGE, ..store::Scan::default() };
+        let mut scan = store::Scan {
+            after_seq: self.indexed_through(),
+            limit: CATCH_UP_PAGE,
+            ..store::Scan::default()
+        };
         let mut writer: Option<IndexWriter> = None;
         let mut written = 0;
         let mut last_seq = scan.after_seq;
@@ -153,6 +227,7 @@ impl SearchIndex {
                 break;
             }
             let mut touched: Vec<String> = Vec::new();
+            let mut aliases = group_aliases(store)?;
             for version in &page.versions {
                 last_seq = version.seq;
                 touched.push(version.id.clone());
@@ -170,10 +245,15 @@ impl SearchIndex {
                 None => writer.insert(self.index.writer(WRITER_BYTES)?),
             };
             for id in touched {
-                let Some(latest) = store.get(&id)? else { continue };
-                let Ok(object) = latest.object() else { continue };
+                let Some(latest) = store.get(&id)? else {
+                    continue;
+                };
+                let Ok(object) = latest.object() else {
+                    continue;
+                };
                 writer.delete_term(Term::from_field_text(self.fields.id, &id));
-                if let Some(document) = document_for(store, &object)? {
+                if let Some(mut document) = document_for(store, &object)? {
+                    document.resolved = resolve_group(&mut aliases, &document);
                     writer.add_document(self.to_tantivy(&document))?;
                     written += 1;
                 }
@@ -193,6 +273,7 @@ impl SearchIndex {
         Ok(written)
     }
 
+    #[allow(clippy::wrong_self_convention)]
     fn to_tantivy(&self, document: &Document) -> TantivyDocument {
         let f = self.fields;
         let mut doc = TantivyDocument::default();
@@ -203,13 +284,23 @@ impl SearchIndex {
             doc.add_text(f.aliases, alias);
         }
         doc.add_text(f.description, &document.description);
-        let mut folded: Vec<String> = std::iter::once(&document.name).chain(&document.aliases).map(|n| incident::fold(n)).collect();
+        doc.add_text(
+            f.resolved,
+            document.resolved.as_deref().unwrap_or(&document.id),
+        );
+        let mut folded: Vec<String> = std::iter::once(&document.name)
+            .chain(&document.aliases)
+            .map(|n| incident::fold(n))
+            .collect();
         folded.sort();
         folded.dedup();
         for key in folded.iter().filter(|k| !k.is_empty()) {
             doc.add_text(f.folded, key);
         }
-        doc.add_facet(f.facets, Facet::from_path(["type", document.object_type.as_str()]));
+        doc.add_facet(
+            f.facets,
+            Facet::from_path(["type", document.object_type.as_str()]),
+        );
         for country in &document.countries {
             doc.add_facet(f.facets, Facet::from_path(["country", country.as_str()]));
         }
@@ -217,7 +308,10 @@ impl SearchIndex {
             doc.add_facet(f.facets, Facet::from_path(["group", group.as_str()]));
         }
         if let Some(year) = document.year {
-            doc.add_facet(f.facets, Facet::from_path(["year", year.to_string().as_str()]));
+            doc.add_facet(
+                f.facets,
+                Facet::from_path(["year", year.to_string().as_str()]),
+            );
         }
         doc
     }
@@ -236,7 +330,8 @@ impl SearchIndex {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let text = query.text.trim();
         if !text.is_empty() {
-            let mut parser = QueryParser::for_index(&self.index, vec![f.name, f.aliases, f.description]);
+            let mut parser =
+                QueryParser::for_index(&self.index, vec![f.name, f.aliases, f.description]);
             parser.set_field_boost(f.name, 3.0);
             parser.set_field_boost(f.aliases, 2.0);
             // Analysts type names, not query syntax: a stray quote or colon must not fail.
@@ -244,8 +339,14 @@ impl SearchIndex {
             let mut either: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, parsed)];
             let folded = incident::fold(text);
             if !folded.is_empty() {
-                let exact = TermQuery::new(Term::from_field_text(f.folded, &folded), IndexRecordOption::Basic);
-                either.push((Occur::Should, Box::new(BoostQuery::new(Box::new(exact), 10.0))));
+                let exact = TermQuery::new(
+                    Term::from_field_text(f.folded, &folded),
+                    IndexRecordOption::Basic,
+                );
+                either.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(exact), 10.0)),
+                ));
             }
             clauses.push((Occur::Must, Box::new(BooleanQuery::new(either))));
         }
@@ -262,25 +363,62 @@ impl SearchIndex {
                 .iter()
                 .map(|v| {
                     let term = Term::from_facet(f.facets, &Facet::from_path([kind, v.as_str()]));
-                    (Occur::Should, Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>)
+                    (
+                        Occur::Should,
+                        Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>,
+                    )
                 })
                 .collect();
             clauses.push((Occur::Must, Box::new(BooleanQuery::new(any))));
         }
-        let query_all: Box<dyn Query> =
-            if clauses.is_empty() { Box::new(tantivy::query::AllQuery) } else { Box::new(BooleanQuery::new(clauses)) };
+        let query_all: Box<dyn Query> = if clauses.is_empty() {
+            Box::new(tantivy::query::AllQuery)
+        } else {
+            Box::new(BooleanQuery::new(clauses))
+        };
         let mut facet_collector = FacetCollector::for_field("facets");
         for kind in FACET_KINDS {
             facet_collector.add_facet(Facet::from_path([kind]));
         }
         let limit = query.limit.max(1);
-        let (top, total, facet_counts) =
-            searcher.search(&query_all, &(TopDocs::with_limit(limit).order_by_score(), Count, facet_collector))?;
-        let mut results = Results { total, ..Results::default() };
+        // Fetch more than the page so that collapsing several sources of one group still fills it.
+        let (top, total, facet_counts) = searcher.search(
+            &query_all,
+            &(
+                TopDocs::with_limit(limit * 4).order_by_score(),
+                Count,
+                facet_collector,
+            ),
+        )?;
+        let mut results = Results {
+            total,
+            ..Results::default()
+        };
+        let mut by_group: std::collections::HashMap<String, usize> =
+            std::collections::HashMap::new();
         for (score, address) in top {
             let doc: TantivyDocument = searcher.doc(address)?;
-            let text_of = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string();
-            results.hits.push(Hit { id: text_of(f.id), object_type: text_of(f.object_type), name: text_of(f.name), score });
+            let text_of = |field: Field| {
+                doc.get_first(field)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let id = text_of(f.id);
+            match by_group.get(&text_of(f.resolved)) {
+                Some(&at) => results.hits[at].also.push(id),
+                None if results.hits.len() < limit => {
+                    by_group.insert(text_of(f.resolved), results.hits.len());
+                    results.hits.push(Hit {
+                        id,
+                        object_type: text_of(f.object_type),
+                        name: text_of(f.name),
+                        score,
+                        also: Vec::new(),
+                    });
+                }
+                None => {}
+            }
         }
         for kind in FACET_KINDS {
             let counts = results.facets.entry(kind).or_default();
