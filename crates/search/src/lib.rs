@@ -99,8 +99,10 @@ struct Fields {
     facets: Field,
 }
 
-/// Groups the store holds, on top of the curated ones, for resolving a group to one key.
-fn group_aliases(store: &store::Store) -> Result<incident::AliasIndex, SearchError> {
+/// The curated groups plus every group (threat-actor, intrusion-set) the store holds, with
+/// their aliases: what importers resolve new names against, so that a group already held under
+/// another name is recognised.
+pub fn group_aliases(store: &store::Store) -> Result<incident::AliasIndex, SearchError> {
     let mut index = incident::AliasIndex::curated();
     for object_type in ["threat-actor", "intrusion-set"] {
         let mut scan = store::Scan {

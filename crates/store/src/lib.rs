@@ -13,6 +13,7 @@
 mod datafile;
 mod import;
 mod prepare;
+pub mod query;
 mod record;
 
 use std::collections::BTreeMap;

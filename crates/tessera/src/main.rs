@@ -4,7 +4,12 @@
 //! bars, exit codes, human-readable output). It holds no domain logic: every command parses
 //! its arguments, calls one library function, and renders the result.
 
+mod formats;
 mod input;
+mod node;
+mod partner;
+mod search_cmd;
+mod serve;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -58,8 +63,15 @@ pub enum ProgressMode {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Create an empty node in the data directory.
-    Init,
+    /// Create a node in the data directory: its store and its STIX identity.
+    Init {
+        /// The node's (agency's) name, for its STIX identity.
+        #[arg(long, default_value = "Tessera node")]
+        name: String,
+        /// Also load the demo case (the 2024 ISKP attacks, groups and links).
+        #[arg(long)]
+        demo: bool,
+    },
     /// Import STIX 2.0 or 2.1 bundles: files, directories, `-` for standard input, `.gz` too.
     Import {
         #[arg(required = true)]
@@ -67,6 +79,10 @@ enum Command {
         /// Store the valid objects and report the invalid ones, instead of rejecting the bundle.
         #[arg(long)]
         skip_invalid: bool,
+        /// What the files hold; by default recognised from their first bytes (STIX bundles,
+        /// UCDP GED CSV, GDELT 2.0 events CSV, MISP galaxy clusters).
+        #[arg(long, value_enum, default_value_t = formats::Format::Auto)]
+        format: formats::Format,
         /// Versions per durable commit.
         #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
         batch_size: u64,
@@ -96,6 +112,34 @@ enum Command {
     Stats,
     /// Re-check every stored version against its hash and indexes.
     Verify,
+    /// Serve the node over TAXII 2.1 to its partners and analysts, under its release policy.
+    Serve(serve::ServeArgs),
+    /// Register partners and analysts, issue and revoke their tokens.
+    Partner {
+        #[command(subcommand)]
+        command: partner::PartnerCommand,
+    },
+    /// Search names, aliases and descriptions, with facets by type, country, group and year.
+    Search {
+        /// Words, a name or an alias ("ISKP", "Islamic State Khorasan Province"); empty to
+        /// browse by facet.
+        #[arg(default_value = "")]
+        query: String,
+        /// Only objects of this type (repeatable).
+        #[arg(long = "type")]
+        types: Vec<String>,
+        /// Only objects in this country (ISO code as stored; repeatable).
+        #[arg(long = "country")]
+        countries: Vec<String>,
+        /// Only objects linked to this group (repeatable).
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// Only objects about this year (repeatable).
+        #[arg(long = "year")]
+        years: Vec<i32>,
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=1000))]
+        limit: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -117,18 +161,25 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<u8, String> {
     let dir = cli.data_dir.as_path();
     match cli.command {
-        Command::Init => {
-            Store::init(dir).map_err(|e| e.to_string())?;
-            emit(
-                cli.json,
-                &json!({ "initialised": dir }),
-                &format!("initialised an empty node in {}", dir.display()),
-            );
+        Command::Init { name, demo } => {
+            let store = Store::init(dir).map_err(|e| e.to_string())?;
+            let identity = node::create(&store, dir, &name)?;
+            let mut loaded = 0;
+            if demo {
+                loaded = node::load_demo(&store)?;
+            }
+            let text = if demo {
+                format!("initialised node {name:?} ({identity}) in {} with the demo case ({loaded} objects)", dir.display())
+            } else {
+                format!("initialised node {name:?} ({identity}) in {}", dir.display())
+            };
+            emit(cli.json, &json!({ "initialised": dir, "identity": identity, "demo_objects": loaded }), &text);
             Ok(EXIT_OK)
         }
         Command::Import {
             paths,
             skip_invalid,
+            format,
             batch_size,
         } => {
             let store = Store::open(dir).map_err(|e| e.to_string())?;
@@ -138,6 +189,8 @@ fn run(cli: Cli) -> Result<u8, String> {
             };
             import(
                 &store,
+                dir,
+                format,
                 &paths,
                 skip_invalid,
                 batch_size as usize,
@@ -257,6 +310,13 @@ fn run(cli: Cli) -> Result<u8, String> {
             emit(cli.json, &value, text.trim_end());
             Ok(EXIT_OK)
         }
+        Command::Search { query, types, countries, groups, years, limit } => {
+            let store = Store::open(dir).map_err(|e| e.to_string())?;
+            let query = search::SearchQuery { text: query, types, countries, groups, years, limit: limit as usize };
+            search_cmd::run(&store, dir, &query, cli.json)
+        }
+        Command::Serve(args) => serve::run(dir, args, cli.json),
+        Command::Partner { command } => partner::run(dir, command, cli.json),
         Command::Verify => {
             let store = Store::open(dir).map_err(|e| e.to_string())?;
             let report = store.verify().map_err(|e| e.to_string())?;
@@ -311,8 +371,11 @@ fn version_json(version: &StoredVersion, object: Value) -> Value {
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn import(
     store: &Store,
+    dir: &std::path::Path,
+    format: formats::Format,
     paths: &[PathBuf],
     skip_invalid: bool,
     batch_size: usize,
@@ -322,7 +385,50 @@ fn import(
     let files = input::expand(paths)?;
     let mut any_rejected = false;
     let mut results = Vec::new();
-    for file in &files {
+    // Files that are not STIX are converted first; MISP galaxies of one call are converted
+    // together, so a group listed in two of them is one group.
+    let mut stix_files = Vec::new();
+    let mut misp = Vec::new();
+    let mut events = Vec::new();
+    for file in files {
+        let chosen = match format {
+            formats::Format::Auto => formats::sniff(&input::head(&file)?),
+            other => other,
+        };
+        match chosen {
+            formats::Format::Stix | formats::Format::Auto => stix_files.push(file),
+            formats::Format::Misp => misp.push(file),
+            other => events.push((other, file)),
+        }
+    }
+    let mut conversions: Vec<(formats::Format, Vec<input::BundleFile>)> = events.into_iter().map(|(f, file)| (f, vec![file])).collect();
+    if !misp.is_empty() {
+        conversions.push((formats::Format::Misp, misp));
+    }
+    for (chosen, group) in conversions {
+        let label = group.iter().map(input::BundleFile::label).collect::<Vec<_>>().join(" + ");
+        let converted = convert_and_import(store, dir, chosen, &group, skip_invalid, batch_size, progress);
+        match converted {
+            Ok((conversion, report)) => {
+                any_rejected |= report.rejected > 0 || conversion.skipped_invalid > 0;
+                if !json_output {
+                    formats::print_report(&label, &conversion);
+                    print_report(&label, &report);
+                }
+                let mut value = report_json(&label, &report);
+                value["conversion"] = formats::report_json(&conversion, &label);
+                results.push(value);
+            }
+            Err(message) => {
+                any_rejected = true;
+                if !json_output {
+                    eprintln!("{label}: {message}");
+                }
+                results.push(json!({ "file": label, "error": message, "written": 0 }));
+            }
+        }
+    }
+    for file in &stix_files {
         let options = ImportOptions {
             skip_invalid,
             batch_size,
@@ -351,6 +457,38 @@ fn import(
         println!("{}", json!({ "imports": results }));
     }
     Ok(if any_rejected { EXIT_REJECTED } else { EXIT_OK })
+}
+
+/// Converts event data or group catalogues to STIX and imports the result like any bundle.
+fn convert_and_import(
+    store: &Store,
+    dir: &std::path::Path,
+    format: formats::Format,
+    files: &[input::BundleFile],
+    skip_invalid: bool,
+    batch_size: usize,
+    progress: ProgressMode,
+) -> Result<(incident::import::ImportReport, ImportReport), String> {
+    let mut contents = Vec::with_capacity(files.len());
+    let mut released = None;
+    for file in files {
+        contents.push((file.label(), input::read_all(file)?));
+        if let input::BundleFile::Path(path) = file {
+            released = released.max(formats::released_at(path));
+        }
+    }
+    let released = released.unwrap_or_else(|| stix::Timestamp::from_unix_millis(0));
+    let identity = node::identity(dir)?;
+    // Converters resolve against the curated groups only, so that a file converts to the same
+    // objects whatever the store holds (re-importing it is a no-op). Groups held from other
+    // sources are linked at read time by the resolution in `search` (one group, several
+    // sources), never by rewriting what a source said.
+    let mut aliases = incident::AliasIndex::curated();
+    let converted = formats::convert(format, &contents, released, &identity, &mut aliases)?;
+    let label = contents.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>().join(" + ");
+    let options = ImportOptions { skip_invalid, batch_size, source: format!("import:{label}"), ..ImportOptions::default() };
+    let report = input::import_bytes(store, &converted.bundle, &options, progress)?;
+    Ok((converted.report, report))
 }
 
 fn print_report(label: &str, report: &ImportReport) {

@@ -1,0 +1,205 @@
+//! Tessera's HTTP face: TAXII 2.1 for the node's partners and its own analysts.
+//!
+//! [`serve`] opens a node's store, loads its release policy (`policy.toml`) and token table
+//! (`partners.json`), and answers TAXII 2.1 (discovery, API root, collections, objects,
+//! manifest, versions, status) until it is told to stop. [`partners`] and [`policy_file`] are
+//! the file side of partner administration, which `tessera partner` uses.
+//!
+//! # Architecture invariants
+//!
+//! - **The only crate that knows HTTP.** Status codes, headers, media types and the TAXII
+//!   resources are made here and nowhere else; domain types are converted at this edge and are
+//!   not made `Serialize` for the wire's sake.
+//! - **No domain logic.** Which versions a request selects is a `store::query` selection;
+//!   whether a partner may see an object, and in what form, is `policy`'s decision; a POST is
+//!   `store::import_bundle`. This crate maps requests onto those calls and their answers onto
+//!   TAXII.
+//! - **Nothing leaves without the policy.** Every body that carries STIX objects, manifest
+//!   entries or object versions is written from `policy::Release` values by the `outbound`
+//!   module; there is no path from the store to a response that skips it, analysts included
+//!   (the policy releases everything to them).
+//! - **Never blocks the runtime on the store.** The store is synchronous: every read runs on
+//!   the blocking pool (at most `store_workers` at once), every write through the one writer.
+//! - **A limit on everything**, each named in the error that enforces it ([`Limits`]).
+
+mod config;
+mod files;
+mod outbound;
+pub mod partners;
+pub mod policy_file;
+mod state;
+mod taxii;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex};
+
+use policy::Policy;
+use store::Store;
+use tokio::sync::Semaphore;
+
+pub use config::{Config, DEFAULT_LISTEN, Limits};
+pub use files::micros_text;
+pub use partners::PartnerBook;
+
+use state::{App, RateLimiter, StatusBook, Watched};
+
+/// Why a server could not start (once it runs, failures are answered per request and logged).
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(
+        "{0}\nThe server does not start with a policy it refuses; fix the file and start it again."
+    )]
+    Policy(policy_file::PolicyFileError),
+    #[error(transparent)]
+    Partners(#[from] partners::PartnersError),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("the server stopped: {0}")]
+    Stopped(std::io::Error),
+}
+
+/// What the server reports as it starts.
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// The address it listens on (the port the system chose, if the config said 0).
+    pub address: SocketAddr,
+    /// Partners in the policy, and how many of them hold an active token.
+    pub partners: usize,
+    pub tokens: usize,
+    /// Set when there is no policy file: the empty policy is in force (nothing is released).
+    pub no_policy_file: bool,
+}
+
+/// Serves a node until SIGINT or SIGTERM. `started` is called once it listens.
+pub fn serve(config: Config, started: impl FnOnce(&Started)) -> Result<(), ServeError> {
+    let store = Store::open(&config.data_dir)?;
+    let policy_path = policy_file::path(&config.data_dir);
+    let policy_stamp = files::Stamp::of(&policy_path).map_err(|source| {
+        ServeError::Policy(policy_file::PolicyFileError::Io {
+            path: policy_path.clone(),
+            source,
+        })
+    })?;
+    let policy = policy_file::load(&config.data_dir).map_err(ServeError::Policy)?;
+    let no_policy_file = policy.is_none();
+    let policy = policy.unwrap_or_else(Policy::new);
+    let partners_path = config.data_dir.join(partners::PARTNERS_FILE);
+    let partners_stamp =
+        files::Stamp::of(&partners_path).map_err(|source| partners::PartnersError::Io {
+            path: partners_path.clone(),
+            source,
+        })?;
+    let book = PartnerBook::load(&config.data_dir)?;
+
+    let limits = config.limits.clone();
+    let tokens = book
+        .records()
+        .iter()
+        .filter(|r| r.token_sha256.is_some())
+        .count();
+    let partners_count = policy.partners().len();
+    let app = Arc::new(App {
+        store: Arc::new(store),
+        policy: Watched::new(policy_path, "policy", policy, policy_stamp, load_policy),
+        partners: Watched::new(
+            partners_path,
+            "token table",
+            book,
+            partners_stamp,
+            load_partners,
+        ),
+        statuses: Mutex::new(StatusBook::new(
+            limits.statuses_max,
+            limits.status_details_max,
+        )),
+        rate: RateLimiter::new(limits.requests_per_second, limits.requests_burst),
+        store_jobs: Semaphore::new(limits.store_workers.max(1)),
+        writer: Arc::new(Semaphore::new(1)),
+        pending_imports: AtomicUsize::new(0),
+        limits,
+        title: config.title.clone(),
+    });
+
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .max_blocking_threads(config.limits.store_workers.max(1) + 8)
+        .thread_name("tessera-serve")
+        .enable_all()
+        .build()
+        .map_err(ServeError::Runtime)?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| ServeError::Listen {
+                address: config.listen,
+                source,
+            })?;
+        let address = listener.local_addr().map_err(ServeError::Stopped)?;
+        started(&Started {
+            address,
+            partners: partners_count,
+            tokens,
+            no_policy_file,
+        });
+        axum::serve(listener, taxii::router(app))
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(ServeError::Stopped)
+    })
+}
+
+fn load_policy(path: &Path) -> Result<Policy, String> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    match policy_file::load(dir) {
+        Ok(Some(policy)) => Ok(policy),
+        Ok(None) => Err("the policy file is gone".to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn load_partners(path: &Path) -> Result<PartnerBook, String> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    PartnerBook::load(dir).map_err(|e| e.to_string())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+    log("stopping: finishing the requests in flight");
+}
+
+/// One line on standard error: the server's log.
+pub(crate) fn log(message: &str) {
+    eprintln!(
+        "{} tessera serve: {message}",
+        micros_text(files::now_micros())
+    );
+}

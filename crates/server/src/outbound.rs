@@ -1,0 +1,256 @@
+//! The one way out of the node: stored versions become [`Released`] copies through
+//! `policy`'s [`Releaser`], and only `Released` values become response bodies.
+//!
+//! Every TAXII body that carries STIX objects, manifest entries or versions is written by the
+//! functions of this module from a [`Page`] of `Released` values, and a `Released` can only be
+//! made here, from the policy's [`Release`]. Analysts are no exception: the policy releases
+//! everything to them, but it is still the policy that says so. A version the policy withholds
+//! leaves no trace in a body: not its object, not its manifest entry, not its version string.
+//!
+//! The resolver the policy uses to decide references reads the same [`Snapshot`] as the page,
+//! so a decision and the objects it looked at are one consistent state of the store.
+
+use policy::{Decision, Held, Policy, Provenance, Release, Releaser, Resolver};
+use store::StoredVersion;
+use store::query::{Selection, Snapshot};
+
+use crate::files::micros_text;
+use crate::taxii::collections::PEER_SOURCE_PREFIX;
+use crate::taxii::error::TaxiiError;
+use crate::taxii::media::STIX_MEDIA_TYPE;
+use crate::taxii::params::encode_cursor;
+
+/// Where the node got a version, from the source label the store keeps with it: what a
+/// partner pushed (`peer:NAME`) was received from that partner; everything else (imports,
+/// analysts) is the node's own.
+pub(crate) fn provenance_of(source: &str) -> Provenance {
+    match source.strip_prefix(PEER_SOURCE_PREFIX) {
+        Some(peer) => Provenance::Received {
+            peer: peer.to_string(),
+        },
+        None => Provenance::Local,
+    }
+}
+
+/// Gives the policy the node's current version of a referenced id, from the page's snapshot.
+/// A version that cannot be read counts as not held, which only ever withholds more.
+struct SnapshotResolver<'s> {
+    snapshot: &'s Snapshot<'s>,
+}
+
+impl Resolver for SnapshotResolver<'_> {
+    fn resolve(&self, id: &str) -> Option<Held> {
+        let version = match self.snapshot.current(id) {
+            Ok(version) => version?,
+            Err(e) => {
+                crate::log(&format!("resolving {id} for a release decision: {e}"));
+                return None;
+            }
+        };
+        match version.object() {
+            Ok(object) => Some(Held {
+                object,
+                provenance: provenance_of(&version.source),
+            }),
+            Err(e) => {
+                crate::log(&format!("resolving {id} for a release decision: {e}"));
+                None
+            }
+        }
+    }
+}
+
+/// A version the policy released to the caller, as the caller may receive it.
+pub(crate) struct Released {
+    pub seq: u64,
+    pub date_added_micros: i64,
+    release: Release,
+}
+
+impl Released {
+    /// The version string TAXII reports: the copy's `modified`, else `created`, else (for
+    /// objects STIX does not version) when the node added it.
+    fn version_text(&self) -> String {
+        let object = self.release.object();
+        object
+            .get_str("modified")
+            .or_else(|| object.get_str("created"))
+            .map_or_else(|| micros_text(self.date_added_micros), str::to_string)
+    }
+
+    fn id(&self) -> &str {
+        self.release.object().id()
+    }
+}
+
+/// One page of released versions.
+pub(crate) struct Page {
+    pub items: Vec<Released>,
+    /// Whether more may follow (then `next_after` is where).
+    pub more: bool,
+    pub next_after: Option<u64>,
+}
+
+impl Page {
+    /// `X-TAXII-Date-Added-First` and `-Last`: when the first and last items were added.
+    pub(crate) fn date_added_range(&self) -> Option<(String, String)> {
+        let first = self.items.first()?;
+        let last = self.items.last()?;
+        Some((
+            micros_text(first.date_added_micros),
+            micros_text(last.date_added_micros),
+        ))
+    }
+}
+
+/// Walks the versions `selection` keeps after `after_seq`, releasing each to `partner`, until
+/// `limit` are released (and one more is known to follow), the log ends, or `examine_max`
+/// versions were examined.
+pub(crate) fn page(
+    snapshot: &Snapshot<'_>,
+    policy: &Policy,
+    partner: &str,
+    selection: &Selection,
+    after_seq: u64,
+    limit: usize,
+    examine_max: usize,
+) -> Result<Page, TaxiiError> {
+    let resolver = SnapshotResolver { snapshot };
+    let mut releaser = policy.releaser(partner, &resolver);
+    let mut selected = snapshot.select(selection, after_seq, examine_max)?;
+    let mut items: Vec<Released> = Vec::with_capacity(limit.min(1_024));
+    let mut more = false;
+    for version in &mut selected {
+        let version = version?;
+        let Some(released) = release(&mut releaser, version)? else {
+            continue;
+        };
+        if items.len() == limit {
+            // One more is released: the page is full and `more` is certain.
+            more = true;
+            break;
+        }
+        items.push(released);
+    }
+    let next_after = if more {
+        items.last().map(|r| r.seq)
+    } else if !selected.exhausted() {
+        // The examination budget ran out: more may follow, from where it stopped.
+        more = true;
+        selected.resume_after()
+    } else {
+        None
+    };
+    Ok(Page {
+        items,
+        more,
+        next_after,
+    })
+}
+
+/// Releases one stored version, or `None` if the policy withholds it.
+fn release(
+    releaser: &mut Releaser<'_>,
+    version: StoredVersion,
+) -> Result<Option<Released>, TaxiiError> {
+    let object = version.object()?;
+    let provenance = provenance_of(&version.source);
+    Ok(match releaser.release(&object, &provenance) {
+        Decision::Release(release) => Some(Released {
+            seq: version.seq,
+            date_added_micros: version.date_added_micros,
+            release,
+        }),
+        Decision::Withhold(_) => None,
+    })
+}
+
+/// The start of an envelope, manifest or versions resource: `more` and `next`.
+fn open(out: &mut Vec<u8>, page: &Page, list: &str) {
+    out.extend_from_slice(b"{\"more\":");
+    out.extend_from_slice(if page.more { b"true" } else { b"false" });
+    if let Some(after) = page.next_after.filter(|_| page.more) {
+        out.extend_from_slice(b",\"next\":\"");
+        out.extend_from_slice(encode_cursor(after).as_bytes());
+        out.push(b'"');
+    }
+    if !page.items.is_empty() {
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(list.as_bytes());
+        out.extend_from_slice(b"\":[");
+    }
+}
+
+fn close(out: &mut Vec<u8>, page: &Page) {
+    if !page.items.is_empty() {
+        out.push(b']');
+    }
+    out.push(b'}');
+}
+
+/// The envelope resource of Get Objects and Get An Object.
+pub(crate) fn envelope(page: &Page) -> Result<Vec<u8>, TaxiiError> {
+    let size: usize = page.items.len() * 2_048 + 64;
+    let mut out = Vec::with_capacity(size);
+    open(&mut out, page, "objects");
+    for (i, item) in page.items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, item.release.object().as_map())
+            .map_err(|e| TaxiiError::internal(format!("writing an envelope: {e}")))?;
+    }
+    close(&mut out, page);
+    Ok(out)
+}
+
+/// The manifest resource of Get Object Manifests.
+pub(crate) fn manifest(page: &Page) -> Result<Vec<u8>, TaxiiError> {
+    let mut out = Vec::with_capacity(page.items.len() * 160 + 64);
+    open(&mut out, page, "objects");
+    for (i, item) in page.items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let entry = serde_json::json!({
+            "id": item.id(),
+            "date_added": micros_text(item.date_added_micros),
+            "version": item.version_text(),
+            "media_type": STIX_MEDIA_TYPE,
+        });
+        serde_json::to_writer(&mut out, &entry)
+            .map_err(|e| TaxiiError::internal(format!("writing a manifest: {e}")))?;
+    }
+    close(&mut out, page);
+    Ok(out)
+}
+
+/// The versions resource of Get Object Versions.
+pub(crate) fn versions(page: &Page) -> Result<Vec<u8>, TaxiiError> {
+    let mut out = Vec::with_capacity(page.items.len() * 40 + 64);
+    open(&mut out, page, "versions");
+    for (i, item) in page.items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, &item.version_text())
+            .map_err(|e| TaxiiError::internal(format!("writing versions: {e}")))?;
+    }
+    close(&mut out, page);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pushes_from_partners_are_received_and_the_rest_local() {
+        assert_eq!(
+            provenance_of("peer:bfv"),
+            Provenance::Received { peer: "bfv".into() }
+        );
+        assert_eq!(provenance_of("import:attack.json"), Provenance::Local);
+        assert_eq!(provenance_of("analyst:alice"), Provenance::Local);
+    }
+}
