@@ -14,6 +14,7 @@
 //! objects by id; whoever shows them to a partner passes them through `policy` first.
 
 mod document;
+pub mod resolve;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};

@@ -9,6 +9,7 @@ mod input;
 mod node;
 mod partner;
 mod search_cmd;
+mod show_cmd;
 mod serve;
 
 use std::io::Write;
@@ -119,6 +120,8 @@ enum Command {
         #[command(subcommand)]
         command: partner::PartnerCommand,
     },
+    /// Show one object with its links and, for an incident, every source that reports it.
+    Show { id: String },
     /// Search names, aliases and descriptions, with facets by type, country, group and year.
     Search {
         /// Words, a name or an alias ("ISKP", "Islamic State Khorasan Province"); empty to
@@ -309,6 +312,10 @@ fn run(cli: Cli) -> Result<u8, String> {
             }
             emit(cli.json, &value, text.trim_end());
             Ok(EXIT_OK)
+        }
+        Command::Show { id } => {
+            let store = Store::open(dir).map_err(|e| e.to_string())?;
+            show_cmd::run(&store, &id, cli.json)
         }
         Command::Search { query, types, countries, groups, years, limit } => {
             let store = Store::open(dir).map_err(|e| e.to_string())?;
