@@ -14,7 +14,8 @@ QUERIES = os.path.join(os.path.dirname(__file__), "queries.txt")
 
 def main():
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 50
-    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "tessera", "-p", "search", "--example", "latency"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "tessera"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "search", "--example", "latency"], cwd=ROOT, check=True)
     tessera = os.path.join(ROOT, "target", "release", "tessera")
     work = tempfile.mkdtemp(prefix="tessera-bench-search-")
     try:
