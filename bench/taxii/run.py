@@ -2,8 +2,10 @@
 """bench/taxii: paging a million objects over TAXII 2.1, beside medallion.
 
 Tessera: a fresh node loaded with 1,000,000 real ATT&CK objects (the ICS ATT&CK 18.1 bundle
-cloned under fresh ids: every id but the marking definitions' gets a per-copy prefix, so the
-relationships of each copy point into that copy; every object also gets TLP:GREEN, one in four
+cloned under fresh ids: every id but the marking definitions' is replaced by a uuid5 of the copy
+and the id, so the relationships of each copy point into that copy, and each copy keeps its
+x-mitre-collection, whose x_mitre_contents refers to all 1,824 objects of the copy: one page in
+about eighteen carries one; every object also gets TLP:GREEN, one in four
 TLP:AMBER, so that a partner's view is a real policy decision). `tessera serve` (release build)
 is then walked with `GET .../objects/?limit=100` following `next` to the end, unfiltered and
 filtered by type (`match[type]=attack-pattern`), as the node's analyst and as a partner cleared
@@ -81,12 +83,19 @@ def generate(work, total):
         batch.clear()
 
     while written < total:
-        prefix = f"{copy:08x}"
+        # A fresh id for each original id in each copy (uuid5 of the copy number and the id),
+        # so the relationships of a copy point into that copy.
+        namespace = uuid.uuid5(uuid.NAMESPACE_URL, f"tessera-bench-taxii/{copy}")
+        fresh = {}
 
-        def rename(match, prefix=prefix):
+        def rename(match, namespace=namespace, fresh=fresh):
             if match.group(1) == "marking-definition":
                 return match.group(0)
-            return f'"{match.group(1)}--{prefix}{match.group(3)}"'
+            old = match.group(0)
+            new = fresh.get(old)
+            if new is None:
+                new = fresh[old] = f'"{match.group(1)}--{uuid.uuid5(namespace, old)}"'
+            return new
 
         for text in cloned:
             if written >= total:

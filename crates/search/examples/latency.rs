@@ -7,7 +7,11 @@ use std::time::Instant;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let data = PathBuf::from(&args[1]);
-    let queries: Vec<String> = std::fs::read_to_string(&args[2]).expect("queries file").lines().map(str::to_string).collect();
+    let queries: Vec<String> = std::fs::read_to_string(&args[2])
+        .expect("queries file")
+        .lines()
+        .map(str::to_string)
+        .collect();
     let rounds: usize = args.get(3).and_then(|r| r.parse().ok()).unwrap_or(50);
     let store = store::Store::open(&data).expect("store");
     let mut index = search::SearchIndex::open(&data.join("search")).expect("index");
@@ -16,7 +20,11 @@ fn main() {
     let mut hits = 0usize;
     for _ in 0..rounds {
         for text in &queries {
-            let query = search::SearchQuery { text: text.clone(), limit: 20, ..Default::default() };
+            let query = search::SearchQuery {
+                text: text.clone(),
+                limit: 20,
+                ..Default::default()
+            };
             let start = Instant::now();
             let results = index.search(&query).expect("search");
             samples.push(start.elapsed().as_secs_f64() * 1e6);
@@ -25,5 +33,10 @@ fn main() {
     }
     samples.sort_by(f64::total_cmp);
     let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
-    println!("{{\"queries\": {}, \"median_us\": {:.1}, \"p99_us\": {:.1}, \"hits\": {hits}}}", samples.len(), at(0.5), at(0.99));
+    println!(
+        "{{\"queries\": {}, \"median_us\": {:.1}, \"p99_us\": {:.1}, \"hits\": {hits}}}",
+        samples.len(),
+        at(0.5),
+        at(0.99)
+    );
 }

@@ -48,6 +48,8 @@ pub struct Limits {
     pub query_parameters_max: usize,
     /// How long a POST waits for its import before answering with a pending status.
     pub post_wait_ms: u64,
+    /// Parsed objects kept for release decisions across requests (each a few kilobytes).
+    pub held_cache_max: usize,
 }
 
 impl Default for Limits {
@@ -70,6 +72,7 @@ impl Default for Limits {
             query_bytes_max: 16 << 10,
             query_parameters_max: 64,
             post_wait_ms: 2_000,
+            held_cache_max: 50_000,
         }
     }
 }

@@ -125,6 +125,7 @@ pub fn serve(config: Config, started: impl FnOnce(&Started)) -> Result<(), Serve
         store_jobs: Semaphore::new(limits.store_workers.max(1)),
         writer: Arc::new(Semaphore::new(1)),
         pending_imports: AtomicUsize::new(0),
+        held: outbound::HeldCache::new(limits.held_cache_max),
         limits,
         title: config.title.clone(),
     });

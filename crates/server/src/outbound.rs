@@ -10,7 +10,11 @@
 //! The resolver the policy uses to decide references reads the same [`Snapshot`] as the page,
 //! so a decision and the objects it looked at are one consistent state of the store.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use policy::{Decision, Held, Policy, Provenance, Release, Releaser, Resolver};
+use stix::Object;
 use store::StoredVersion;
 use store::query::{Selection, Snapshot};
 
@@ -32,25 +36,92 @@ pub(crate) fn provenance_of(source: &str) -> Provenance {
     }
 }
 
+/// Parsed versions that release decisions looked up, shared by all requests. A stored
+/// version never changes, so an entry (keyed by seq) is never stale; which version of an id is
+/// current is asked of each request's snapshot, never of this cache.
+///
+/// Bounded by two generations of `entries_max / 2`: when the young one fills, the old one is
+/// dropped (outside the lock) and the young one becomes old, so recently used entries survive
+/// and no request waits on a large drop.
+pub(crate) struct HeldCache {
+    generations: Mutex<Generations>,
+    generation_max: usize,
+}
+
+type Shared = Arc<(Object, Provenance)>;
+
+#[derive(Default)]
+struct Generations {
+    young: HashMap<u64, Shared>,
+    old: HashMap<u64, Shared>,
+}
+
+impl HeldCache {
+    pub(crate) fn new(entries_max: usize) -> HeldCache {
+        HeldCache {
+            generations: Mutex::new(Generations::default()),
+            generation_max: (entries_max / 2).max(1),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Generations> {
+        self.generations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, seq: u64) -> Option<Shared> {
+        let generations = self.lock();
+        generations
+            .young
+            .get(&seq)
+            .or_else(|| generations.old.get(&seq))
+            .cloned()
+    }
+
+    fn insert(&self, seq: u64, held: Shared) {
+        let dropped = {
+            let mut generations = self.lock();
+            generations.young.insert(seq, held);
+            if generations.young.len() >= self.generation_max {
+                let young = std::mem::take(&mut generations.young);
+                Some(std::mem::replace(&mut generations.old, young))
+            } else {
+                None
+            }
+        };
+        drop(dropped);
+    }
+}
+
 /// Gives the policy the node's current version of a referenced id, from the page's snapshot.
 /// A version that cannot be read counts as not held, which only ever withholds more.
 struct SnapshotResolver<'s> {
     snapshot: &'s Snapshot<'s>,
+    cache: &'s HeldCache,
+}
+
+impl SnapshotResolver<'_> {
+    fn lookup(&self, id: &str) -> Result<Option<Arc<(Object, Provenance)>>, store::StoreError> {
+        let Some(seq) = self.snapshot.current_seq(id)? else {
+            return Ok(None);
+        };
+        if let Some(held) = self.cache.get(seq) {
+            return Ok(Some(held));
+        }
+        let version = self.snapshot.version(seq)?;
+        let held = Arc::new((version.object()?, provenance_of(&version.source)));
+        self.cache.insert(seq, Arc::clone(&held));
+        Ok(Some(held))
+    }
 }
 
 impl Resolver for SnapshotResolver<'_> {
     fn resolve(&self, id: &str) -> Option<Held> {
-        let version = match self.snapshot.current(id) {
-            Ok(version) => version?,
-            Err(e) => {
-                crate::log(&format!("resolving {id} for a release decision: {e}"));
-                return None;
-            }
-        };
-        match version.object() {
-            Ok(object) => Some(Held {
-                object,
-                provenance: provenance_of(&version.source),
+        match self.lookup(id) {
+            Ok(held) => held.map(|held| Held {
+                object: held.0.clone(),
+                provenance: held.1.clone(),
             }),
             Err(e) => {
                 crate::log(&format!("resolving {id} for a release decision: {e}"));
@@ -106,8 +177,10 @@ impl Page {
 /// Walks the versions `selection` keeps after `after_seq`, releasing each to `partner`, until
 /// `limit` are released (and one more is known to follow), the log ends, or `examine_max`
 /// versions were examined.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn page(
     snapshot: &Snapshot<'_>,
+    cache: &HeldCache,
     policy: &Policy,
     partner: &str,
     selection: &Selection,
@@ -115,7 +188,7 @@ pub(crate) fn page(
     limit: usize,
     examine_max: usize,
 ) -> Result<Page, TaxiiError> {
-    let resolver = SnapshotResolver { snapshot };
+    let resolver = SnapshotResolver { snapshot, cache };
     let mut releaser = policy.releaser(partner, &resolver);
     let mut selected = snapshot.select(selection, after_seq, examine_max)?;
     let mut items: Vec<Released> = Vec::with_capacity(limit.min(1_024));

@@ -31,6 +31,8 @@ pub(crate) struct App {
     /// POSTs accepted and not yet finished.
     pub pending_imports: AtomicUsize,
     pub title: String,
+    /// Parsed versions release decisions looked up, shared across requests.
+    pub held: crate::outbound::HeldCache,
 }
 
 /// A value loaded from a file and reloaded when the file changes. A file that fails to load

@@ -93,12 +93,20 @@ impl ImportProgress for Bar {
 /// The first bytes of a file (gunzipped), to recognise its format.
 pub fn head(file: &BundleFile) -> Result<Vec<u8>, String> {
     const HEAD_BYTES: u64 = 64 << 10;
-    let BundleFile::Path(path) = file else { return Ok(Vec::new()) };
-    let mut reader = BufReader::new(File::open(path).map_err(|e| format!("{}: cannot open: {e}", path.display()))?);
-    let gzip = std::io::BufRead::fill_buf(&mut reader).map_err(|e| e.to_string())?.starts_with(&[0x1f, 0x8b]);
+    let BundleFile::Path(path) = file else {
+        return Ok(Vec::new());
+    };
+    let mut reader = BufReader::new(
+        File::open(path).map_err(|e| format!("{}: cannot open: {e}", path.display()))?,
+    );
+    let gzip = std::io::BufRead::fill_buf(&mut reader)
+        .map_err(|e| e.to_string())?
+        .starts_with(&[0x1f, 0x8b]);
     let mut bytes = Vec::new();
     let result = if gzip {
-        flate2::read::MultiGzDecoder::new(reader).take(HEAD_BYTES).read_to_end(&mut bytes)
+        flate2::read::MultiGzDecoder::new(reader)
+            .take(HEAD_BYTES)
+            .read_to_end(&mut bytes)
     } else {
         reader.take(HEAD_BYTES).read_to_end(&mut bytes)
     };
@@ -113,26 +121,44 @@ pub fn head(file: &BundleFile) -> Result<Vec<u8>, String> {
 pub fn read_all(file: &BundleFile) -> Result<Vec<u8>, String> {
     let mut reader: Box<dyn std::io::BufRead> = match file {
         BundleFile::Stdin => Box::new(BufReader::new(std::io::stdin().lock())),
-        BundleFile::Path(path) => Box::new(BufReader::new(File::open(path).map_err(|e| format!("{}: cannot open: {e}", path.display()))?)),
+        BundleFile::Path(path) => Box::new(BufReader::new(
+            File::open(path).map_err(|e| format!("{}: cannot open: {e}", path.display()))?,
+        )),
     };
-    let gzip = reader.fill_buf().map_err(|e| e.to_string())?.starts_with(&[0x1f, 0x8b]);
+    let gzip = reader
+        .fill_buf()
+        .map_err(|e| e.to_string())?
+        .starts_with(&[0x1f, 0x8b]);
     let mut bytes = Vec::new();
     if gzip {
-        flate2::read::MultiGzDecoder::new(reader).read_to_end(&mut bytes).map_err(|e| format!("{}: not a readable gzip file: {e}", file.label()))?;
+        flate2::read::MultiGzDecoder::new(reader)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("{}: not a readable gzip file: {e}", file.label()))?;
     } else {
-        reader.read_to_end(&mut bytes).map_err(|e| format!("{}: {e}", file.label()))?;
+        reader
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("{}: {e}", file.label()))?;
     }
     Ok(bytes)
 }
 
 /// Imports a bundle already in memory (one the node made, e.g. from converted event data).
-pub fn import_bytes(store: &Store, bytes: &[u8], options: &ImportOptions, mode: ProgressMode) -> Result<ImportReport, String> {
+pub fn import_bytes(
+    store: &Store,
+    bytes: &[u8],
+    options: &ImportOptions,
+    mode: ProgressMode,
+) -> Result<ImportReport, String> {
     let bar = match mode {
         ProgressMode::Auto | ProgressMode::Bar => ProgressBar::new(0),
         ProgressMode::Lines | ProgressMode::None => ProgressBar::hidden(),
     };
-    let mut progress = Bar { bar: bar.clone(), lines: mode == ProgressMode::Lines };
-    let result = store::import_bundle(store, BundleInput::Slice(bytes), options, &mut progress).map_err(|e| e.to_string());
+    let mut progress = Bar {
+        bar: bar.clone(),
+        lines: mode == ProgressMode::Lines,
+    };
+    let result = store::import_bundle(store, BundleInput::Slice(bytes), options, &mut progress)
+        .map_err(|e| e.to_string());
     bar.finish_and_clear();
     result
 }

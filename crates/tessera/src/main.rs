@@ -9,8 +9,8 @@ mod input;
 mod node;
 mod partner;
 mod search_cmd;
-mod show_cmd;
 mod serve;
+mod show_cmd;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -172,11 +172,21 @@ fn run(cli: Cli) -> Result<u8, String> {
                 loaded = node::load_demo(&store)?;
             }
             let text = if demo {
-                format!("initialised node {name:?} ({identity}) in {} with the demo case ({loaded} objects)", dir.display())
+                format!(
+                    "initialised node {name:?} ({identity}) in {} with the demo case ({loaded} objects)",
+                    dir.display()
+                )
             } else {
-                format!("initialised node {name:?} ({identity}) in {}", dir.display())
+                format!(
+                    "initialised node {name:?} ({identity}) in {}",
+                    dir.display()
+                )
             };
-            emit(cli.json, &json!({ "initialised": dir, "identity": identity, "demo_objects": loaded }), &text);
+            emit(
+                cli.json,
+                &json!({ "initialised": dir, "identity": identity, "demo_objects": loaded }),
+                &text,
+            );
             Ok(EXIT_OK)
         }
         Command::Import {
@@ -317,9 +327,23 @@ fn run(cli: Cli) -> Result<u8, String> {
             let store = Store::open(dir).map_err(|e| e.to_string())?;
             show_cmd::run(&store, &id, cli.json)
         }
-        Command::Search { query, types, countries, groups, years, limit } => {
+        Command::Search {
+            query,
+            types,
+            countries,
+            groups,
+            years,
+            limit,
+        } => {
             let store = Store::open(dir).map_err(|e| e.to_string())?;
-            let query = search::SearchQuery { text: query, types, countries, groups, years, limit: limit as usize };
+            let query = search::SearchQuery {
+                text: query,
+                types,
+                countries,
+                groups,
+                years,
+                limit: limit as usize,
+            };
             search_cmd::run(&store, dir, &query, cli.json)
         }
         Command::Serve(args) => serve::run(dir, args, cli.json),
@@ -408,13 +432,28 @@ fn import(
             other => events.push((other, file)),
         }
     }
-    let mut conversions: Vec<(formats::Format, Vec<input::BundleFile>)> = events.into_iter().map(|(f, file)| (f, vec![file])).collect();
+    let mut conversions: Vec<(formats::Format, Vec<input::BundleFile>)> = events
+        .into_iter()
+        .map(|(f, file)| (f, vec![file]))
+        .collect();
     if !misp.is_empty() {
         conversions.push((formats::Format::Misp, misp));
     }
     for (chosen, group) in conversions {
-        let label = group.iter().map(input::BundleFile::label).collect::<Vec<_>>().join(" + ");
-        let converted = convert_and_import(store, dir, chosen, &group, skip_invalid, batch_size, progress);
+        let label = group
+            .iter()
+            .map(input::BundleFile::label)
+            .collect::<Vec<_>>()
+            .join(" + ");
+        let converted = convert_and_import(
+            store,
+            dir,
+            chosen,
+            &group,
+            skip_invalid,
+            batch_size,
+            progress,
+        );
         match converted {
             Ok((conversion, report)) => {
                 any_rejected |= report.rejected > 0 || conversion.skipped_invalid > 0;
@@ -492,8 +531,17 @@ fn convert_and_import(
     // sources), never by rewriting what a source said.
     let mut aliases = incident::AliasIndex::curated();
     let converted = formats::convert(format, &contents, released, &identity, &mut aliases)?;
-    let label = contents.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>().join(" + ");
-    let options = ImportOptions { skip_invalid, batch_size, source: format!("import:{label}"), ..ImportOptions::default() };
+    let label = contents
+        .iter()
+        .map(|(l, _)| l.as_str())
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let options = ImportOptions {
+        skip_invalid,
+        batch_size,
+        source: format!("import:{label}"),
+        ..ImportOptions::default()
+    };
     let report = input::import_bytes(store, &converted.bundle, &options, progress)?;
     Ok((converted.report, report))
 }

@@ -233,7 +233,7 @@ fn bad_rows_are_reported_with_file_and_line_and_the_rest_import() {
             .is_some_and(|f| f.ends_with("ucdp-bad.csv"))),
         "{problems:?}"
     );
-    assert_eq!(report["imports"][0]["written"].as_u64().unwrap() > 0, true);
+    assert!(report["imports"][0]["written"].as_u64().unwrap() > 0);
 }
 
 #[test]

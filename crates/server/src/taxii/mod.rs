@@ -256,6 +256,7 @@ async fn paged(
         let snapshot = app.store.snapshot()?;
         let page = outbound::page(
             &snapshot,
+            &app.held,
             &caller.policy,
             &caller.name,
             &selection,
@@ -275,6 +276,7 @@ async fn paged(
             };
             let found = outbound::page(
                 &snapshot,
+                &app.held,
                 &caller.policy,
                 &caller.name,
                 &any_version,
