@@ -119,20 +119,6 @@ impl Timestamp {
     pub fn has_millisecond_precision(&self) -> bool {
         self.fraction_digits >= 3
     }
-
-    /// A fixed-width text form (nanosecond precision) whose byte order is chronological order.
-    /// Stores use it as a sort key.
-    pub fn sort_key(&self) -> String {
-        let (year, month, day) = civil_from_days(self.unix_seconds.div_euclid(86_400));
-        let secs = self.unix_seconds.rem_euclid(86_400);
-        format!(
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:09}Z",
-            secs / 3600,
-            (secs / 60) % 60,
-            secs % 60,
-            self.nanos
-        )
-    }
 }
 
 impl PartialOrd for Timestamp {
@@ -228,7 +214,7 @@ mod tests {
         let a = Timestamp::parse("2020-01-01T00:00:00.1Z").unwrap();
         let b = Timestamp::parse("2020-01-01T00:00:00.099999Z").unwrap();
         assert!(b < a);
-        assert!(b.sort_key() < a.sort_key());
+        assert!(b.unix_nanos() < a.unix_nanos());
         assert_eq!(
             Timestamp::parse("1970-01-01T00:00:01Z")
                 .unwrap()

@@ -297,17 +297,6 @@ impl Store {
         Ok(())
     }
 
-    /// Whether (id, version) is held, and with which content.
-    pub fn presence(
-        &self,
-        id: &str,
-        version: i128,
-        content_hash: &[u8; 32],
-    ) -> Result<Presence, StoreError> {
-        let txn = self.read()?;
-        presence_in(&txn, id, version, content_hash)
-    }
-
     /// Opens a reusable reader for many presence checks (one snapshot, no per-call transaction).
     pub fn presence_checker(&self) -> Result<PresenceChecker, StoreError> {
         let txn = self.read()?;
@@ -823,16 +812,6 @@ impl PresenceChecker {
     ) -> Result<Presence, StoreError> {
         presence_from(&self.keys, id, version, content_hash)
     }
-}
-
-fn presence_in(
-    txn: &ReadTransaction,
-    id: &str,
-    version: i128,
-    content_hash: &[u8; 32],
-) -> Result<Presence, StoreError> {
-    let keys = txn.open_table(VERSION_KEYS).map_err(dbe)?;
-    presence_from(&keys, id, version, content_hash)
 }
 
 fn presence_from(

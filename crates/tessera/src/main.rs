@@ -20,6 +20,11 @@ use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use store::{ImportOptions, ImportReport, Scan, Store, StoredVersion};
 
+// mimalloc: TAXII paging and bulk imports allocate many small strings and maps; it made partner
+// pages about 40% faster (bench/taxii) and imports about 15% faster, for more resident memory.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit code: every object was accepted.
 const EXIT_OK: u8 = 0;
 /// Exit code: some objects were rejected (or a check found problems).

@@ -7,13 +7,6 @@ use std::path::Path;
 use serde_json::json;
 use server::{Config, Limits};
 
-/// The binary's allocator. A TAXII page parses, redacts and serialises thousands of small JSON
-/// values on every core at once; glibc's allocator spent a third of the server's time in
-/// `malloc`/`free` and their consolidation, mimalloc a fraction of it. It is declared here, with
-/// the command whose hot path chose it, and applies to the whole binary.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Options of `tessera serve`. Each limit defaults to [`Limits::default`].
 #[derive(clap::Args)]
 pub struct ServeArgs {

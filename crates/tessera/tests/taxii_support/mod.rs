@@ -13,33 +13,13 @@ use serde_json::Value;
 
 pub const TAXII: &str = "application/taxii+json;version=2.1";
 
-/// The repository root.
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("the crate sits two levels below the repository root")
-}
-
-/// A file of the shared real data (`../shared/data` beside the repository).
-pub fn shared_data(relative: &str) -> PathBuf {
-    let path = repo_root().join("../shared/data").join(relative);
-    assert!(path.exists(), "missing shared data file {}", path.display());
-    path
-}
-
-/// The Python of the venv with taxii2-client (TESSERA_PYTHON, else `<repo>/.venv`).
-pub fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("TESSERA_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = repo_root().join(".venv/bin/python");
-    assert!(
-        venv.exists(),
-        "no Python venv: run scripts/test, which creates .venv with taxii2-client"
-    );
-    venv
-}
+// The paths to the repository, the shared data and the venv are the same for every end-to-end
+// test; they live in `common`.
+#[path = "../common/mod.rs"]
+mod common;
+// Each test target uses a different subset, as with the helpers below (`dead_code` above).
+#[allow(unused_imports)]
+pub use common::{python, shared_data};
 
 /// Runs `tessera --data-dir DIR ARGS...`, expecting success; returns standard output.
 pub fn tessera(dir: &Path, args: &[&str]) -> String {
