@@ -477,7 +477,8 @@ impl Store {
     pub fn get(&self, id: &str) -> Result<Option<StoredVersion>, StoreError> {
         let txn = self.read()?;
         let keys = txn.open_table(VERSION_KEYS).map_err(dbe)?;
-        let Some(seq) = latest_seq(&keys, id)? else {
+        let withdrawn = Withdrawn::open(&txn)?;
+        let Some(seq) = latest_seq(&keys, &withdrawn, id)? else {
             return Ok(None);
         };
         self.read_version(&txn, seq).map(Some)
@@ -487,10 +488,13 @@ impl Store {
     pub fn versions(&self, id: &str) -> Result<Vec<StoredVersion>, StoreError> {
         let txn = self.read()?;
         let keys = txn.open_table(VERSION_KEYS).map_err(dbe)?;
+        let withdrawn = Withdrawn::open(&txn)?;
         let mut out = Vec::new();
         for entry in keys.range((id, i128::MIN)..=(id, i128::MAX)).map_err(dbe)? {
-            let (_, value) = entry.map_err(dbe)?;
-            out.push(self.read_version(&txn, value.value().0)?);
+            let seq = entry.map_err(dbe)?.1.value().0;
+            if !withdrawn.contains(seq)? {
+                out.push(self.read_version(&txn, seq)?);
+            }
         }
         Ok(out)
     }
@@ -539,6 +543,7 @@ impl Store {
         let txn = self.read()?;
         let names = txn.open_table(NAMES).map_err(dbe)?;
         let keys = txn.open_table(VERSION_KEYS).map_err(dbe)?;
+        let withdrawn = Withdrawn::open(&txn)?;
         let mut out = Vec::new();
         for entry in names
             .range((folded.as_str(), 0u64)..=(folded.as_str(), u64::MAX))
@@ -546,7 +551,7 @@ impl Store {
         {
             let (key, _) = entry.map_err(dbe)?;
             let version = self.read_version(&txn, key.value().1)?;
-            if latest_seq(&keys, &version.id)? == Some(version.seq) {
+            if latest_seq(&keys, &withdrawn, &version.id)? == Some(version.seq) {
                 out.push(version);
             }
         }
@@ -570,12 +575,18 @@ impl Store {
             }
         }
         let keys = txn.open_table(VERSION_KEYS).map_err(dbe)?;
+        let withdrawn = Withdrawn::open(&txn)?;
         let mut out = Vec::new();
         let mut last_seen = None;
         let mut push =
             |version: StoredVersion, out: &mut Vec<StoredVersion>| -> Result<bool, StoreError> {
                 last_seen = Some(version.seq);
-                if !scan.latest_only || latest_seq(&keys, &version.id)? == Some(version.seq) {
+                let shown = if scan.latest_only {
+                    latest_seq(&keys, &withdrawn, &version.id)? == Some(version.seq)
+                } else {
+                    !withdrawn.contains(version.seq)?
+                };
+                if shown {
                     out.push(version);
                 }
                 Ok(out.len() >= scan.limit)
@@ -833,13 +844,40 @@ type VersionKeys = redb::ReadOnlyTable<(&'static str, i128), (u64, [u8; 32])>;
 
 /// The latest version of an id is the last of its (id, version) keys: the latest view is a
 /// reading of the key order, not a table of its own that could drift.
-fn latest_seq(keys: &VersionKeys, id: &str) -> Result<Option<u64>, StoreError> {
-    let mut range = keys.range((id, i128::MIN)..=(id, i128::MAX)).map_err(dbe)?;
-    Ok(range
-        .next_back()
-        .transpose()
-        .map_err(dbe)?
-        .map(|(_, v)| v.value().0))
+fn latest_seq(
+    keys: &VersionKeys,
+    withdrawn: &Withdrawn,
+    id: &str,
+) -> Result<Option<u64>, StoreError> {
+    let range = keys.range((id, i128::MIN)..=(id, i128::MAX)).map_err(dbe)?;
+    for entry in range.rev() {
+        let seq = entry.map_err(dbe)?.1.value().0;
+        if !withdrawn.contains(seq)? {
+            return Ok(Some(seq));
+        }
+    }
+    Ok(None)
+}
+
+/// The versions TAXII DELETE withdrew (`query.rs` writes them). Every read here hides them, as
+/// the TAXII reads do, so that export, `get` and search never show what was withdrawn.
+struct Withdrawn(Option<redb::ReadOnlyTable<u64, i64>>);
+
+impl Withdrawn {
+    fn open(txn: &ReadTransaction) -> Result<Withdrawn, StoreError> {
+        match txn.open_table(query::TOMBSTONES) {
+            Ok(table) if table.len().map_err(dbe)? > 0 => Ok(Withdrawn(Some(table))),
+            Ok(_) | Err(redb::TableError::TableDoesNotExist(_)) => Ok(Withdrawn(None)),
+            Err(e) => Err(dbe(e)),
+        }
+    }
+
+    fn contains(&self, seq: u64) -> Result<bool, StoreError> {
+        match &self.0 {
+            Some(table) => Ok(table.get(seq).map_err(dbe)?.is_some()),
+            None => Ok(false),
+        }
+    }
 }
 
 /// The first seq whose date_added is after `after_micros`: a binary search, since both grow

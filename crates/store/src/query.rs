@@ -28,7 +28,7 @@ use crate::{
 
 /// seq -> when the version was withdrawn (microseconds since the Unix epoch). Created by the
 /// first [`Store::delete`]; a store without it has withdrawn nothing.
-const TOMBSTONES: TableDefinition<u64, i64> = TableDefinition::new("tombstones");
+pub(crate) const TOMBSTONES: TableDefinition<u64, i64> = TableDefinition::new("tombstones");
 
 /// Most ids one selection may name (TAXII `match[id]`).
 pub const SELECTION_IDS_MAX: usize = 1_000;
