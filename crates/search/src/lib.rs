@@ -103,7 +103,7 @@ struct Fields {
 /// The curated groups plus every group (threat-actor, intrusion-set) the store holds, with
 /// their aliases: what importers resolve new names against, so that a group already held under
 /// another name is recognised.
-pub fn group_aliases(store: &store::Store) -> Result<incident::AliasIndex, SearchError> {
+fn group_aliases(store: &store::Store) -> Result<incident::AliasIndex, SearchError> {
     let mut index = incident::AliasIndex::curated();
     for object_type in ["threat-actor", "intrusion-set"] {
         let mut scan = store::Scan {
@@ -224,13 +224,14 @@ impl SearchIndex {
         let mut writer: Option<IndexWriter> = None;
         let mut written = 0;
         let mut last_seq = scan.after_seq;
+        // Built once: the store already holds every version this catch-up will index.
+        let mut aliases = group_aliases(store)?;
         loop {
             let page = store.scan(&scan)?;
             if page.versions.is_empty() {
                 break;
             }
             let mut touched: Vec<String> = Vec::new();
-            let mut aliases = group_aliases(store)?;
             for version in &page.versions {
                 last_seq = version.seq;
                 touched.push(version.id.clone());
