@@ -188,6 +188,14 @@ impl NodePublicKey {
     pub fn to_hex(&self) -> String {
         hex::encode(self.0.as_bytes())
     }
+
+    /// Whether `signature` is this key's detached signature over `message` (a page's
+    /// canonical JSON), checked strictly as tree heads are.
+    pub fn verifies(&self, message: &[u8], signature: &[u8; 64]) -> bool {
+        self.0
+            .verify_strict(message, &Signature::from_bytes(signature))
+            .is_ok()
+    }
 }
 
 impl std::fmt::Debug for NodePublicKey {
@@ -223,6 +231,12 @@ impl NodeKey {
     /// The public half.
     pub fn public_key(&self) -> NodePublicKey {
         NodePublicKey(self.signing.verifying_key())
+    }
+
+    /// A detached signature over `message`: the RFC 8785 canonical JSON of a page the node
+    /// serves, so a receiver can prove later what the node sent it.
+    pub fn sign_message(&self, message: &[u8]) -> [u8; 64] {
+        self.signing.sign(message).to_bytes()
     }
 
     /// Signs a tree head.

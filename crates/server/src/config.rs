@@ -14,6 +14,8 @@ pub struct Config {
     pub limits: Limits,
     /// Shown in discovery and the API root.
     pub title: String,
+    /// Pull from every peer in `peers.json` this often, in the background.
+    pub sync_interval_ms: Option<u64>,
 }
 
 /// Every bound the server enforces. Exceeding one is an error that names it.

@@ -23,11 +23,15 @@
 //! - **A limit on everything**, each named in the error that enforces it ([`Limits`]).
 
 mod config;
+pub mod federation;
 mod files;
+pub mod node;
 mod outbound;
 pub mod partners;
+pub mod peers;
 pub mod policy_file;
 mod state;
+pub mod sync;
 mod taxii;
 
 use std::net::SocketAddr;
@@ -56,6 +60,8 @@ pub enum ServeError {
     Policy(policy_file::PolicyFileError),
     #[error(transparent)]
     Partners(#[from] partners::PartnersError),
+    #[error(transparent)]
+    Node(#[from] node::NodeError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,
@@ -99,6 +105,12 @@ pub fn serve(config: Config, started: impl FnOnce(&Started)) -> Result<(), Serve
             source,
         })?;
     let book = PartnerBook::load(&config.data_dir)?;
+    let key = node::load_or_create_key(&config.data_dir)?;
+    let mut ledger = node::open_ledger(&config.data_dir)?;
+    let recorded = node::record_created(&config.data_dir, &store, &mut ledger)?;
+    if recorded > 0 {
+        log(&format!("recorded {recorded} versions in the ledger"));
+    }
 
     let limits = config.limits.clone();
     let tokens = book
@@ -126,6 +138,9 @@ pub fn serve(config: Config, started: impl FnOnce(&Started)) -> Result<(), Serve
         writer: Arc::new(Semaphore::new(1)),
         pending_imports: AtomicUsize::new(0),
         held: outbound::HeldCache::new(limits.held_cache_max),
+        key,
+        ledger: Arc::new(Mutex::new(ledger)),
+        data_dir: config.data_dir.clone(),
         limits,
         title: config.title.clone(),
     });
@@ -152,11 +167,58 @@ pub fn serve(config: Config, started: impl FnOnce(&Started)) -> Result<(), Serve
             tokens,
             no_policy_file,
         });
+        if let Some(interval_ms) = config.sync_interval_ms {
+            tokio::spawn(sync_in_background(Arc::clone(&app), interval_ms));
+        }
         axum::serve(listener, taxii::router(app))
             .with_graceful_shutdown(shutdown_signal())
             .await
             .map_err(ServeError::Stopped)
     })
+}
+
+/// Pulls from every peer every `interval_ms`, as the node's writer (imports wait their turn).
+/// A failed run is logged and the next one tries again; each run resumes from its cursors.
+async fn sync_in_background(app: Arc<App>, interval_ms: u64) {
+    let mut ticker = tokio::time::interval(std::time::Duration::from_millis(interval_ms.max(100)));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let Ok(permit) = app.writer.clone().acquire_owned().await else {
+            return;
+        };
+        let worker = Arc::clone(&app);
+        let finished = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let peers = match peers::load(&worker.data_dir) {
+                Ok(peers) => peers,
+                Err(e) => {
+                    log(&format!("background sync: {e}"));
+                    return;
+                }
+            };
+            let local = sync::Local {
+                data_dir: &worker.data_dir,
+                store: &worker.store,
+                ledger: &worker.ledger,
+            };
+            for peer in &peers {
+                match sync::sync_peer(&local, peer, &sync::SyncOptions::default()) {
+                    Ok(report) => {
+                        let written: usize = report.collections.iter().map(|c| c.written).sum();
+                        if written > 0 {
+                            log(&format!("synced {written} new versions from {}", peer.name));
+                        }
+                    }
+                    Err(e) => log(&format!("background sync: {e}")),
+                }
+            }
+        })
+        .await;
+        if let Err(e) = finished {
+            log(&format!("background sync failed: {e}"));
+        }
+    }
 }
 
 fn load_policy(path: &Path) -> Result<Policy, String> {

@@ -261,23 +261,39 @@ fn close(out: &mut Vec<u8>, page: &Page) {
     out.push(b'}');
 }
 
-/// The envelope resource of Get Objects and Get An Object.
-pub(crate) fn envelope(page: &Page) -> Result<Vec<u8>, TaxiiError> {
+/// The envelope resource of Get Objects and Get An Object, in RFC 8785 canonical form (its
+/// members `more`, `next` and `objects` are already in canonical order, and each object is
+/// written canonically), so the body is exactly what the node's page signature covers. With
+/// `ledger`, also the ledger's `Released` record of each object for `partner`.
+pub(crate) fn envelope(
+    page: &Page,
+    mut ledger: Option<(&str, &mut Vec<ledger::Entry>)>,
+) -> Result<Vec<u8>, TaxiiError> {
     let size: usize = page.items.len() * 2_048 + 64;
     let mut out = Vec::with_capacity(size);
     open(&mut out, page, "objects");
+    let recorded_at_unix_ms = crate::node::now_ms();
     for (i, item) in page.items.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        serde_json::to_writer(&mut out, item.release.object().as_map())
-            .map_err(|e| TaxiiError::internal(format!("writing an envelope: {e}")))?;
+        let canonical = stix::canonical::canonical_object(item.release.object().as_map());
+        if let Some((partner, entries)) = ledger.as_mut() {
+            entries.push(ledger::Entry::Released {
+                recorded_at_unix_ms,
+                partner: (*partner).to_string(),
+                object_id: item.id().to_string(),
+                version: item.version_text(),
+                content_hash: hex::encode(stix::canonical::content_hash(&canonical)),
+            });
+        }
+        out.extend_from_slice(&canonical);
     }
     close(&mut out, page);
     Ok(out)
 }
 
-/// The manifest resource of Get Object Manifests.
+/// The manifest resource of Get Object Manifests, canonical as [`envelope`] is.
 pub(crate) fn manifest(page: &Page) -> Result<Vec<u8>, TaxiiError> {
     let mut out = Vec::with_capacity(page.items.len() * 160 + 64);
     open(&mut out, page, "objects");
@@ -291,14 +307,13 @@ pub(crate) fn manifest(page: &Page) -> Result<Vec<u8>, TaxiiError> {
             "version": item.version_text(),
             "media_type": STIX_MEDIA_TYPE,
         });
-        serde_json::to_writer(&mut out, &entry)
-            .map_err(|e| TaxiiError::internal(format!("writing a manifest: {e}")))?;
+        stix::canonical::write_canonical(&entry, &mut out);
     }
     close(&mut out, page);
     Ok(out)
 }
 
-/// The versions resource of Get Object Versions.
+/// The versions resource of Get Object Versions, canonical as [`envelope`] is.
 pub(crate) fn versions(page: &Page) -> Result<Vec<u8>, TaxiiError> {
     let mut out = Vec::with_capacity(page.items.len() * 40 + 64);
     open(&mut out, page, "versions");
@@ -306,8 +321,7 @@ pub(crate) fn versions(page: &Page) -> Result<Vec<u8>, TaxiiError> {
         if i > 0 {
             out.push(b',');
         }
-        serde_json::to_writer(&mut out, &item.version_text())
-            .map_err(|e| TaxiiError::internal(format!("writing versions: {e}")))?;
+        stix::canonical::write_canonical(&serde_json::Value::String(item.version_text()), &mut out);
     }
     close(&mut out, page);
     Ok(out)

@@ -33,6 +33,20 @@ pub(crate) struct App {
     pub title: String,
     /// Parsed versions release decisions looked up, shared across requests.
     pub held: crate::outbound::HeldCache,
+    /// Signs every page of objects, manifest entries or versions the node serves, and its
+    /// ledger's tree heads.
+    pub key: ledger::NodeKey,
+    /// The node's ledger: what it created, received and released.
+    pub ledger: Arc<Mutex<ledger::Ledger>>,
+    pub data_dir: PathBuf,
+}
+
+impl App {
+    pub(crate) fn ledger(&self) -> std::sync::MutexGuard<'_, ledger::Ledger> {
+        self.ledger
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// A value loaded from a file and reloaded when the file changes. A file that fails to load

@@ -6,8 +6,10 @@
 
 mod formats;
 mod input;
+mod ledger_cmd;
 mod node;
 mod partner;
+mod peer;
 mod search_cmd;
 mod serve;
 mod show_cmd;
@@ -125,6 +127,16 @@ enum Command {
         #[command(subcommand)]
         command: partner::PartnerCommand,
     },
+    /// Pin the nodes this node pulls from, and pull (sync) from them.
+    Peer {
+        #[command(subcommand)]
+        command: peer::PeerCommand,
+    },
+    /// The tamper-evident ledger: its signed head, inclusion proofs, a full check.
+    Ledger {
+        #[command(subcommand)]
+        command: ledger_cmd::LedgerCommand,
+    },
     /// Show one object with its links and, for an incident, every source that reports it.
     Show { id: String },
     /// Search names, aliases and descriptions, with facets by type, country, group and year.
@@ -176,6 +188,10 @@ fn run(cli: Cli) -> Result<u8, String> {
             if demo {
                 loaded = node::load_demo(&store)?;
             }
+            let public_key = server::node::create_key(dir)
+                .map_err(|e| e.to_string())?
+                .to_hex();
+            node::record_created(dir, &store)?;
             let text = if demo {
                 format!(
                     "initialised node {name:?} ({identity}) in {} with the demo case ({loaded} objects)",
@@ -189,8 +205,10 @@ fn run(cli: Cli) -> Result<u8, String> {
             };
             emit(
                 cli.json,
-                &json!({ "initialised": dir, "identity": identity, "demo_objects": loaded }),
-                &text,
+                &json!({ "initialised": dir, "identity": identity, "demo_objects": loaded, "public_key": public_key }),
+                &format!(
+                    "{text}\npublic key (give it to partners who pin this node): {public_key}"
+                ),
             );
             Ok(EXIT_OK)
         }
@@ -353,6 +371,8 @@ fn run(cli: Cli) -> Result<u8, String> {
         }
         Command::Serve(args) => serve::run(dir, args, cli.json),
         Command::Partner { command } => partner::run(dir, command, cli.json),
+        Command::Peer { command } => peer::run(dir, command, cli.json),
+        Command::Ledger { command } => ledger_cmd::run(dir, command, cli.json),
         Command::Verify => {
             let store = Store::open(dir).map_err(|e| e.to_string())?;
             let report = store.verify().map_err(|e| e.to_string())?;
@@ -504,6 +524,8 @@ fn import(
             }
         }
     }
+    // Whatever was stored is recorded in the ledger before the command reports success.
+    node::record_created(dir, store)?;
     if json_output {
         println!("{}", json!({ "imports": results }));
     }

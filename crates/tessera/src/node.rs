@@ -70,6 +70,15 @@ pub fn load_demo(store: &Store) -> Result<usize, String> {
     Ok(report.objects_read)
 }
 
+/// Records in the node's ledger the versions it created that the ledger does not hold yet.
+pub fn record_created(dir: &Path, store: &Store) -> Result<usize, String> {
+    let mut ledger = server::node::open_ledger(dir).map_err(|e| e.to_string())?;
+    let recorded =
+        server::node::record_created(dir, store, &mut ledger).map_err(|e| e.to_string())?;
+    ledger.close().map_err(|e| e.to_string())?;
+    Ok(recorded)
+}
+
 fn options(source: &str) -> ImportOptions {
     ImportOptions {
         source: source.to_string(),

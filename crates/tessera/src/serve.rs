@@ -28,6 +28,9 @@ pub struct ServeArgs {
     /// Stored versions one page may examine before it ends early with `more`.
     #[arg(long)]
     examine_max: Option<usize>,
+    /// Pull from every peer (`tessera peer add`) this often, in the background.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    sync_interval_s: Option<u64>,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -72,6 +75,7 @@ pub fn run(dir: &Path, args: ServeArgs, json_output: bool) -> Result<u8, String>
         listen: args.listen,
         limits,
         title: format!("Tessera node ({})", dir.display()),
+        sync_interval_ms: args.sync_interval_s.map(|s| s * 1_000),
     };
     server::serve(config, |started| {
         let url = format!("http://{}/taxii2/", started.address);
@@ -113,5 +117,7 @@ pub fn run(dir: &Path, args: ServeArgs, json_output: bool) -> Result<u8, String>
 fn start_demo_node(dir: &Path) -> Result<usize, String> {
     let store = store::Store::init(dir).map_err(|e| e.to_string())?;
     crate::node::create(&store, dir, "Tessera node")?;
-    crate::node::load_demo(&store)
+    let loaded = crate::node::load_demo(&store)?;
+    server::node::create_key(dir).map_err(|e| e.to_string())?;
+    Ok(loaded)
 }

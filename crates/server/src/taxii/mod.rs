@@ -46,6 +46,12 @@ use params::Accepts;
 /// Where the API root lives.
 pub(crate) const API_ROOT_PATH: &str = "/api/";
 
+/// The response header that carries the node's detached Ed25519 signature (hex) over the
+/// body of every page of objects, manifest entries or versions: the body is the RFC 8785
+/// canonical JSON of the resource, so a receiver checks the signature against the canonical
+/// form of what it parsed.
+pub const PAGE_SIGNATURE_HEADER: &str = "x-tessera-signature";
+
 /// Who is asking, as the gate established it: the partner a valid token belongs to, its role,
 /// and the policy in force when the request arrived (used for the whole request).
 #[derive(Clone)]
@@ -57,7 +63,7 @@ pub(crate) struct Caller {
 
 /// The whole HTTP surface.
 pub(crate) fn router(app: Arc<App>) -> Router {
-    let routes: [(&str, MethodRouter<Arc<App>>); 9] = [
+    let routes: [(&str, MethodRouter<Arc<App>>); 10] = [
         ("/taxii2/", get(discovery)),
         (API_ROOT_PATH, get(api_root)),
         ("/api/collections/", get(list_collections)),
@@ -76,6 +82,10 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         ),
         ("/api/collections/{collection}/manifest/", get(get_manifest)),
         ("/api/status/{status}/", get(post::get_status)),
+        (
+            crate::federation::HEAD_PATH,
+            get(crate::federation::ledger_head),
+        ),
     ];
     let mut router = Router::new();
     for (path, method_router) in routes {
@@ -150,7 +160,7 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, TaxiiError> {
 }
 
 /// A TAXII response with a body.
-fn taxii(status: StatusCode, body: impl Into<axum::body::Body>) -> Response {
+pub(crate) fn taxii(status: StatusCode, body: impl Into<axum::body::Body>) -> Response {
     let mut response = (status, body.into()).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -188,6 +198,9 @@ async fn discovery(State(app): State<Arc<App>>, headers: HeaderMap) -> Response 
         "description": "A Tessera node: STIX 2.1 shared under release policy.",
         "default": root,
         "api_roots": [root],
+        // The key that signs this node's pages and ledger heads, for a peer to compare with
+        // the one it pinned (it must never simply trust this copy).
+        "x_tessera_public_key": app.key.public_key().to_hex(),
     }))
 }
 
@@ -252,7 +265,7 @@ async fn paged(
     object: Option<String>,
 ) -> Result<Response, TaxiiError> {
     let examine_max = app.limits.examine_max;
-    let (body, range) = on_store(app, move |app| {
+    let (body, range, signature) = on_store(app, move |app| {
         let snapshot = app.store.snapshot()?;
         let page = outbound::page(
             &snapshot,
@@ -290,17 +303,35 @@ async fn paged(
                 )));
             }
         }
+        let mut released = Vec::new();
         let body = match render {
-            Render::Envelope => outbound::envelope(&page)?,
+            Render::Envelope => {
+                // What a partner receives is recorded before it is sent; the node's own
+                // analysts are not partners, and their reads are not releases.
+                let record =
+                    (caller.role == Role::Partner).then_some((caller.name.as_str(), &mut released));
+                outbound::envelope(&page, record)?
+            }
             Render::Manifest => outbound::manifest(&page)?,
             Render::Versions => outbound::versions(&page)?,
         };
-        Ok((body, Page::date_added_range(&page)))
+        if !released.is_empty() {
+            app.ledger().append_batch(&released).map_err(|e| {
+                TaxiiError::internal(format!(
+                    "the ledger cannot record this release, so it is not sent: {e}"
+                ))
+            })?;
+        }
+        let signature = hex::encode(app.key.sign_message(&body));
+        Ok((body, Page::date_added_range(&page), signature))
     })
     .await?;
     let mut response = taxii(StatusCode::OK, body);
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&signature) {
+        headers.insert(PAGE_SIGNATURE_HEADER, value);
+    }
     if let Some((first, last)) = range {
-        let headers = response.headers_mut();
         for (name, value) in [
             ("x-taxii-date-added-first", first),
             ("x-taxii-date-added-last", last),

@@ -95,6 +95,8 @@ pub(crate) async fn add_objects(
         let outcome = match importer.writer.clone().acquire_owned().await {
             Ok(permit) => {
                 let store = Arc::clone(&importer.store);
+                let ledger = Arc::clone(&importer.ledger);
+                let data_dir = importer.data_dir.clone();
                 let objects = heads.len();
                 tokio::task::spawn_blocking(move || {
                     let _permit = permit;
@@ -107,8 +109,18 @@ pub(crate) async fn add_objects(
                         },
                         ..ImportOptions::default()
                     };
-                    import_bundle(&store, BundleInput::Slice(&bundle), &options, &mut ())
-                        .map_err(|e| e.to_string())
+                    let report =
+                        import_bundle(&store, BundleInput::Slice(&bundle), &options, &mut ())
+                            .map_err(|e| e.to_string())?;
+                    // What the node's analysts added is the node's own: the ledger records it
+                    // as created (a partner's push is received, not created, and is skipped).
+                    let mut ledger = ledger
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if let Err(e) = crate::node::record_created(&data_dir, &store, &mut ledger) {
+                        crate::log(&format!("recording the posted versions in the ledger: {e}"));
+                    }
+                    Ok(report)
                 })
                 .await
                 .unwrap_or_else(|e| Err(format!("the import worker failed: {e}")))

@@ -66,9 +66,18 @@ impl Server {
     /// Starts a server on a free port with `extra` arguments, and generous rate limits (tests
     /// make many requests) unless `extra` sets them.
     pub fn start(dir: &Path, extra: &[&str]) -> Server {
+        Server::start_at(dir, "127.0.0.1:0", extra)
+    }
+
+    /// [`Server::start`] on a given address (to restart a server where its peers expect it).
+    pub fn start_at(dir: &Path, listen: &str, extra: &[&str]) -> Server {
         let log = dir.join(format!("serve-{}.log", std::process::id()));
-        let stderr = std::fs::File::create(&log).expect("a log file");
-        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("a log file");
+        let mut args = vec!["serve", "--listen", listen];
         if !extra.contains(&"--requests-per-second") {
             args.extend([
                 "--requests-per-second",
@@ -166,6 +175,14 @@ impl Server {
             );
         }
         panic!("the walk of {path} did not end");
+    }
+}
+
+impl Server {
+    /// Kills the server at once (SIGKILL), as a crash would.
+    pub fn kill_hard(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

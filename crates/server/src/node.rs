@@ -1,0 +1,214 @@
+//! The node's signing key and ledger, as files of its data directory, and the recording of
+//! what the node itself created.
+//!
+//! The ledger records every version the node holds: what it created (local imports,
+//! analysts' POSTs) is recorded here by [`record_created`], which catches the ledger up with
+//! the store's log; what it received from a peer is recorded by `sync` with the signature of
+//! the page that carried it; what it released is recorded by the server for each page it
+//! serves to a partner.
+
+use std::path::{Path, PathBuf};
+
+use ledger::{Entry, Ledger, LedgerError, NodeKey, NodePublicKey};
+use serde::Deserialize;
+use store::Store;
+use store::query::{Selection, SourceFilter, VersionMatch};
+
+use crate::files::{micros_text, now_micros, write_atomically};
+use crate::taxii::collections::PEER_SOURCE_PREFIX;
+
+/// The node's Ed25519 secret key (hex seed, mode 0600).
+pub const KEY_FILE: &str = "node.key";
+/// The ledger's directory.
+pub const LEDGER_DIR: &str = "ledger";
+/// The last store seq whose version the ledger records as created (derived: a lost or stale
+/// file only makes [`record_created`] look again, and it never records a version twice).
+const WATERMARK_FILE: &str = "ledger.seq";
+/// Versions recorded per ledger batch (one sync of `entries.log` each).
+const RECORD_BATCH_MAX: usize = 4_096;
+
+/// Why the node's key or ledger could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Query(#[from] store::query::QueryError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub fn key_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(KEY_FILE)
+}
+
+/// Creates the node's key pair (`tessera init`); refuses to replace one.
+pub fn create_key(data_dir: &Path) -> Result<NodePublicKey, NodeError> {
+    let key = NodeKey::generate()?;
+    key.save(&key_path(data_dir))?;
+    Ok(key.public_key())
+}
+
+/// The node's key; a node made before keys existed gets one now.
+pub fn load_or_create_key(data_dir: &Path) -> Result<NodeKey, NodeError> {
+    let path = key_path(data_dir);
+    if !path.exists() {
+        NodeKey::generate()?.save(&path)?;
+        crate::log(&format!("created the node key {}", path.display()));
+    }
+    Ok(NodeKey::load(&path)?)
+}
+
+/// Opens (or creates) the node's ledger, logging what recovery did.
+pub fn open_ledger(data_dir: &Path) -> Result<Ledger, NodeError> {
+    let (ledger, recovery) = Ledger::open(data_dir.join(LEDGER_DIR))?;
+    if !recovery.is_clean() {
+        crate::log(&format!("ledger recovery: {recovery:?}"));
+    }
+    Ok(ledger)
+}
+
+/// The version string the ledger and TAXII use for a stored version: `modified`, else
+/// `created`, else (objects STIX does not version) when the node added it.
+pub(crate) fn version_text(canonical_json: &[u8], date_added_micros: i64) -> String {
+    #[derive(Deserialize)]
+    struct Times {
+        modified: Option<String>,
+        created: Option<String>,
+    }
+    serde_json::from_slice::<Times>(canonical_json)
+        .ok()
+        .and_then(|t| t.modified.or(t.created))
+        .unwrap_or_else(|| micros_text(date_added_micros))
+}
+
+/// A signed head for the whole ledger: the latest one issued when nothing was appended
+/// since, else a new one (never dated before the previous head).
+pub fn current_head(
+    ledger: &mut Ledger,
+    key: &NodeKey,
+) -> Result<ledger::SignedTreeHead, LedgerError> {
+    match ledger.latest_issued_head() {
+        Some(head) if head.tree_size == ledger.tree_size() => Ok(*head),
+        latest => {
+            let floor = latest.map_or(0, |h| h.timestamp_unix_ms);
+            ledger.sign_head(key, now_ms().max(floor))
+        }
+    }
+}
+
+pub(crate) fn now_ms() -> u64 {
+    (now_micros() / 1_000).max(0) as u64
+}
+
+/// Records every version the node holds from its own sources (not from peers) that the
+/// ledger does not hold yet, as `Created`. Returns how many it recorded. Safe to run at any
+/// time and after a crash: a version already recorded is not recorded again.
+pub fn record_created(
+    data_dir: &Path,
+    store: &Store,
+    ledger: &mut Ledger,
+) -> Result<usize, NodeError> {
+    let watermark_path = data_dir.join(WATERMARK_FILE);
+    let mut after_seq = std::fs::read_to_string(&watermark_path)
+        .ok()
+        .and_then(|t| t.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    let selection = Selection {
+        versions: VersionMatch::all(),
+        sources: SourceFilter::NotPrefixed(PEER_SOURCE_PREFIX.to_string()),
+        ..Selection::default()
+    };
+    let mut recorded = 0;
+    loop {
+        let snapshot = store.snapshot()?;
+        let mut selected = snapshot.select(&selection, after_seq, RECORD_BATCH_MAX)?;
+        let mut entries = Vec::new();
+        let mut last_seq = None;
+        for version in &mut selected {
+            let version = version?;
+            last_seq = Some(version.seq);
+            let entry = Entry::Created {
+                recorded_at_unix_ms: now_ms(),
+                object_id: version.id.clone(),
+                version: version_text(&version.canonical_json, version.date_added_micros),
+                content_hash: version.content_hash_hex(),
+            };
+            if !holds(ledger, &entry)? {
+                entries.push(entry);
+            }
+        }
+        let exhausted = selected.exhausted();
+        let resume = selected.resume_after().or(last_seq);
+        drop(selected);
+        drop(snapshot);
+        if !entries.is_empty() {
+            ledger.append_batch(&entries)?;
+            recorded += entries.len();
+        }
+        if let Some(seq) = resume {
+            after_seq = seq;
+            write_atomically(&watermark_path, after_seq.to_string().as_bytes(), 0o644).map_err(
+                |source| NodeError::Io {
+                    path: watermark_path.clone(),
+                    source,
+                },
+            )?;
+        }
+        if exhausted || resume.is_none() {
+            return Ok(recorded);
+        }
+    }
+}
+
+/// Whether the ledger already holds an entry of the same kind for the same version.
+pub(crate) fn holds(ledger: &Ledger, entry: &Entry) -> Result<bool, NodeError> {
+    let Some(id) = entry.object_id() else {
+        return Ok(false);
+    };
+    for index in ledger.entry_indexes_for_object(id)?.into_iter().rev() {
+        if same_record(&ledger.entry(index)?, entry) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn same_record(held: &Entry, new: &Entry) -> bool {
+    match (held, new) {
+        (
+            Entry::Created {
+                version: a,
+                content_hash: ha,
+                ..
+            },
+            Entry::Created {
+                version: b,
+                content_hash: hb,
+                ..
+            },
+        ) => a == b && ha == hb,
+        (
+            Entry::Received {
+                peer: pa,
+                version: a,
+                content_hash: ha,
+                ..
+            },
+            Entry::Received {
+                peer: pb,
+                version: b,
+                content_hash: hb,
+                ..
+            },
+        ) => pa == pb && a == b && ha == hb,
+        _ => false,
+    }
+}

@@ -1,0 +1,621 @@
+//! Pulling from peers: every collection a peer lets this node read, page by page from the
+//! last committed cursor, each page verified against the peer's pinned key before anything
+//! of it is stored, stored under the peer's name (so this node's policy treats it as received
+//! and never re-releases it beyond the sender's marking), recorded in the ledger with the
+//! page's signature, and only then the cursor moved.
+//!
+//! Crash safety: a page is stored (durably, atomically), then recorded, then the cursor
+//! committed. A crash between two of these makes the next run fetch the page again; storing
+//! a version already held is a no-op and the ledger never records one twice, so a resumed
+//! sync ends with no duplicate and no loss.
+//!
+//! The peer's ledger is checked at the start and the end of each run: its signed tree head
+//! must verify against the pinned key and extend the last head this node accepted from it
+//! (a consistency proof), so a peer that rewrote its history is caught.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use ledger::{Entry, Ledger, NodePublicKey};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use store::{BundleInput, ImportOptions, Store};
+
+use crate::files::write_atomically;
+use crate::node::{NodeError, holds, now_ms};
+use crate::peers::Peer;
+use crate::taxii::PAGE_SIGNATURE_HEADER;
+use crate::taxii::collections::PEER_SOURCE_PREFIX;
+
+const ACCEPT: &str = "application/taxii+json;version=2.1";
+/// Where each peer's cursors are kept.
+const SYNC_DIR: &str = "sync";
+
+/// Bounds of one sync run.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Objects asked for per page.
+    pub page_size: usize,
+    /// Largest response body accepted, in bytes.
+    pub page_bytes_max: u64,
+    /// Attempts per request on a network error, a 5xx or a 429, before the run fails.
+    pub attempts_max: u32,
+    /// First pause between attempts; doubles each time up to `backoff_max_ms`.
+    pub backoff_initial_ms: u64,
+    pub backoff_max_ms: u64,
+    /// Per request, connection to last byte.
+    pub timeout_ms: u64,
+    /// Pages per collection in one run (a bound, not a target: the next run continues).
+    pub pages_max: usize,
+}
+
+impl Default for SyncOptions {
+    fn default() -> SyncOptions {
+        SyncOptions {
+            page_size: 1_000,
+            page_bytes_max: 256 << 20,
+            attempts_max: 6,
+            backoff_initial_ms: 250,
+            backoff_max_ms: 8_000,
+            timeout_ms: 60_000,
+            pages_max: 100_000,
+        }
+    }
+}
+
+/// Why a sync run stopped. What was committed before it stays committed.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("peer {peer}: {url}: {detail} (gave up after {attempts} attempts)")]
+    Unreachable {
+        peer: String,
+        url: String,
+        detail: String,
+        attempts: u32,
+    },
+    #[error("peer {peer}: {url} answered {status}: {detail}")]
+    Refused {
+        peer: String,
+        url: String,
+        status: u16,
+        detail: String,
+    },
+    #[error(
+        "peer {peer} presents key {presented}, not the pinned key {pinned}; nothing was fetched. If the peer really changed its key, remove it and add it again with the new --key"
+    )]
+    UnknownKey {
+        peer: String,
+        pinned: String,
+        presented: String,
+    },
+    #[error(
+        "peer {peer}: the page {url} fails its signature check against the pinned key ({detail}); the whole page was refused and nothing of it stored"
+    )]
+    BadSignature {
+        peer: String,
+        url: String,
+        detail: String,
+    },
+    #[error("peer {peer}: {url}: the answer is not what TAXII 2.1 says: {detail}")]
+    Malformed {
+        peer: String,
+        url: String,
+        detail: String,
+    },
+    #[error(
+        "peer {peer}: the page {url} was refused by validation, nothing of it stored: {detail}"
+    )]
+    Rejected {
+        peer: String,
+        url: String,
+        detail: String,
+    },
+    #[error("peer {peer}: its ledger head is refused: {source}")]
+    Ledger {
+        peer: String,
+        source: ledger::LedgerError,
+    },
+    #[error(transparent)]
+    Node(#[from] NodeError),
+    #[error(transparent)]
+    Import(#[from] store::ImportError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// This node, as sync writes to it.
+pub struct Local<'a> {
+    pub data_dir: &'a Path,
+    pub store: &'a Store,
+    pub ledger: &'a Mutex<Ledger>,
+}
+
+/// What one run pulled from one peer.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PeerReport {
+    pub peer: String,
+    pub collections: Vec<CollectionReport>,
+    /// The peer's ledger size at the end of the run, as its signed head says.
+    pub peer_tree_size: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CollectionReport {
+    pub id: String,
+    pub pages: usize,
+    pub objects: usize,
+    pub written: usize,
+    pub duplicates: usize,
+    pub recorded: usize,
+}
+
+/// The committed cursors of one peer: per collection, the `date_added` of the last version
+/// stored.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Cursors {
+    collections: BTreeMap<String, String>,
+}
+
+fn cursors_path(data_dir: &Path, peer: &str) -> PathBuf {
+    data_dir.join(SYNC_DIR).join(format!("{peer}.json"))
+}
+
+fn load_cursors(data_dir: &Path, peer: &str) -> Result<Cursors, SyncError> {
+    let path = cursors_path(data_dir, peer);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| SyncError::Io {
+            path,
+            source: std::io::Error::other(format!("damaged cursor file ({e}); remove it to pull everything again (stored versions are not duplicated)")),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Cursors::default()),
+        Err(source) => Err(SyncError::Io { path, source }),
+    }
+}
+
+fn save_cursors(data_dir: &Path, peer: &str, cursors: &Cursors) -> Result<(), SyncError> {
+    let path = cursors_path(data_dir, peer);
+    let io = |source| SyncError::Io {
+        path: path.clone(),
+        source,
+    };
+    std::fs::create_dir_all(data_dir.join(SYNC_DIR)).map_err(io)?;
+    let bytes = serde_json::to_vec(cursors).map_err(|e| io(std::io::Error::other(e)))?;
+    write_atomically(&path, &bytes, 0o644).map_err(io)
+}
+
+/// A peer's HTTP side.
+struct Remote<'p> {
+    peer: &'p Peer,
+    agent: ureq::Agent,
+    options: &'p SyncOptions,
+}
+
+struct Answer {
+    body: Vec<u8>,
+    signature: Option<String>,
+    date_added_last: Option<String>,
+}
+
+impl<'p> Remote<'p> {
+    fn new(peer: &'p Peer, options: &'p SyncOptions) -> Remote<'p> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_millis(options.timeout_ms)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Remote {
+            peer,
+            agent,
+            options,
+        }
+    }
+
+    /// GET with bounded retries and exponential back-off on what may pass (network errors,
+    /// 5xx, 429); any other refusal ends the run at once.
+    fn get(&self, url: &str) -> Result<Answer, SyncError> {
+        let mut pause_ms = self.options.backoff_initial_ms;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let outcome = self
+                .agent
+                .get(url)
+                .header("Authorization", &format!("Bearer {}", self.peer.token))
+                .header("Accept", ACCEPT)
+                .call();
+            let retry_detail = match outcome {
+                Ok(mut response) => {
+                    let status = response.status().as_u16();
+                    let header = |name: &str| {
+                        response
+                            .headers()
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_string)
+                    };
+                    let signature = header(PAGE_SIGNATURE_HEADER);
+                    let date_added_last = header("x-taxii-date-added-last");
+                    let retry_after_s = header("retry-after").and_then(|v| v.parse::<u64>().ok());
+                    let body = response
+                        .body_mut()
+                        .with_config()
+                        .limit(self.options.page_bytes_max)
+                        .read_to_vec();
+                    match (status, body) {
+                        (200..=299, Ok(body)) => {
+                            return Ok(Answer {
+                                body,
+                                signature,
+                                date_added_last,
+                            });
+                        }
+                        (429 | 500..=599, _) => {
+                            if let Some(s) = retry_after_s {
+                                pause_ms = pause_ms.max(s.saturating_mul(1_000));
+                            }
+                            format!("answered {status}")
+                        }
+                        (200..=299, Err(e)) => format!("reading the answer: {e}"),
+                        (_, body) => {
+                            let detail = body
+                                .ok()
+                                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                                .and_then(|v| {
+                                    v["description"]
+                                        .as_str()
+                                        .or(v["title"].as_str())
+                                        .map(str::to_string)
+                                })
+                                .unwrap_or_else(|| "no TAXII error message".to_string());
+                            return Err(SyncError::Refused {
+                                peer: self.peer.name.clone(),
+                                url: url.to_string(),
+                                status,
+                                detail,
+                            });
+                        }
+                    }
+                }
+                Err(e) => e.to_string(),
+            };
+            if attempt >= self.options.attempts_max {
+                return Err(SyncError::Unreachable {
+                    peer: self.peer.name.clone(),
+                    url: url.to_string(),
+                    detail: retry_detail,
+                    attempts: attempt,
+                });
+            }
+            crate::log(&format!(
+                "peer {}: {url}: {retry_detail}; retrying in {pause_ms} ms (attempt {attempt} of {})",
+                self.peer.name, self.options.attempts_max
+            ));
+            std::thread::sleep(Duration::from_millis(pause_ms));
+            pause_ms = (pause_ms * 2).min(self.options.backoff_max_ms);
+        }
+    }
+
+    fn get_json(&self, url: &str) -> Result<(Value, Answer), SyncError> {
+        let answer = self.get(url)?;
+        let value = serde_json::from_slice(&answer.body).map_err(|e| SyncError::Malformed {
+            peer: self.peer.name.clone(),
+            url: url.to_string(),
+            detail: format!("not JSON: {e}"),
+        })?;
+        Ok((value, answer))
+    }
+
+    fn malformed(&self, url: &str, detail: impl Into<String>) -> SyncError {
+        SyncError::Malformed {
+            peer: self.peer.name.clone(),
+            url: url.to_string(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// The public key a node announces in its discovery document, for `tessera peer add` without
+/// `--key` (trust on first use: the operator should compare it with one received out of band).
+pub fn announced_key(url: &str, token: &str) -> Result<NodePublicKey, SyncError> {
+    let options = SyncOptions {
+        attempts_max: 2,
+        ..SyncOptions::default()
+    };
+    let placeholder = Peer {
+        name: "new-peer".to_string(),
+        url: crate::peers::base_url(url).map_err(|e| SyncError::Malformed {
+            peer: "new-peer".to_string(),
+            url: url.to_string(),
+            detail: e.to_string(),
+        })?,
+        token: token.to_string(),
+        public_key: String::new(),
+        added: String::new(),
+    };
+    let remote = Remote::new(&placeholder, &options);
+    let discovery_url = format!("{}/taxii2/", placeholder.url);
+    let (discovery, _) = remote.get_json(&discovery_url)?;
+    let text = discovery["x_tessera_public_key"].as_str().ok_or_else(|| {
+        remote.malformed(
+            &discovery_url,
+            "no x_tessera_public_key: not a Tessera node; pin its key with --key",
+        )
+    })?;
+    NodePublicKey::from_hex(text)
+        .map_err(|e| remote.malformed(&discovery_url, format!("x_tessera_public_key: {e}")))
+}
+
+/// Pulls everything new from one peer.
+pub fn sync_peer(
+    local: &Local<'_>,
+    peer: &Peer,
+    options: &SyncOptions,
+) -> Result<PeerReport, SyncError> {
+    let key = peer.key().map_err(|e| SyncError::Malformed {
+        peer: peer.name.clone(),
+        url: String::new(),
+        detail: e.to_string(),
+    })?;
+    let remote = Remote::new(peer, options);
+    let discovery_url = format!("{}/taxii2/", peer.url);
+    let (discovery, _) = remote.get_json(&discovery_url)?;
+    let presented = discovery["x_tessera_public_key"].as_str().unwrap_or("none");
+    if presented != key.to_hex() {
+        return Err(SyncError::UnknownKey {
+            peer: peer.name.clone(),
+            pinned: key.to_hex(),
+            presented: presented.to_string(),
+        });
+    }
+    check_head(local, &remote, &key)?;
+    let api_root = discovery["default"]
+        .as_str()
+        .ok_or_else(|| remote.malformed(&discovery_url, "no default API root"))?;
+    let api_root = absolute(&peer.url, api_root);
+    let collections_url = format!("{api_root}collections/");
+    let (collections, _) = remote.get_json(&collections_url)?;
+    let mut report = PeerReport {
+        peer: peer.name.clone(),
+        ..PeerReport::default()
+    };
+    let mut cursors = load_cursors(local.data_dir, &peer.name)?;
+    let listed = collections["collections"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for collection in listed.iter().take(crate::peers::PEERS_MAX) {
+        if collection["can_read"].as_bool() != Some(true) {
+            continue;
+        }
+        let id = collection["id"]
+            .as_str()
+            .ok_or_else(|| remote.malformed(&collections_url, "a collection without an id"))?;
+        let pulled = pull_collection(local, &remote, &key, &api_root, id, &mut cursors)?;
+        report.collections.push(pulled);
+    }
+    report.peer_tree_size = check_head(local, &remote, &key)?;
+    Ok(report)
+}
+
+/// Resolves the API root the peer announced against the URL this node reaches it by (a peer
+/// behind a proxy may announce a relative root).
+fn absolute(base: &str, root: &str) -> String {
+    let root = if root.ends_with('/') {
+        root.to_string()
+    } else {
+        format!("{root}/")
+    };
+    if root.starts_with("http://") || root.starts_with("https://") {
+        root
+    } else {
+        format!("{base}/{}", root.trim_start_matches('/'))
+    }
+}
+
+/// Fetches the peer's signed tree head with a consistency proof from the last head accepted,
+/// and accepts it; returns its size.
+fn check_head(
+    local: &Local<'_>,
+    remote: &Remote<'_>,
+    key: &NodePublicKey,
+) -> Result<u64, SyncError> {
+    let peer = &remote.peer.name;
+    let since = lock(local.ledger)
+        .peer_head(peer)
+        .map_or(0, |head| head.tree_size);
+    let url = format!(
+        "{}{}?since={since}",
+        remote.peer.url,
+        crate::federation::HEAD_PATH
+    );
+    let (value, _) = remote.get_json(&url)?;
+    let (head, proof) =
+        crate::federation::parse_head(&value).map_err(|detail| remote.malformed(&url, detail))?;
+    lock(local.ledger)
+        .accept_peer_head(peer, key, &head, &proof)
+        .map_err(|source| SyncError::Ledger {
+            peer: peer.clone(),
+            source,
+        })?;
+    Ok(head.tree_size)
+}
+
+fn lock(ledger: &Mutex<Ledger>) -> std::sync::MutexGuard<'_, Ledger> {
+    ledger
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn pull_collection(
+    local: &Local<'_>,
+    remote: &Remote<'_>,
+    key: &NodePublicKey,
+    api_root: &str,
+    collection: &str,
+    cursors: &mut Cursors,
+) -> Result<CollectionReport, SyncError> {
+    let peer = &remote.peer.name;
+    let mut report = CollectionReport {
+        id: collection.to_string(),
+        ..CollectionReport::default()
+    };
+    let base = format!(
+        "{api_root}collections/{}/objects/?limit={}&match%5Bversion%5D=all",
+        encode(collection),
+        remote.options.page_size
+    );
+    let mut next: Option<String> = None;
+    let added_after = cursors.collections.get(collection).cloned();
+    for _ in 0..remote.options.pages_max {
+        let mut url = base.clone();
+        if let Some(after) = &added_after {
+            url.push_str(&format!("&added_after={}", encode(after)));
+        }
+        if let Some(next) = &next {
+            url.push_str(&format!("&next={}", encode(next)));
+        }
+        let answer = remote.get(&url)?;
+        let envelope = verified_envelope(remote, key, &url, &answer)?;
+        report.pages += 1;
+        let objects = envelope["objects"]
+            .as_array()
+            .map_or(&[][..], Vec::as_slice);
+        if !objects.is_empty() {
+            store_page(local, remote, &url, objects, &answer, &mut report)?;
+        }
+        if let Some(last) = &answer.date_added_last {
+            // Committed only once the page is stored and recorded.
+            cursors
+                .collections
+                .insert(collection.to_string(), last.clone());
+            save_cursors(local.data_dir, peer, cursors)?;
+        }
+        match (envelope["more"].as_bool(), envelope["next"].as_str()) {
+            (Some(true), Some(cursor)) => next = Some(cursor.to_string()),
+            (Some(true), None) => {
+                return Err(remote.malformed(&url, "`more` is true but there is no `next`"));
+            }
+            _ => break,
+        }
+    }
+    Ok(report)
+}
+
+/// The page's envelope, once its signature verifies against the pinned key over the RFC 8785
+/// canonical form of what was received.
+fn verified_envelope(
+    remote: &Remote<'_>,
+    key: &NodePublicKey,
+    url: &str,
+    answer: &Answer,
+) -> Result<Value, SyncError> {
+    let bad = |detail: &str| {
+        let error = SyncError::BadSignature {
+            peer: remote.peer.name.clone(),
+            url: url.to_string(),
+            detail: detail.to_string(),
+        };
+        crate::log(&error.to_string());
+        error
+    };
+    let signature_hex = answer
+        .signature
+        .as_deref()
+        .ok_or_else(|| bad("the page carries no signature"))?;
+    let mut signature = [0u8; 64];
+    hex::decode_to_slice(signature_hex, &mut signature)
+        .map_err(|_| bad("the signature is not 64 bytes of hex"))?;
+    let envelope: Value = serde_json::from_slice(&answer.body)
+        .map_err(|e| remote.malformed(url, format!("not JSON: {e}")))?;
+    if !key.verifies(&stix::canonical::canonical(&envelope), &signature) {
+        return Err(bad("the signature does not match the page's content"));
+    }
+    if !envelope.is_object() {
+        return Err(remote.malformed(url, "the envelope is not a JSON object"));
+    }
+    Ok(envelope)
+}
+
+/// Stores one verified page as one bundle (all or nothing), then records what it holds.
+fn store_page(
+    local: &Local<'_>,
+    remote: &Remote<'_>,
+    url: &str,
+    objects: &[Value],
+    answer: &Answer,
+    report: &mut CollectionReport,
+) -> Result<(), SyncError> {
+    let peer = &remote.peer.name;
+    let bundle = serde_json::json!({
+        "type": "bundle",
+        "id": format!("bundle--{}", uuid::Uuid::new_v4()),
+        "objects": objects,
+    });
+    let bytes = serde_json::to_vec(&bundle).map_err(|e| remote.malformed(url, e.to_string()))?;
+    let options = ImportOptions {
+        source: format!("{PEER_SOURCE_PREFIX}{peer}"),
+        ..ImportOptions::default()
+    };
+    let imported =
+        store::import_bundle(local.store, BundleInput::Slice(&bytes), &options, &mut ())?;
+    if imported.rejected > 0 {
+        let detail = imported
+            .problems
+            .iter()
+            .take(3)
+            .map(|p| format!("{p:?}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(SyncError::Rejected {
+            peer: peer.clone(),
+            url: url.to_string(),
+            detail: format!("{} objects rejected: {detail}", imported.rejected),
+        });
+    }
+    report.objects += objects.len();
+    report.written += imported.written;
+    report.duplicates += imported.duplicates;
+
+    let signature = answer.signature.clone().unwrap_or_default();
+    let recorded_at_unix_ms = now_ms();
+    let mut ledger = lock(local.ledger);
+    let mut entries = Vec::with_capacity(objects.len());
+    for object in objects {
+        let canonical = stix::canonical::canonical(object);
+        let id = object["id"].as_str().unwrap_or_default().to_string();
+        let version = object["modified"]
+            .as_str()
+            .or(object["created"].as_str())
+            .map_or_else(
+                || answer.date_added_last.clone().unwrap_or_default(),
+                str::to_string,
+            );
+        let entry = Entry::Received {
+            recorded_at_unix_ms,
+            peer: peer.clone(),
+            object_id: id,
+            version,
+            content_hash: hex::encode(stix::canonical::content_hash(&canonical)),
+            page_signature: signature.clone(),
+        };
+        if !holds(&ledger, &entry)? {
+            entries.push(entry);
+        }
+    }
+    if !entries.is_empty() {
+        ledger
+            .append_batch(&entries)
+            .map_err(|e| SyncError::Node(NodeError::Ledger(e)))?;
+    }
+    report.recorded += entries.len();
+    Ok(())
+}
+
+fn encode(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
