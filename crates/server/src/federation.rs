@@ -4,7 +4,12 @@
 //! ```text
 //! GET /tessera/ledger/head/?since=N     the current signed head, and a proof that the tree of
 //!                                       N entries (a head the caller holds) is its prefix
+//! GET /tessera/withdrawals/?after=T.S   versions withdrawn (TAXII DELETE) after a point, among
+//!                                       those the ledger shows were released to the caller
 //! ```
+//!
+//! Withdrawals are signed like pages of objects. A partner learns only of withdrawn versions
+//! it was given: the ledger's `Released` records say which those are.
 
 use std::sync::Arc;
 
@@ -20,6 +25,80 @@ use crate::taxii::{Caller, on_store, taxii};
 
 /// Where a peer asks for the ledger head.
 pub(crate) const HEAD_PATH: &str = "/tessera/ledger/head/";
+/// Where a peer asks what was withdrawn.
+pub(crate) const WITHDRAWALS_PATH: &str = "/tessera/withdrawals/";
+/// Withdrawals per answer.
+const WITHDRAWALS_PAGE_MAX: usize = 1_000;
+
+/// A withdrawals cursor: `MICROS.SEQ`.
+pub fn parse_withdrawal_point(text: &str) -> Option<(i64, u64)> {
+    let (micros, seq) = text.split_once('.')?;
+    Some((micros.parse().ok()?, seq.parse().ok()?))
+}
+
+pub(crate) async fn withdrawals(
+    State(app): State<Arc<App>>,
+    Extension(caller): Extension<Caller>,
+    uri: Uri,
+) -> Result<Response, TaxiiError> {
+    let mut after = (i64::MIN, 0u64);
+    for (name, value) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        match name.as_ref() {
+            "after" => {
+                after = parse_withdrawal_point(&value).ok_or_else(|| {
+                    TaxiiError::bad_request(format!(
+                        "after={value:?} is not a withdrawal point this node gave out (MICROS.SEQ)"
+                    ))
+                })?
+            }
+            other => {
+                return Err(TaxiiError::bad_request(format!(
+                    "unknown parameter {other:?}; this resource takes only `after`"
+                )));
+            }
+        }
+    }
+    let (body, signature) = on_store(&app, move |app| {
+        let snapshot = app.store.snapshot()?;
+        // One more than a page, to know whether more follow.
+        let points = snapshot.withdrawals(after, WITHDRAWALS_PAGE_MAX + 1)?;
+        let more = points.len() > WITHDRAWALS_PAGE_MAX;
+        let ledger = app.ledger();
+        let mut listed = Vec::new();
+        let mut last = None;
+        for &(at, seq) in points.iter().take(WITHDRAWALS_PAGE_MAX) {
+            last = Some((at, seq));
+            let version = snapshot.version(seq)?;
+            let text =
+                crate::node::version_text(&version.canonical_json, version.date_added_micros);
+            let told = caller.role == policy::Role::Analyst
+                || crate::node::released_to(&ledger, &caller.name, &version.id, &text)
+                    .map_err(|e| TaxiiError::internal(format!("reading the ledger: {e}")))?;
+            if told {
+                listed.push(json!({
+                    "id": version.id,
+                    "version": text,
+                    "withdrawn": crate::files::micros_text(at),
+                }));
+            }
+        }
+        let mut envelope = json!({ "more": more, "withdrawals": listed });
+        if let Some((at, seq)) = last {
+            envelope["next"] = json!(format!("{at}.{seq}"));
+        }
+        let body = stix::canonical::canonical(&envelope);
+        let signature = hex::encode(app.key.sign_message(&body));
+        Ok((body, signature))
+    })
+    .await?;
+    let mut response = taxii(StatusCode::OK, body);
+    if let Ok(value) = axum::http::HeaderValue::from_str(&signature) {
+        response
+            .headers_mut()
+            .insert(crate::taxii::PAGE_SIGNATURE_HEADER, value);
+    }
+    Ok(response)
+}
 
 /// A head and the consistency proof that comes with it, as JSON.
 pub fn head_json(head: &SignedTreeHead, consistency: &[Hash], public_key_hex: &str) -> Value {

@@ -168,6 +168,28 @@ pub fn record_created(
     }
 }
 
+/// Whether the ledger shows this version was released to `partner`.
+pub(crate) fn released_to(
+    ledger: &Ledger,
+    partner: &str,
+    id: &str,
+    version: &str,
+) -> Result<bool, NodeError> {
+    for index in ledger.entry_indexes_for_object(id)? {
+        if let Entry::Released {
+            partner: p,
+            version: v,
+            ..
+        } = ledger.entry(index)?
+            && p == partner
+            && v == version
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Whether the ledger already holds an entry of the same kind for the same version.
 pub(crate) fn holds(ledger: &Ledger, entry: &Entry) -> Result<bool, NodeError> {
     let Some(id) = entry.object_id() else {

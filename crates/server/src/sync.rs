@@ -121,6 +121,8 @@ pub enum SyncError {
     Node(#[from] NodeError),
     #[error(transparent)]
     Import(#[from] store::ImportError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -142,6 +144,8 @@ pub struct PeerReport {
     pub collections: Vec<CollectionReport>,
     /// The peer's ledger size at the end of the run, as its signed head says.
     pub peer_tree_size: u64,
+    /// Versions received from the peer that it withdrew since, and this node withdrew too.
+    pub withdrawn: usize,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -159,6 +163,9 @@ pub struct CollectionReport {
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Cursors {
     collections: BTreeMap<String, String>,
+    /// The last withdrawal point applied (the peer's `next`).
+    #[serde(default)]
+    withdrawals: Option<String>,
 }
 
 fn cursors_path(data_dir: &Path, peer: &str) -> PathBuf {
@@ -398,8 +405,72 @@ pub fn sync_peer(
         let pulled = pull_collection(local, &remote, &key, &api_root, id, &mut cursors)?;
         report.collections.push(pulled);
     }
+    report.withdrawn = pull_withdrawals(local, &remote, &key, &mut cursors)?;
     report.peer_tree_size = check_head(local, &remote, &key)?;
     Ok(report)
+}
+
+/// Applies the peer's withdrawals (TAXII DELETE on its side) to the versions this node holds
+/// from that peer, and only those: a version this node holds from its own sources or another
+/// peer stays.
+fn pull_withdrawals(
+    local: &Local<'_>,
+    remote: &Remote<'_>,
+    key: &NodePublicKey,
+    cursors: &mut Cursors,
+) -> Result<usize, SyncError> {
+    let peer = &remote.peer.name;
+    let source = format!("{PEER_SOURCE_PREFIX}{peer}");
+    let mut withdrawn = 0;
+    for _ in 0..remote.options.pages_max {
+        let mut url = format!("{}{}", remote.peer.url, crate::federation::WITHDRAWALS_PATH);
+        if let Some(after) = &cursors.withdrawals {
+            url.push_str(&format!("?after={}", encode(after)));
+        }
+        let answer = remote.get(&url)?;
+        let envelope = verified_envelope(remote, key, &url, &answer)?;
+        for item in envelope["withdrawals"]
+            .as_array()
+            .map_or(&[][..], Vec::as_slice)
+        {
+            let (Some(id), Some(version)) = (item["id"].as_str(), item["version"].as_str()) else {
+                return Err(remote.malformed(&url, "a withdrawal without id or version"));
+            };
+            let Ok(at) = stix::Timestamp::parse(version) else {
+                continue; // an unversioned object: nothing this node can name by version
+            };
+            let at = at.unix_nanos();
+            let held_from_peer = {
+                let snapshot = local.store.snapshot()?;
+                let mut found = false;
+                for held in snapshot.version_keys(id)? {
+                    if held.version == at && snapshot.version(held.seq)?.source == source {
+                        found = true;
+                    }
+                }
+                found
+            };
+            if held_from_peer {
+                let versions = store::query::VersionMatch {
+                    at: vec![at],
+                    ..store::query::VersionMatch::default()
+                };
+                withdrawn += local.store.delete(id, &versions)?.len();
+            }
+        }
+        let next = envelope["next"].as_str().map(str::to_string);
+        if let Some(next) = &next {
+            if crate::federation::parse_withdrawal_point(next).is_none() {
+                return Err(remote.malformed(&url, "`next` is not a withdrawal point"));
+            }
+            cursors.withdrawals = Some(next.clone());
+            save_cursors(local.data_dir, peer, cursors)?;
+        }
+        if envelope["more"].as_bool() != Some(true) || next.is_none() {
+            break;
+        }
+    }
+    Ok(withdrawn)
 }
 
 /// Resolves the API root the peer announced against the URL this node reaches it by (a peer

@@ -265,7 +265,35 @@ pub struct VersionKey {
     pub seq: u64,
 }
 
+/// Most withdrawals one call of [`Snapshot::withdrawals`] returns.
+pub const WITHDRAWALS_MAX: usize = 10_000;
+
 impl Snapshot<'_> {
+    /// Versions withdrawn after the point `after` (withdrawal time in microseconds, then seq),
+    /// in the order they were withdrawn, at most `limit` (and [`WITHDRAWALS_MAX`]): each as
+    /// (withdrawn at, seq). The cursor is a pair because one deletion withdraws several
+    /// versions at the same instant.
+    pub fn withdrawals(
+        &self,
+        after: (i64, u64),
+        limit: usize,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        let Some(table) = &self.tombstones else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for entry in table.iter().map_err(dbe)? {
+            let (seq, at) = entry.map_err(dbe)?;
+            let point = (at.value(), seq.value());
+            if point > after {
+                out.push(point);
+            }
+        }
+        out.sort_unstable();
+        out.truncate(limit.min(WITHDRAWALS_MAX));
+        Ok(out)
+    }
+
     fn is_withdrawn(&self, seq: u64) -> Result<bool, StoreError> {
         match &self.tombstones {
             Some(table) => Ok(table.get(seq).map_err(dbe)?.is_some()),

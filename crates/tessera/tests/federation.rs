@@ -688,3 +688,66 @@ fn tampered_pages_rewritten_ledgers_wrong_tokens_and_unknown_keys_are_refused() 
         "an altered ledger must fail verification"
     );
 }
+
+#[test]
+fn revocations_and_withdrawals_travel_to_the_receiver() {
+    let pair = pair();
+    let out = pair.sync_b(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server_a = pair.server_a.as_ref().unwrap();
+    let analyst = &pair.a.analyst_token;
+    let patterns = server_a.walk(
+        "/api/collections/shared/objects/?match%5Btype%5D=attack-pattern",
+        analyst,
+        1_000,
+    );
+    let (revoked, withdrawn) = (&patterns[0], &patterns[1]);
+
+    // A revokes one object (a new version) and withdraws another (TAXII DELETE).
+    let mut revocation = revoked.clone();
+    revocation["revoked"] = json!(true);
+    revocation["modified"] = json!("2026-01-01T00:00:00.000Z");
+    let body = serde_json::to_vec(&json!({ "objects": [revocation] })).unwrap();
+    let posted = server_a.post("/api/collections/shared/objects/", analyst, &body);
+    assert_eq!(posted.status, 202);
+    assert_eq!(posted.json()["status"], "complete");
+    let withdrawn_id = withdrawn["id"].as_str().unwrap();
+    let deleted = taxii_support::request(
+        server_a.address,
+        "DELETE",
+        &format!("/api/collections/shared/objects/{withdrawn_id}/"),
+        &taxii_support::auth(analyst),
+        None,
+    );
+    assert_eq!(deleted.status, 200);
+
+    let out = pair.sync_b(&["--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["synced"][0]["withdrawn"], 1);
+
+    let b = Server::start(pair.b.path(), &[]);
+    let token = &pair.b.analyst_token;
+    let latest = b.get_json(
+        &format!(
+            "/api/collections/shared/objects/{}/",
+            revoked["id"].as_str().unwrap()
+        ),
+        token,
+    );
+    assert_eq!(latest["objects"][0]["revoked"], true);
+    assert_eq!(latest["objects"][0]["modified"], "2026-01-01T00:00:00.000Z");
+    let gone = b.get(
+        &format!("/api/collections/shared/objects/{withdrawn_id}/"),
+        token,
+    );
+    assert_eq!(gone.status, 404, "B still serves what A withdrew");
+}

@@ -63,7 +63,7 @@ pub(crate) struct Caller {
 
 /// The whole HTTP surface.
 pub(crate) fn router(app: Arc<App>) -> Router {
-    let routes: [(&str, MethodRouter<Arc<App>>); 10] = [
+    let routes: [(&str, MethodRouter<Arc<App>>); 11] = [
         ("/taxii2/", get(discovery)),
         (API_ROOT_PATH, get(api_root)),
         ("/api/collections/", get(list_collections)),
@@ -85,6 +85,10 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         (
             crate::federation::HEAD_PATH,
             get(crate::federation::ledger_head),
+        ),
+        (
+            crate::federation::WITHDRAWALS_PATH,
+            get(crate::federation::withdrawals),
         ),
     ];
     let mut router = Router::new();
