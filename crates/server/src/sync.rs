@@ -550,9 +550,10 @@ fn pull_collection(
     );
     let added_after = cursors.collections.get(collection).cloned();
     // One thread fetches and verifies the next page while this one stores the last: the
-    // peer's time and this node's overlap. At most one verified page waits in between.
+    // peer's time and this node's overlap. At most a commit's worth of pages waits.
     std::thread::scope(|scope| {
-        let (pages, arriving) = std::sync::mpsc::sync_channel::<Result<Fetched, SyncError>>(1);
+        let (pages, arriving) =
+            std::sync::mpsc::sync_channel::<Result<Fetched, SyncError>>(STORE_BATCH_PAGES);
         scope.spawn(move || {
             let mut next: Option<String> = None;
             for _ in 0..remote.options.pages_max {
