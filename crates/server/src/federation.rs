@@ -30,6 +30,20 @@ pub(crate) const WITHDRAWALS_PATH: &str = "/tessera/withdrawals/";
 /// Withdrawals per answer.
 const WITHDRAWALS_PAGE_MAX: usize = 1_000;
 
+/// The value of the one query parameter these resources take, refusing any other.
+fn only_parameter(uri: &Uri, name: &str) -> Result<Option<String>, TaxiiError> {
+    let mut found = None;
+    for (key, value) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        if key != name {
+            return Err(TaxiiError::bad_request(format!(
+                "unknown parameter {key:?}; this resource takes only `{name}`"
+            )));
+        }
+        found = Some(value.into_owned());
+    }
+    Ok(found)
+}
+
 /// A withdrawals cursor: `MICROS.SEQ`.
 pub fn parse_withdrawal_point(text: &str) -> Option<(i64, u64)> {
     let (micros, seq) = text.split_once('.')?;
@@ -41,23 +55,14 @@ pub(crate) async fn withdrawals(
     Extension(caller): Extension<Caller>,
     uri: Uri,
 ) -> Result<Response, TaxiiError> {
-    let mut after = (i64::MIN, 0u64);
-    for (name, value) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
-        match name.as_ref() {
-            "after" => {
-                after = parse_withdrawal_point(&value).ok_or_else(|| {
-                    TaxiiError::bad_request(format!(
-                        "after={value:?} is not a withdrawal point this node gave out (MICROS.SEQ)"
-                    ))
-                })?
-            }
-            other => {
-                return Err(TaxiiError::bad_request(format!(
-                    "unknown parameter {other:?}; this resource takes only `after`"
-                )));
-            }
-        }
-    }
+    let after = match only_parameter(&uri, "after")? {
+        Some(value) => parse_withdrawal_point(&value).ok_or_else(|| {
+            TaxiiError::bad_request(format!(
+                "after={value:?} is not a withdrawal point this node gave out (MICROS.SEQ)"
+            ))
+        })?,
+        None => (i64::MIN, 0),
+    };
     let (body, signature) = on_store(&app, move |app| {
         let snapshot = app.store.snapshot()?;
         // One more than a page, to know whether more follow.
@@ -156,23 +161,14 @@ pub(crate) async fn ledger_head(
     Extension(_caller): Extension<Caller>,
     uri: Uri,
 ) -> Result<Response, TaxiiError> {
-    let mut since = 0u64;
-    for (name, value) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
-        match name.as_ref() {
-            "since" => {
-                since = value.parse().map_err(|_| {
-                    TaxiiError::bad_request(format!(
-                        "since={value:?} is not a tree size (a non-negative integer)"
-                    ))
-                })?
-            }
-            other => {
-                return Err(TaxiiError::bad_request(format!(
-                    "unknown parameter {other:?}; this resource takes only `since`"
-                )));
-            }
-        }
-    }
+    let since: u64 = match only_parameter(&uri, "since")? {
+        Some(value) => value.parse().map_err(|_| {
+            TaxiiError::bad_request(format!(
+                "since={value:?} is not a tree size (a non-negative integer)"
+            ))
+        })?,
+        None => 0,
+    };
     let body = on_store(&app, move |app| {
         let mut ledger = app.ledger();
         let size = ledger.tree_size();

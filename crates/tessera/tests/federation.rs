@@ -22,59 +22,37 @@ use taxii_support::{Server, add_partner, shared_data, tessera};
 
 const ANALYSTS: &str = "analysts";
 
+/// A policy file: the node's analysts, its partners (name, STIX identity), and its rules.
+fn policy(partners: &[(&str, &str)], rules: &str) -> String {
+    let mut text = format!(
+        "version = 1\nneutral_markings = [\"marking-definition--fa42a846-8d90-4e51-bc29-71d5b4802168\"]\n\n\
+         [[partner]]\nname = \"{ANALYSTS}\"\nidentity_ref = \"identity--5d6f55e7-d337-42a9-89ef-658976546091\"\nrole = \"analyst\"\n\n"
+    );
+    for (name, identity) in partners {
+        text.push_str(&format!(
+            "[[partner]]\nname = \"{name}\"\nidentity_ref = \"{identity}\"\nrole = \"partner\"\n\n"
+        ));
+    }
+    text + rules
+}
+
+const NODE_B: (&str, &str) = ("node-b", "identity--bf5d16eb-35fc-458f-b144-51b2948c2e44");
+const NODE_C: (&str, &str) = ("node-c", "identity--256c665f-9234-4db4-91aa-1cdfe6c8e1a4");
+
+/// A: GREEN to everyone, AMBER+STRICT to B only.
 fn policy_a() -> String {
-    format!(
-        r#"version = 1
-neutral_markings = ["marking-definition--fa42a846-8d90-4e51-bc29-71d5b4802168"]
-
-[[partner]]
-name = "{ANALYSTS}"
-identity_ref = "identity--5d6f55e7-d337-42a9-89ef-658976546091"
-role = "analyst"
-
-[[partner]]
-name = "node-b"
-identity_ref = "identity--bf5d16eb-35fc-458f-b144-51b2948c2e44"
-role = "partner"
-
-[[partner]]
-name = "node-c"
-identity_ref = "identity--256c665f-9234-4db4-91aa-1cdfe6c8e1a4"
-role = "partner"
-
-[[rule]]
-name = "green-to-everyone"
-everyone = true
-tlp_max = "green"
-
-[[rule]]
-name = "amber-strict-to-b"
-partners = ["node-b"]
-tlp_max = "amber+strict"
-"#
+    policy(
+        &[NODE_B, NODE_C],
+        "[[rule]]\nname = \"green-to-everyone\"\neveryone = true\ntlp_max = \"green\"\n\n\
+         [[rule]]\nname = \"amber-strict-to-b\"\npartners = [\"node-b\"]\ntlp_max = \"amber+strict\"\n",
     )
 }
 
+/// B: everything to C as far as its rules go (received data is capped by the receiver rule).
 fn policy_b() -> String {
-    format!(
-        r#"version = 1
-neutral_markings = ["marking-definition--fa42a846-8d90-4e51-bc29-71d5b4802168"]
-
-[[partner]]
-name = "{ANALYSTS}"
-identity_ref = "identity--5d6f55e7-d337-42a9-89ef-658976546091"
-role = "analyst"
-
-[[partner]]
-name = "node-c"
-identity_ref = "identity--256c665f-9234-4db4-91aa-1cdfe6c8e1a4"
-role = "partner"
-
-[[rule]]
-name = "everything-to-c"
-partners = ["node-c"]
-tlp_max = "red"
-"#
+    policy(
+        &[NODE_C],
+        "[[rule]]\nname = \"everything-to-c\"\npartners = [\"node-c\"]\ntlp_max = \"red\"\n",
     )
 }
 
@@ -267,7 +245,7 @@ fn peer_add(dir: &Path, name: &str, server: &Server, token: &str, key: &str) {
 fn three_nodes_share_exactly_what_each_policy_releases() {
     let a = node("Node A", &policy_a());
     let b = node("Node B", &policy_b());
-    let c = node("Node C", &policy_a().replace("node-b", "unused"));
+    let c = node("Node C", &policy(&[], ""));
     let (bundle, strict) = marked_bundle(a.path());
     tessera(a.path(), &["import", bundle.to_str().unwrap()]);
     let a_for_b = add_partner(a.path(), "node-b", "partner");
