@@ -93,6 +93,11 @@ pub(crate) fn check_limit(what: &'static str, asked: usize, max: usize) -> Resul
     }
 }
 
+/// `Err(Limit)` when a requested answer size exceeds its maximum.
+pub fn check_top(asked: usize, max: usize) -> Result<(), GraphError> {
+    check_limit("answer size", asked, max)
+}
+
 /// Days since 1970-01-01 of a civil date (proleptic Gregorian).
 pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let year = if month <= 2 { year - 1 } else { year };

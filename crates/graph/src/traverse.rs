@@ -196,6 +196,14 @@ pub fn neighbourhood(
     })
 }
 
+/// Every link between two nodes (any type, any direction), unfiltered.
+pub fn links_between(s: &Snapshot, a: NodeIx, b: NodeIx) -> Vec<LinkIx> {
+    if (a as usize) >= s.node_count() || (b as usize) >= s.node_count() {
+        return vec![];
+    }
+    entry_between(s, a, b).map_or_else(Vec::new, |entry| s.adjacency_links(entry).to_vec())
+}
+
 /// A path: `links[i]` joins `nodes[i]` and `nodes[i + 1]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Path {

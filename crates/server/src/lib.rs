@@ -22,6 +22,8 @@
 //!   the blocking pool (at most `store_workers` at once), every write through the one writer.
 //! - **A limit on everything**, each named in the error that enforces it ([`Limits`]).
 
+pub mod analysis;
+mod analysis_http;
 mod config;
 mod files;
 mod outbound;
@@ -126,6 +128,7 @@ pub fn serve(config: Config, started: impl FnOnce(&Started)) -> Result<(), Serve
         writer: Arc::new(Semaphore::new(1)),
         pending_imports: AtomicUsize::new(0),
         held: outbound::HeldCache::new(limits.held_cache_max),
+        analysis: analysis_http::Views::default(),
         limits,
         title: config.title.clone(),
     });
@@ -152,7 +155,8 @@ pub fn serve(config: Config, started: impl FnOnce(&Started)) -> Result<(), Serve
             tokens,
             no_policy_file,
         });
-        axum::serve(listener, taxii::router(app))
+        let routes = taxii::router(Arc::clone(&app)).merge(analysis_http::router(app));
+        axum::serve(listener, routes)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .map_err(ServeError::Stopped)

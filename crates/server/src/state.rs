@@ -33,6 +33,8 @@ pub(crate) struct App {
     pub title: String,
     /// Parsed versions release decisions looked up, shared across requests.
     pub held: crate::outbound::HeldCache,
+    /// Each viewer's analysis view (`/app/` endpoints).
+    pub analysis: crate::analysis_http::Views,
 }
 
 /// A value loaded from a file and reloaded when the file changes. A file that fails to load
