@@ -32,7 +32,11 @@ const PAGE: usize = 5_000;
 /// Most objects a view holds; a store beyond this needs a sharded analysis, not a bigger view.
 pub const OBJECTS_MAX: usize = 20_000_000;
 /// Types that are plumbing, not intelligence: never nodes.
-const NOT_NODES: &[&str] = &["marking-definition", "extension-definition", "language-content"];
+const NOT_NODES: &[&str] = &[
+    "marking-definition",
+    "extension-definition",
+    "language-content",
+];
 
 /// Who the view is for.
 #[derive(Debug, Clone, PartialEq)]
@@ -171,10 +175,7 @@ impl View {
             batch.objects.push(ObjectRecord {
                 id: id.clone(),
                 kind: object.object_type().to_string(),
-                name: object
-                    .names()
-                    .first()
-                    .map_or_else(|| id.clone(), |n| (*n).to_string()),
+                name: display_name(object),
                 day: incident_days.get(id.as_str()).copied(),
                 confidence: confidence(object),
                 source: source_of(object),
@@ -323,6 +324,15 @@ fn visible(
             None => true,
         })
         .collect())
+}
+
+/// What to call an object: its `name`, else its first alias, else its id.
+fn display_name(object: &Object) -> String {
+    object
+        .get_str("name")
+        .or_else(|| object.names().first().copied())
+        .unwrap_or(object.id())
+        .to_string()
 }
 
 fn confidence(object: &Object) -> Option<u8> {
@@ -713,12 +723,7 @@ impl View {
             traverse::time_respecting_path(&self.snapshot, a, b, gap_days, filter, limits)?
                 .map(|p| {
                     let mut v = self.path_json(&p.path);
-                    v["days"] = json!(
-                        p.days
-                            .iter()
-                            .map(|d| d.map(day_text))
-                            .collect::<Vec<_>>()
-                    );
+                    v["days"] = json!(p.days.iter().map(|d| d.map(day_text)).collect::<Vec<_>>());
                     v
                 })
                 .into_iter()

@@ -203,7 +203,9 @@ async fn answer(
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             Arc::clone(views.entry(key).or_default())
         };
-        let mut cached = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut cached = slot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let policy_changed = cached
             .policy
             .as_ref()
