@@ -87,11 +87,23 @@ pub fn betweenness(
     Ok(totals.into_iter().map(|b| b * scale).collect())
 }
 
+/// What one Brandes sweep keeps per node, packed so that a visit touches one cache line.
+#[derive(Clone, Copy)]
+struct Visit {
+    sigma: f64,
+    delta: f64,
+    distance: i32,
+}
+
+const UNSEEN: Visit = Visit {
+    sigma: 0.0,
+    delta: 0.0,
+    distance: -1,
+};
+
 /// Reusable buffers of one thread's Brandes sweeps.
 struct Brandes {
-    distance: Vec<i32>,
-    sigma: Vec<f64>,
-    delta: Vec<f64>,
+    visits: Vec<Visit>,
     order: Vec<u32>,
     centrality: Vec<f64>,
 }
@@ -99,9 +111,7 @@ struct Brandes {
 impl Brandes {
     fn new(n: usize) -> Brandes {
         Brandes {
-            distance: vec![-1; n],
-            sigma: vec![0.0; n],
-            delta: vec![0.0; n],
+            visits: vec![UNSEEN; n],
             order: Vec::with_capacity(n),
             centrality: vec![0.0; n],
         }
@@ -109,48 +119,53 @@ impl Brandes {
 
     fn accumulate(&mut self, graph: &SimpleGraph<'_>, source: u32) {
         let Brandes {
-            distance,
-            sigma,
-            delta,
+            visits,
             order,
             centrality,
         } = self;
         order.clear();
-        distance[source as usize] = 0;
-        sigma[source as usize] = 1.0;
+        visits[source as usize].distance = 0;
+        visits[source as usize].sigma = 1.0;
         order.push(source);
         let mut head = 0;
         while head < order.len() {
             let v = order[head];
             head += 1;
-            let (dv, sv) = (distance[v as usize], sigma[v as usize]);
+            let Visit {
+                distance: dv,
+                sigma: sv,
+                ..
+            } = visits[v as usize];
             for &w in graph.neighbours(v) {
-                let dw = &mut distance[w as usize];
-                if *dw < 0 {
-                    *dw = dv + 1;
+                let visit = &mut visits[w as usize];
+                if visit.distance < 0 {
+                    visit.distance = dv + 1;
                     order.push(w);
                 }
-                if *dw == dv + 1 {
-                    sigma[w as usize] += sv;
+                if visit.distance == dv + 1 {
+                    visit.sigma += sv;
                 }
             }
         }
         for &w in order.iter().rev() {
-            let (dw, sw) = (distance[w as usize], sigma[w as usize]);
-            let coefficient = (1.0 + delta[w as usize]) / sw;
+            let Visit {
+                distance: dw,
+                sigma: sw,
+                delta: deltaw,
+            } = visits[w as usize];
+            let coefficient = (1.0 + deltaw) / sw;
             for &v in graph.neighbours(w) {
-                if distance[v as usize] == dw - 1 {
-                    delta[v as usize] += sigma[v as usize] * coefficient;
+                let visit = &mut visits[v as usize];
+                if visit.distance == dw - 1 {
+                    visit.delta += visit.sigma * coefficient;
                 }
             }
             if w != source {
-                centrality[w as usize] += delta[w as usize];
+                centrality[w as usize] += deltaw;
             }
         }
         for &v in order.iter() {
-            distance[v as usize] = -1;
-            sigma[v as usize] = 0.0;
-            delta[v as usize] = 0.0;
+            visits[v as usize] = UNSEEN;
         }
     }
 }
