@@ -209,7 +209,7 @@ impl View {
                     names.extend(object.names().into_iter().map(incident::fold));
                 }
             }
-            if names.iter().any(|n| *n == folded) {
+            if names.contains(&folded) {
                 exact.push(node.ix);
             } else if !folded.is_empty() && names.iter().any(|n| n.contains(&folded)) {
                 partial.push(node.ix);
