@@ -26,6 +26,7 @@
 
 pub mod centrality;
 pub mod community;
+mod ids;
 mod rng;
 mod snapshot;
 pub mod traverse;

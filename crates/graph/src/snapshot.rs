@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use crate::GraphError;
+use crate::ids::IdTable;
 
 /// Index of a node (a resolution class of objects) in one reindexed snapshot.
 pub type NodeIx = u32;
@@ -105,8 +106,7 @@ impl Interner {
 
 #[derive(Debug, Default, Clone)]
 struct RawLinks {
-    ids: Vec<Box<str>>,
-    index: HashMap<Box<str>, u32>,
+    ids: IdTable,
     source: Vec<u32>,
     target: Vec<u32>,
     kind: Vec<u16>,
@@ -124,8 +124,7 @@ pub struct Snapshot {
     link_kinds: Interner,
     sources: Interner,
     // Objects (ground state).
-    ids: Vec<Box<str>>,
-    index: HashMap<Box<str>, u32>,
+    ids: IdTable,
     kind: Vec<u16>,
     name: Vec<Box<str>>,
     day: Vec<i64>,
@@ -263,7 +262,7 @@ impl Snapshot {
         let day = record.day.unwrap_or(NO_DAY);
         let confidence = record.confidence.map_or(NO_CONFIDENCE, |c| c.min(100));
         self.dirty = true;
-        if let Some(&i) = self.index.get(record.id.as_str()) {
+        if let Some(i) = self.ids.get(&record.id) {
             let i = i as usize;
             self.kind[i] = kind;
             self.name[i] = record.name.into();
@@ -277,9 +276,7 @@ impl Snapshot {
             .ok()
             .filter(|&i| i < DEAD)
             .ok_or(GraphError::TooLarge(self.ids.len()))?;
-        let id: Box<str> = record.id.into();
-        self.index.insert(id.clone(), i);
-        self.ids.push(id);
+        self.ids.push(&record.id, i);
         self.kind.push(kind);
         self.name.push(record.name.into());
         self.day.push(day);
@@ -295,12 +292,12 @@ impl Snapshot {
         let kind = self.link_kinds.intern(&record.kind);
         let day = record.day.unwrap_or(NO_DAY);
         let confidence = record.confidence.map_or(NO_CONFIDENCE, |c| c.min(100));
-        let source = self.index.get(record.source_ref.as_str()).copied();
-        let target = self.index.get(record.target_ref.as_str()).copied();
+        let source = self.ids.get(&record.source_ref);
+        let target = self.ids.get(&record.target_ref);
         self.dirty = true;
         let raw = &mut self.raw;
-        let i = match raw.index.get(record.id.as_str()) {
-            Some(&i) => {
+        let i = match raw.ids.get(&record.id) {
+            Some(i) => {
                 let at = i as usize;
                 raw.kind[at] = kind;
                 raw.day[at] = day;
@@ -313,9 +310,7 @@ impl Snapshot {
                     .ok()
                     .filter(|&i| i < DEAD)
                     .ok_or(GraphError::TooLarge(raw.ids.len()))?;
-                let id: Box<str> = record.id.into();
-                raw.index.insert(id.clone(), i);
-                raw.ids.push(id);
+                raw.ids.push(&record.id, i);
                 raw.source.push(PENDING);
                 raw.target.push(PENDING);
                 raw.kind.push(kind);
@@ -341,7 +336,7 @@ impl Snapshot {
 
     /// Records that two objects are one thing. Unknown ids are ignored.
     pub fn same(&mut self, a: &str, b: &str) {
-        let (Some(&a), Some(&b)) = (self.index.get(a), self.index.get(b)) else {
+        let (Some(a), Some(b)) = (self.ids.get(a), self.ids.get(b)) else {
             return;
         };
         let (ra, rb) = (self.find(a), self.find(b));
@@ -355,11 +350,11 @@ impl Snapshot {
 
     /// Hides an object or relationship.
     pub fn remove(&mut self, id: &str) {
-        if let Some(&i) = self.index.get(id) {
+        if let Some(i) = self.ids.get(id) {
             self.alive[i as usize] = false;
             self.dirty = true;
         }
-        if let Some(&i) = self.raw.index.get(id) {
+        if let Some(i) = self.raw.ids.get(id) {
             self.raw.alive[i as usize] = false;
             self.dirty = true;
         }
@@ -390,10 +385,7 @@ impl Snapshot {
     fn resolve_pending(&mut self) {
         let pending = std::mem::take(&mut self.raw.pending);
         for (i, source_ref, target_ref) in pending {
-            match (
-                self.index.get(&*source_ref).copied(),
-                self.index.get(&*target_ref).copied(),
-            ) {
+            match (self.ids.get(&source_ref), self.ids.get(&target_ref)) {
                 (Some(s), Some(t)) => {
                     self.raw.source[i as usize] = s;
                     self.raw.target[i as usize] = t;
@@ -621,7 +613,7 @@ impl Snapshot {
 
     /// The node an object id belongs to.
     pub fn lookup(&self, id: &str) -> Option<NodeIx> {
-        let &x = self.index.get(id)?;
+        let x = self.ids.get(id)?;
         self.node_of
             .get(x as usize)
             .copied()
@@ -763,7 +755,7 @@ impl<'s> NodeView<'s> {
 
     /// The id of the object that stands for the node (the earliest of its class).
     pub fn id(&self) -> &'s str {
-        &self.snapshot.ids[self.rep()]
+        self.snapshot.ids.text(self.rep() as u32)
     }
 
     pub fn kind(&self) -> &'s str {
@@ -791,7 +783,7 @@ impl<'s> NodeView<'s> {
         let to = s.member_start[self.ix as usize + 1] as usize;
         s.members[from..to]
             .iter()
-            .map(move |&x| (&*s.ids[x as usize], s.sources.name(s.source[x as usize])))
+            .map(move |&x| (s.ids.text(x), s.sources.name(s.source[x as usize])))
     }
 
     /// Names of every object the node stands for (the first is [`NodeView::name`]).
@@ -836,9 +828,7 @@ impl<'s> LinkView<'s> {
         let s = self.snapshot;
         let from = s.support_start[self.ix as usize] as usize;
         let to = s.support_start[self.ix as usize + 1] as usize;
-        s.supports[from..to]
-            .iter()
-            .map(move |&i| &*s.raw.ids[i as usize])
+        s.supports[from..to].iter().map(move |&i| s.raw.ids.text(i))
     }
 }
 
