@@ -69,10 +69,13 @@ impl IdTable {
         self.text.push_str(id);
         self.start.push(self.text.len() as u64);
         let hash = self.keys.hash_one(id);
-        if self.by_hash.contains_key(&hash) {
-            self.collided.insert(id.into(), index);
-        } else {
-            self.by_hash.insert(hash, index);
+        match self.by_hash.entry(hash) {
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.collided.insert(id.into(), index);
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(index);
+            }
         }
     }
 }
