@@ -978,3 +978,73 @@ pub fn grouping(answer: &Value, name: &str, now: &str) -> Option<Object> {
     });
     Object::from_value(value).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KERMAN: &str = "incident--ffff463b-72b7-535e-aeba-1e0481392eea";
+    const ISTANBUL: &str = "incident--58c6f5e5-16d5-5558-96ad-082f34f8d7b7";
+
+    fn import(store: &Store, objects: Vec<serde_json::Value>) {
+        let bundle = json!({
+            "type": "bundle",
+            "id": "bundle--6c4f4c2e-5d8a-4b61-9a39-3c5e1c7c2b10",
+            "objects": objects,
+        });
+        let bytes = bundle.to_string().into_bytes();
+        let report = store::import_bundle(
+            store,
+            store::BundleInput::Slice(&bytes),
+            &store::ImportOptions::default(),
+            &mut (),
+        )
+        .expect("the demo case imports");
+        assert_eq!(report.rejected, 0);
+    }
+
+    fn hops(view: &View) -> Option<usize> {
+        let answer = view
+            .paths(
+                KERMAN,
+                ISTANBUL,
+                1,
+                false,
+                None,
+                &Filter::default(),
+                &Limits::default(),
+            )
+            .expect("both incidents are visible");
+        answer["paths"][0]["hops"].as_u64().map(|h| h as usize)
+    }
+
+    /// An analyst's view catches up with what the store gained, without a rebuild: the
+    /// same-cell link arrives after the view was built and shortens the path.
+    #[test]
+    fn an_analyst_view_catches_up_incrementally() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::init(dir.path()).unwrap();
+        let demo: serde_json::Value = serde_json::from_str(incident::demo::DEMO_BUNDLE).unwrap();
+        let (same_cell, rest): (Vec<_>, Vec<_>) = demo["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .cloned()
+            .partition(|o| o["relationship_type"] == "same-cell");
+        assert_eq!(same_cell.len(), 1);
+        import(&store, rest);
+        let mut view = View::build(&store, Viewer::Analyst, None).unwrap();
+        let before = view.through_seq;
+        let relationships = view.snapshot.relationship_count();
+        assert_eq!(hops(&view), Some(2));
+        assert_eq!(view.catch_up(&store, None).unwrap(), 0);
+        import(&store, same_cell);
+        assert_eq!(view.catch_up(&store, None).unwrap(), 1);
+        assert!(view.through_seq > before);
+        assert_eq!(view.snapshot.relationship_count(), relationships + 1);
+        assert_eq!(hops(&view), Some(1));
+        // A partner the policy does not know gets no view at all.
+        let refused = View::build(&store, Viewer::Partner("nobody".into()), None);
+        assert!(matches!(refused, Err(AnalysisError::UnknownPartner(_))));
+    }
+}
