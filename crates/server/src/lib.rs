@@ -22,6 +22,8 @@
 //!   the blocking pool (at most `store_workers` at once), every write through the one writer.
 //! - **A limit on everything**, each named in the error that enforces it ([`Limits`]).
 
+pub mod analysis;
+mod analysis_http;
 mod config;
 pub mod federation;
 mod files;
@@ -141,6 +143,7 @@ pub fn serve(config: Config, started: impl FnOnce(&Started)) -> Result<(), Serve
         key,
         ledger: Arc::new(Mutex::new(ledger)),
         data_dir: config.data_dir.clone(),
+        analysis: analysis_http::Views::default(),
         limits,
         title: config.title.clone(),
     });
@@ -170,7 +173,8 @@ pub fn serve(config: Config, started: impl FnOnce(&Started)) -> Result<(), Serve
         if let Some(interval_ms) = config.sync_interval_ms {
             tokio::spawn(sync_in_background(Arc::clone(&app), interval_ms));
         }
-        axum::serve(listener, taxii::router(app))
+        let routes = taxii::router(Arc::clone(&app)).merge(analysis_http::router(app));
+        axum::serve(listener, routes)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .map_err(ServeError::Stopped)

@@ -39,6 +39,8 @@ pub(crate) struct App {
     /// The node's ledger: what it created, received and released.
     pub ledger: Arc<Mutex<ledger::Ledger>>,
     pub data_dir: PathBuf,
+    /// Each viewer's analysis view (`/app/` endpoints).
+    pub analysis: crate::analysis_http::Views,
 }
 
 impl App {

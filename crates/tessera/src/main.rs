@@ -5,6 +5,7 @@
 //! its arguments, calls one library function, and renders the result.
 
 mod formats;
+mod graph_cmd;
 mod input;
 mod ledger_cmd;
 mod node;
@@ -160,6 +161,15 @@ enum Command {
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=1000))]
         limit: u64,
     },
+    /// Link analysis: neighbourhoods, paths, centrality and communities.
+    Graph {
+        #[command(subcommand)]
+        command: graph_cmd::GraphCommand,
+    },
+    /// Incident counts per group, country or attack type and period.
+    Trends(graph_cmd::TrendsArgs),
+    /// Where incident counts rose beyond their baseline, each surge explained.
+    Surge(graph_cmd::SurgeArgs),
 }
 
 fn main() -> ExitCode {
@@ -368,6 +378,18 @@ fn run(cli: Cli) -> Result<u8, String> {
                 limit: limit as usize,
             };
             search_cmd::run(&store, dir, &query, cli.json)
+        }
+        Command::Graph { command } => {
+            let store = Store::open(dir).map_err(|e| e.to_string())?;
+            graph_cmd::run_graph(&store, dir, command, cli.json)
+        }
+        Command::Trends(args) => {
+            let store = Store::open(dir).map_err(|e| e.to_string())?;
+            graph_cmd::run_trends(&store, dir, args, cli.json)
+        }
+        Command::Surge(args) => {
+            let store = Store::open(dir).map_err(|e| e.to_string())?;
+            graph_cmd::run_surge(&store, dir, args, cli.json)
         }
         Command::Serve(args) => serve::run(dir, args, cli.json),
         Command::Partner { command } => partner::run(dir, command, cli.json),

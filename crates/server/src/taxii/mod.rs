@@ -119,6 +119,13 @@ async fn gate(State(app): State<Arc<App>>, mut request: Request, next: Next) -> 
 }
 
 fn admit(app: &App, headers: &HeaderMap) -> Result<Caller, TaxiiError> {
+    let caller = authenticate(app, headers)?;
+    media::check_accept(headers)?;
+    Ok(caller)
+}
+
+/// A valid token (401) within its rate (429): who is asking. The app API's gate too.
+pub(crate) fn authenticate(app: &App, headers: &HeaderMap) -> Result<Caller, TaxiiError> {
     let token = bearer_token(headers)?;
     let book = app.partners.get();
     let name = book
@@ -135,7 +142,6 @@ fn admit(app: &App, headers: &HeaderMap) -> Result<Caller, TaxiiError> {
             wait.as_secs_f64().ceil().max(1.0) as u64,
         ));
     }
-    media::check_accept(headers)?;
     Ok(Caller {
         name: name.to_string(),
         role,
