@@ -17,7 +17,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .map(|d| d.templates.iter().map(|t| t.to_template()).collect())
         .collect();
-    let predicted: Vec<Vec<Template>> = documents.iter().map(|d| model.extract(&d.doctext)).collect();
+    let mut options = extract::tagger::DecodeOptions::default();
+    if let Ok(v) = std::env::var("OUTSIDE_PENALTY") {
+        options.outside_penalty = v.parse()?;
+    }
+    if let Ok(v) = std::env::var("NONE_PENALTY") {
+        options.none_penalty = v.parse()?;
+    }
+    if let Ok(v) = std::env::var("SPLIT") {
+        options.split_by_trigger = v == "1";
+    }
+    let predicted: Vec<Vec<Template>> = documents
+        .iter()
+        .map(|d| model.extract_with(&d.doctext, options))
+        .collect();
     let s = score(gold.iter().zip(&predicted).map(|(g, p)| (g.as_slice(), p.as_slice())));
     let line = |name: &str, c: extract::muc4::Counts| {
         println!(

@@ -10,11 +10,40 @@ use crate::linear::{FeatureHash, Linear, ModelError, Perceptron, combine, featur
 use crate::muc4::{Document, INCIDENT_TYPES, Role, Template, normalise};
 use crate::text::{Token, TokenKind, sentences, tokenize};
 
+/// Whether training marks every occurrence of a gold mention's words, not only the one the
+/// corpus points at.
+const ALL_OCCURRENCES: bool = true;
+/// Whether the tagger trains on documents that report no incident (all `O`).
+const TAG_IRRELEVANT: bool = false;
+
 /// Tag labels: 0 is `O`; `1 + 2r` is `B-role r`, `2 + 2r` is `I-role r`.
 const TAGS: usize = 11;
 /// Classifier labels: 0 is "no incident"; `1 + t` is [`INCIDENT_TYPES`]`[t]`.
 const CLASSES: usize = 1 + INCIDENT_TYPES.len();
 const MAGIC: &[u8; 5] = b"TSXM1";
+
+/// Decision settings applied on top of the trained scores, chosen on the dev split (they are
+/// settings, not weights).
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeOptions {
+    /// Subtracted from the `O` tag's score: a higher value finds more fillers.
+    pub outside_penalty: f32,
+    /// Subtracted from the "no incident" class's score: a higher value reports more documents.
+    pub none_penalty: f32,
+    /// Whether to split the fillers into one template per incident type, by the trigger words
+    /// near each filler ([`triggers`]).
+    pub split_by_trigger: bool,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> DecodeOptions {
+        DecodeOptions {
+            outside_penalty: 0.0,
+            none_penalty: 30.0,
+            split_by_trigger: true,
+        }
+    }
+}
 
 /// The trained MUC-4 models.
 #[derive(Debug, Clone)]
@@ -76,34 +105,76 @@ impl Muc4Model {
     /// The templates for one document: none when the classifier finds no incident, else one
     /// template of the predicted type holding every role filler the tagger found.
     pub fn extract(&self, text: &str) -> Vec<Template> {
+        self.extract_with(text, DecodeOptions::default())
+    }
+
+    /// [`Muc4Model::extract`] with explicit decision settings.
+    pub fn extract_with(&self, text: &str, options: DecodeOptions) -> Vec<Template> {
         let tokens = tokenize(text);
         let words = lowered(text, &tokens);
         let mut class_scores = [0f32; CLASSES];
         self.classifier
             .accumulate(&document_features(&words), &mut class_scores);
+        class_scores[0] -= options.none_penalty;
         let class = argmax(&class_scores);
-        let spans = self.tag(text, &tokens, &words);
         if class == 0 {
             return Vec::new();
         }
-        let mut template = Template::new(INCIDENT_TYPES[class - 1]);
+        let document_type = INCIDENT_TYPES[class - 1];
+        let spans = self.tag(text, &tokens, &words, options.outside_penalty);
+        let found_triggers = if options.split_by_trigger {
+            triggers(&words)
+        } else {
+            Vec::new()
+        };
+        // Perpetrators go to every template; the other fillers to the template of the trigger
+        // nearest to them in their sentence, or of the document's type.
+        let mut templates: Vec<Template> = Vec::new();
+        let mut perpetrators: Vec<(Role, String)> = Vec::new();
+        let sentence_of = sentence_index(text, &tokens);
         for (role, start, end) in spans {
             let mention = text[tokens[start].start..tokens[end - 1].end].to_string();
-            let key = normalise(&mention);
-            if key.is_empty() {
+            if normalise(&mention).is_empty() {
                 continue;
             }
-            let entities = template.role_mut(role);
-            if entities.iter().any(|e| e.iter().any(|m| normalise(m) == key)) {
+            if matches!(role, Role::PerpInd | Role::PerpOrg) {
+                perpetrators.push((role, mention));
                 continue;
             }
-            entities.push(vec![mention]);
+            let kind = found_triggers
+                .iter()
+                .filter(|(at, _)| sentence_of[*at] == sentence_of[start])
+                .min_by_key(|(at, _)| at.abs_diff(start))
+                .map(|(_, kind)| *kind)
+                .unwrap_or(document_type);
+            let template = match templates.iter().position(|t| t.incident_type == kind) {
+                Some(i) => &mut templates[i],
+                None => {
+                    templates.push(Template::new(kind));
+                    templates.last_mut().expect("just pushed")
+                }
+            };
+            add_filler(template, role, mention);
         }
-        vec![template]
+        if !templates.iter().any(|t| t.incident_type == document_type) {
+            templates.insert(0, Template::new(document_type));
+        }
+        for template in &mut templates {
+            for (role, mention) in &perpetrators {
+                add_filler(template, *role, mention.clone());
+            }
+        }
+        templates
     }
 
     /// The role spans in a document: (role, first token, end token).
-    fn tag(&self, text: &str, tokens: &[Token], words: &[String]) -> Vec<(Role, usize, usize)> {
+    fn tag(
+        &self,
+        text: &str,
+        tokens: &[Token],
+        words: &[String],
+        outside_penalty: f32,
+    ) -> Vec<(Role, usize, usize)> {
         let mut tags = vec![0usize; tokens.len()];
         let mut feats = Vec::with_capacity(48);
         for (index, sentence) in sentences(text, tokens).into_iter().enumerate() {
@@ -115,11 +186,75 @@ impl Muc4Model {
                 add_history(&mut feats, words, i, prev, prev2);
                 let mut scores = [0f32; TAGS];
                 self.tagger.accumulate(&feats, &mut scores);
+                scores[0] -= outside_penalty;
                 tags[i] = best_allowed(&scores, prev);
             }
         }
         spans(&tags)
     }
+}
+
+/// Adds a filler to a template unless a filler with the same normalised text is there.
+fn add_filler(template: &mut Template, role: Role, mention: String) {
+    let key = normalise(&mention);
+    let entities = template.role_mut(role);
+    if !entities.iter().any(|e| e.iter().any(|m| normalise(m) == key)) {
+        entities.push(vec![mention]);
+    }
+}
+
+/// For each token, the index of its sentence.
+fn sentence_index(text: &str, tokens: &[Token]) -> Vec<usize> {
+    let mut out = vec![0; tokens.len()];
+    for (index, sentence) in sentences(text, tokens).into_iter().enumerate() {
+        for i in sentence {
+            out[i] = index;
+        }
+    }
+    out
+}
+
+/// Word beginnings that signal an incident type, most specific first.
+const TRIGGERS: &[(&str, &str)] = &[
+    ("bomb", "bombing"),
+    ("dynamit", "bombing"),
+    ("explo", "bombing"),
+    ("blast", "bombing"),
+    ("detonat", "bombing"),
+    ("grenade", "bombing"),
+    ("kidnap", "kidnapping"),
+    ("abduct", "kidnapping"),
+    ("hostage", "kidnapping"),
+    ("captor", "kidnapping"),
+    ("burn", "arson"),
+    ("arson", "arson"),
+    ("torch", "arson"),
+    ("robbe", "robbery"),
+    ("robbed", "robbery"),
+    ("stole", "robbery"),
+    ("steal", "robbery"),
+    ("loot", "robbery"),
+    ("attack", "attack"),
+    ("kill", "attack"),
+    ("murder", "attack"),
+    ("assassin", "attack"),
+    ("shot", "attack"),
+    ("shoot", "attack"),
+    ("massacre", "attack"),
+    ("ambush", "attack"),
+    ("wound", "attack"),
+    ("machinegun", "attack"),
+];
+
+/// The trigger words of a document: (token index, incident type).
+pub fn triggers(words: &[String]) -> Vec<(usize, &'static str)> {
+    let mut out = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        if let Some((_, kind)) = TRIGGERS.iter().find(|(p, _)| w.starts_with(p)) {
+            out.push((i, *kind));
+        }
+    }
+    out
 }
 
 /// Lower-cased token texts.
@@ -265,12 +400,26 @@ fn document_features(words: &[String]) -> Vec<FeatureHash> {
 /// The gold tags of a training document: every mention of every role filler, longest first
 /// where mentions overlap.
 fn gold_tags(document: &Document, tokens: &[Token]) -> Vec<usize> {
+    let text = &document.doctext;
     let mut mentions: Vec<(usize, usize, Role)> = Vec::new();
     for template in &document.templates {
         for role in Role::ALL {
             for entity in template.role(role) {
                 for mention in entity {
                     mentions.push((mention.1, mention.1 + mention.0.len(), role));
+                    // The corpus marks one occurrence; the others of the same words in the
+                    // document are the same filler, and leaving them `O` would teach the
+                    // tagger to miss them.
+                    if ALL_OCCURRENCES && !mention.0.is_empty() {
+                        for (at, _) in text.match_indices(mention.0.as_str()) {
+                            let end = at + mention.0.len();
+                            let bounded = tokens.iter().any(|t| t.start == at)
+                                && tokens.iter().any(|t| t.end == end);
+                            if bounded && at != mention.1 {
+                                mentions.push((at, end, role));
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -380,6 +529,9 @@ pub fn train(documents: &[Document], options: TrainOptions) -> Muc4Model {
             let mut scores = [0f32; CLASSES];
             classifier.scores(&doc.doc_features, &mut scores);
             classifier.update(&doc.doc_features, doc.class, argmax(&scores));
+            if doc.class == 0 && !TAG_IRRELEVANT {
+                continue;
+            }
             let mut tags = vec![0usize; doc.words.len()];
             for i in 0..doc.words.len() {
                 let prev = if doc.sentence_start[i] { 0 } else { tags[i - 1] };
