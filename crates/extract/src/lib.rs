@@ -11,8 +11,10 @@
 //! - **Never panics on input.** Any string, however odd or long, gives a (possibly empty)
 //!   answer.
 
+pub mod gazetteer;
 pub mod linear;
 pub mod muc4;
+pub mod news;
 pub mod tagger;
 pub mod text;
 
