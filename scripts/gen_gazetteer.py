@@ -35,6 +35,7 @@ mobile reading bath nice split van gap bar hope wells grand ore page post mandi 
 hamilton regina marion jackson lincoln clinton warren florence aurora bristol independence
 union city park valley bay port lake river mount north south east west new old as is it
 buy lowell march may june august hit shot fire lead leads will bell lancaster chester
+than then there these those into over under after before during while about above below
 """.split())
 
 

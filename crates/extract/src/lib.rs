@@ -11,6 +11,7 @@
 //! - **Never panics on input.** Any string, however odd or long, gives a (possibly empty)
 //!   answer.
 
+pub mod draft;
 pub mod gazetteer;
 pub mod linear;
 pub mod muc4;

@@ -625,7 +625,12 @@ fn sentence_event(
         .filter(|p| {
             // A demonym inside the casualty phrase describes the dead ("five Chinese
             // nationals"), not the place.
-            !(matches!(p.place, PlaceKind::Demonym(_)) && killed.is_some_and(|k| p.start >= k.start && p.start < k.end + 3))
+            // Nothing inside the casualty phrase is the place ("more than 90"), and a demonym
+            // just after it describes the dead ("five Chinese nationals").
+            !killed.is_some_and(|k| {
+                (p.start >= k.start && p.start < k.end)
+                    || (matches!(p.place, PlaceKind::Demonym(_)) && p.start < k.end + 3 && p.start >= k.start)
+            })
         })
         .min_by_key(|p| (rank(&p.place), distance((p.start, p.end), anchor)))
         .map(|p| (*p).clone());
@@ -675,6 +680,8 @@ fn is_perpetrator(
 fn places_agree(a: &Option<PlaceHit>, b: &Option<PlaceHit>) -> bool {
     match (a, b) {
         (Some(a), Some(b)) => match (&a.place, &b.place) {
+            // A demonym is weak evidence of place ("Chinese nationals" abroad).
+            (PlaceKind::Demonym(_), _) | (_, PlaceKind::Demonym(_)) => true,
             (PlaceKind::City(x), PlaceKind::City(y)) => x == y,
             (x, y) => x.country() == y.country(),
         },
