@@ -233,8 +233,10 @@ pub fn to_bundle(draft: &Draft, source: &Source, groups: &GroupDirectory) -> Res
     }))
 }
 
+/// STIX wants `created` and `modified` to the millisecond at least.
 fn stix_time(t: Timestamp) -> String {
-    t.to_string()
+    let millis = t.unix_nanos().div_euclid(1_000_000);
+    Timestamp::from_unix_millis(i64::try_from(millis).unwrap_or(0)).to_string()
 }
 
 fn checked(value: Value) -> Result<Object, DraftError> {
