@@ -24,6 +24,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Ok(v) = std::env::var("NONE_PENALTY") {
         options.none_penalty = v.parse()?;
     }
+    if let Ok(v) = std::env::var("RESCUE") {
+        options.rescue_fillers = v.parse()?;
+    }
+    if let Ok(v) = std::env::var("ROLE_MAX") {
+        options.role_entities_max = v.parse()?;
+    }
     if let Ok(v) = std::env::var("SPLIT") {
         options.split_by_trigger = v == "1";
     }

@@ -33,6 +33,12 @@ pub struct DecodeOptions {
     /// Whether to split the fillers into one template per incident type, by the trigger words
     /// near each filler ([`triggers`]).
     pub split_by_trigger: bool,
+    /// When the classifier finds no incident but the tagger finds at least this many fillers,
+    /// report one anyway, of the type of the document's commonest trigger (0: never).
+    pub rescue_fillers: usize,
+    /// At most this many entities per role in a template, the first ones in the text (0: no
+    /// limit).
+    pub role_entities_max: usize,
 }
 
 impl Default for DecodeOptions {
@@ -41,6 +47,8 @@ impl Default for DecodeOptions {
             outside_penalty: 0.0,
             none_penalty: 30.0,
             split_by_trigger: true,
+            rescue_fillers: 0,
+            role_entities_max: 0,
         }
     }
 }
@@ -117,13 +125,34 @@ impl Muc4Model {
             .accumulate(&document_features(&words), &mut class_scores);
         class_scores[0] -= options.none_penalty;
         let class = argmax(&class_scores);
-        if class == 0 {
+        if class == 0 && options.rescue_fillers == 0 {
             return Vec::new();
         }
-        let document_type = INCIDENT_TYPES[class - 1];
         let spans = self.tag(text, &tokens, &words, options.outside_penalty);
-        let found_triggers = if options.split_by_trigger {
+        let found_triggers = if options.split_by_trigger || class == 0 {
             triggers(&words)
+        } else {
+            Vec::new()
+        };
+        let document_type = if class == 0 {
+            if spans.len() < options.rescue_fillers {
+                return Vec::new();
+            }
+            let mut counts = [0usize; INCIDENT_TYPES.len()];
+            for (_, kind) in &found_triggers {
+                if let Some(t) = INCIDENT_TYPES.iter().position(|k| k == kind) {
+                    counts[t] += 1;
+                }
+            }
+            match argmax_count(&counts) {
+                Some(t) => INCIDENT_TYPES[t],
+                None => return Vec::new(),
+            }
+        } else {
+            INCIDENT_TYPES[class - 1]
+        };
+        let found_triggers = if options.split_by_trigger {
+            found_triggers
         } else {
             Vec::new()
         };
@@ -162,6 +191,11 @@ impl Muc4Model {
         for template in &mut templates {
             for (role, mention) in &perpetrators {
                 add_filler(template, *role, mention.clone());
+            }
+            if options.role_entities_max > 0 {
+                for role in Role::ALL {
+                    template.role_mut(role).truncate(options.role_entities_max);
+                }
             }
         }
         templates
@@ -260,6 +294,11 @@ pub fn triggers(words: &[String]) -> Vec<(usize, &'static str)> {
 /// Lower-cased token texts.
 fn lowered(text: &str, tokens: &[Token]) -> Vec<String> {
     tokens.iter().map(|t| t.text(text).to_lowercase()).collect()
+}
+
+fn argmax_count(counts: &[usize]) -> Option<usize> {
+    let best = (0..counts.len()).max_by_key(|&i| (counts[i], std::cmp::Reverse(i)))?;
+    (counts[best] > 0).then_some(best)
 }
 
 fn argmax(scores: &[f32]) -> usize {
