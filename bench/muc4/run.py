@@ -48,8 +48,10 @@ def main():
     lines = out.strip().splitlines()
     print("\n".join(lines[:-1]))
     ours = json.loads(lines[-1])
+    # One core for spaCy too: its numeric libraries must not start one thread per core.
+    single = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     spacy_run = subprocess.run(["taskset", "-c", "0", python, "-c", SPACY, DEV, str(max(1, rounds // 5))],
-                               capture_output=True, text=True)
+                               capture_output=True, text=True, env=single)
     if spacy_run.returncode != 0:
         print("spaCy: not run (" + spacy_run.stderr.strip().splitlines()[-1] + ")")
         return

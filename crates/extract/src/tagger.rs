@@ -15,6 +15,8 @@ use crate::text::{Token, TokenKind, sentences, tokenize};
 const ALL_OCCURRENCES: bool = true;
 /// Whether the tagger trains on documents that report no incident (all `O`).
 const TAG_IRRELEVANT: bool = false;
+/// Whether tokens see the nearest trigger of their sentence as a feature.
+const TRIGGER_FEATURES: bool = true;
 
 /// Tag labels: 0 is `O`; `1 + 2r` is `B-role r`, `2 + 2r` is `I-role r`.
 const TAGS: usize = 11;
@@ -47,8 +49,8 @@ impl Default for DecodeOptions {
             outside_penalty: 0.0,
             none_penalty: 30.0,
             split_by_trigger: true,
-            rescue_fillers: 0,
-            role_entities_max: 0,
+            rescue_fillers: 1,
+            role_entities_max: 2,
         }
     }
 }
@@ -211,10 +213,16 @@ impl Muc4Model {
     ) -> Vec<(Role, usize, usize)> {
         let mut tags = vec![0usize; tokens.len()];
         let mut feats = Vec::with_capacity(48);
+        let all_triggers = triggers(words);
         for (index, sentence) in sentences(text, tokens).into_iter().enumerate() {
+            let here: Vec<(usize, &'static str)> = all_triggers
+                .iter()
+                .filter(|(t, _)| sentence.contains(t))
+                .copied()
+                .collect();
             for i in sentence.clone() {
                 feats.clear();
-                token_features(words, tokens, sentence.clone(), index, i, &mut feats);
+                token_features(words, tokens, sentence.clone(), index, i, &here, &mut feats);
                 let prev = if i > sentence.start { tags[i - 1] } else { 0 };
                 let prev2 = if i > sentence.start + 1 { tags[i - 2] } else { 0 };
                 add_history(&mut feats, words, i, prev, prev2);
@@ -372,6 +380,7 @@ fn token_features(
     sentence: std::ops::Range<usize>,
     sentence_index: usize,
     i: usize,
+    sentence_triggers: &[(usize, &'static str)],
     out: &mut Vec<FeatureHash>,
 ) {
     let at = |k: isize| -> &str {
@@ -410,6 +419,27 @@ fn token_features(
     for k in 3..=6 {
         out.push(feature(15, &[at(-k)]));
         out.push(feature(16, &[at(k)]));
+    }
+    // The nearest event trigger in the sentence: which side, how far, what kind. Perpetrators
+    // come before "attacked", victims after "killed".
+    if TRIGGER_FEATURES
+        && let Some(&(at_trigger, kind)) = sentence_triggers.iter().min_by_key(|(t, _)| t.abs_diff(i))
+    {
+        let side = match at_trigger.cmp(&i) {
+            std::cmp::Ordering::Less => "L",
+            std::cmp::Ordering::Equal => "=",
+            std::cmp::Ordering::Greater => "R",
+        };
+        let far = match at_trigger.abs_diff(i) {
+            0 => "0",
+            1 => "1",
+            2..=3 => "2",
+            4..=8 => "4",
+            _ => "9",
+        };
+        out.push(feature(40, &[side, far, kind]));
+        out.push(feature(41, &[side, kind, w]));
+        out.push(feature(42, &[side, far, &words[at_trigger]]));
     }
 }
 
@@ -527,10 +557,16 @@ pub fn train(documents: &[Document], options: TrainOptions) -> Muc4Model {
             let words = lowered(&d.doctext, &tokens);
             let mut static_features = vec![Vec::new(); tokens.len()];
             let mut sentence_start = vec![false; tokens.len()];
+            let all_triggers = triggers(&words);
             for (index, sentence) in sentences(&d.doctext, &tokens).into_iter().enumerate() {
                 if let Some(first) = sentence_start.get_mut(sentence.start) {
                     *first = true;
                 }
+                let here: Vec<(usize, &'static str)> = all_triggers
+                    .iter()
+                    .filter(|(t, _)| sentence.contains(t))
+                    .copied()
+                    .collect();
                 for i in sentence.clone() {
                     token_features(
                         &words,
@@ -538,6 +574,7 @@ pub fn train(documents: &[Document], options: TrainOptions) -> Muc4Model {
                         sentence.clone(),
                         index,
                         i,
+                        &here,
                         &mut static_features[i],
                     );
                 }
