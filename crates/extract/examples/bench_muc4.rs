@@ -18,7 +18,9 @@ fn peak_rss_kib() -> Option<u64> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let path = args.get(1).ok_or("usage: bench_muc4 SPLIT.jsonl [ROUNDS]")?;
+    let path = args
+        .get(1)
+        .ok_or("usage: bench_muc4 SPLIT.jsonl [ROUNDS]")?;
     let rounds: usize = args.get(2).map(|r| r.parse()).transpose()?.unwrap_or(5);
     let documents = read_jsonl(&std::fs::read_to_string(path)?)?;
     let loading = Instant::now();
@@ -31,8 +33,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .map(|d| d.templates.iter().map(|t| t.to_template()).collect())
         .collect();
-    let predicted: Vec<Vec<Template>> = documents.iter().map(|d| model.extract(&d.doctext)).collect();
-    let s = score(gold.iter().zip(&predicted).map(|(g, p)| (g.as_slice(), p.as_slice())));
+    let predicted: Vec<Vec<Template>> = documents
+        .iter()
+        .map(|d| model.extract(&d.doctext))
+        .collect();
+    let s = score(
+        gold.iter()
+            .zip(&predicted)
+            .map(|(g, p)| (g.as_slice(), p.as_slice())),
+    );
 
     let started = Instant::now();
     let mut templates = 0usize;
@@ -44,11 +53,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seconds = started.elapsed().as_secs_f64();
     let docs_per_s = (rounds * documents.len()) as f64 / seconds;
 
-    println!("MUC-4 {} ({} documents), shipped model, {} gazetteer places", path, documents.len(), places);
+    println!(
+        "MUC-4 {} ({} documents), shipped model, {} gazetteer places",
+        path,
+        documents.len(),
+        places
+    );
     println!("{:<14} {:>6} {:>6} {:>6}", "slot", "P", "R", "F1");
     let mut per_role = serde_json::Map::new();
     let mut line = |name: &str, c: extract::muc4::Counts| {
-        println!("{name:<14} {:6.1} {:6.1} {:6.1}", c.precision(), c.recall(), c.f1());
+        println!(
+            "{name:<14} {:6.1} {:6.1} {:6.1}",
+            c.precision(),
+            c.recall(),
+            c.f1()
+        );
         per_role.insert(
             name.to_string(),
             serde_json::json!({"p": c.precision(), "r": c.recall(), "f1": c.f1(), "correct": c.correct, "predicted": c.predicted, "gold": c.gold}),
@@ -62,7 +81,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rss = peak_rss_kib();
     println!(
         "throughput: {docs_per_s:.0} docs/s on one thread ({rounds} rounds, {templates} templates); model+gazetteer load {load_ms:.0} ms; peak RSS {} MiB",
-        rss.map(|k| format!("{:.1}", k as f64 / 1024.0)).unwrap_or_else(|| "?".into())
+        rss.map(|k| format!("{:.1}", k as f64 / 1024.0))
+            .unwrap_or_else(|| "?".into())
     );
     println!(
         "{}",

@@ -37,7 +37,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .map(|d| model.extract_with(&d.doctext, options))
         .collect();
-    let s = score(gold.iter().zip(&predicted).map(|(g, p)| (g.as_slice(), p.as_slice())));
+    let s = score(
+        gold.iter()
+            .zip(&predicted)
+            .map(|(g, p)| (g.as_slice(), p.as_slice())),
+    );
     let line = |name: &str, c: extract::muc4::Counts| {
         println!(
             "{name:<14} P {:5.1}  R {:5.1}  F1 {:5.1}   ({} correct / {} predicted / {} gold)",

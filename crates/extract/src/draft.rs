@@ -40,14 +40,19 @@ impl GroupDirectory {
             if directory.index.resolve_object(object).is_some() {
                 continue;
             }
-            let Ok(id) = directory.index.resolve_or_add(name, aliases.iter().copied()) else {
+            let Ok(id) = directory
+                .index
+                .resolve_or_add(name, aliases.iter().copied())
+            else {
                 continue;
             };
             directory.set(id, object.id());
         }
         for (name, aliases) in incident::alias::CURATED_GROUPS {
             if directory.index.resolve_exact(name).is_none() {
-                let _ = directory.index.resolve_or_add(name, aliases.iter().copied());
+                let _ = directory
+                    .index
+                    .resolve_or_add(name, aliases.iter().copied());
             }
         }
         directory
@@ -110,9 +115,16 @@ pub fn text_key(text: &str) -> String {
 }
 
 /// The draft's objects, every one valid STIX 2.1. The report comes first.
-pub fn to_objects(draft: &Draft, source: &Source, groups: &GroupDirectory) -> Result<Vec<Object>, DraftError> {
+pub fn to_objects(
+    draft: &Draft,
+    source: &Source,
+    groups: &GroupDirectory,
+) -> Result<Vec<Object>, DraftError> {
     let provenance = Provenance::new(source.created, TESSERA_IDENTITY_ID);
-    let key = format!("draft|{}|{}|{}", source.name, source.published, source.text_key);
+    let key = format!(
+        "draft|{}|{}|{}",
+        source.name, source.published, source.text_key
+    );
     let mut objects: Vec<Object> = Vec::new();
     let mut refs: Vec<String> = Vec::new();
     // Groups: one object per group, new or existing.
@@ -162,7 +174,10 @@ pub fn to_objects(draft: &Draft, source: &Source, groups: &GroupDirectory) -> Re
             None => None,
         };
         let mut incident = Incident::new(&incident_id, found.title(), extension);
-        incident.description = Some(format!("Draft extracted from {}: check every field against its evidence note.", source.name));
+        incident.description = Some(format!(
+            "Draft extracted from {}: check every field against its evidence note.",
+            source.name
+        ));
         incident.labels = vec!["tessera-draft".to_string()];
         let object = incident
             .build(&provenance)
@@ -176,15 +191,20 @@ pub fn to_objects(draft: &Draft, source: &Source, groups: &GroupDirectory) -> Re
                 objects.push(location);
                 refs.push(location_id.clone());
             }
-            let link = Relationship::between(&incident_key, "located-at", &incident_id, &location_id).build(&provenance)?;
+            let link =
+                Relationship::between(&incident_key, "located-at", &incident_id, &location_id)
+                    .build(&provenance)?;
             refs.push(link.id().to_string());
             objects.push(link);
         }
         for (group, _) in &found.perpetrators {
             if let Some((_, actor_id)) = group_refs.iter().find(|(g, _)| g == group) {
-                let link = Relationship::between(&incident_key, "attributed-to", &incident_id, actor_id)
-                    .with_description("Named as responsible in the source text; see the evidence note.")
-                    .build(&provenance)?;
+                let link =
+                    Relationship::between(&incident_key, "attributed-to", &incident_id, actor_id)
+                        .with_description(
+                            "Named as responsible in the source text; see the evidence note.",
+                        )
+                        .build(&provenance)?;
                 refs.push(link.id().to_string());
                 objects.push(link);
             }
@@ -223,9 +243,16 @@ pub fn to_objects(draft: &Draft, source: &Source, groups: &GroupDirectory) -> Re
 }
 
 /// The draft as a STIX 2.1 bundle (JSON value).
-pub fn to_bundle(draft: &Draft, source: &Source, groups: &GroupDirectory) -> Result<Value, DraftError> {
+pub fn to_bundle(
+    draft: &Draft,
+    source: &Source,
+    groups: &GroupDirectory,
+) -> Result<Value, DraftError> {
     let objects = to_objects(draft, source, groups)?;
-    let id = format!("bundle--{}", &deterministic_id("report", &source.text_key)["report--".len()..]);
+    let id = format!(
+        "bundle--{}",
+        &deterministic_id("report", &source.text_key)["report--".len()..]
+    );
     Ok(json!({
         "type": "bundle",
         "id": id,
@@ -248,7 +275,11 @@ fn checked(value: Value) -> Result<Object, DraftError> {
     if !problems.is_empty() {
         return Err(DraftError::Invalid {
             object_type: object.object_type().to_string(),
-            problems: problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+            problems: problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
         });
     }
     Ok(object)
@@ -257,7 +288,10 @@ fn checked(value: Value) -> Result<Object, DraftError> {
 fn location(place: &PlaceKind, provenance: &Provenance) -> Result<Object, DraftError> {
     let location = match place {
         PlaceKind::City(city) => Location {
-            id: deterministic_id("location", &format!("geonames|{}|{}", city.country, city.name)),
+            id: deterministic_id(
+                "location",
+                &format!("geonames|{}|{}", city.country, city.name),
+            ),
             name: Some(city.name.clone()),
             coordinates: Some((city.latitude, city.longitude)),
             country: Some(city.country.clone()),

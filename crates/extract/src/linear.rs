@@ -132,13 +132,21 @@ impl Linear {
 
     /// Reads a model written by [`Linear::write`] from `bytes` at `*at`, advancing `*at`.
     pub fn read(bytes: &[u8], at: &mut usize) -> Result<Linear, ModelError> {
-        let labels = usize::from(*take(bytes, at, 1)?.first().ok_or(ModelError::Truncated(*at))?);
+        let labels = usize::from(
+            *take(bytes, at, 1)?
+                .first()
+                .ok_or(ModelError::Truncated(*at))?,
+        );
         if labels == 0 || labels > LABELS_MAX {
             return Err(ModelError::Labels(labels));
         }
         let count = u32::from_le_bytes(array(take(bytes, at, 4)?)) as usize;
         let scale = f32::from_le_bytes(array(take(bytes, at, 4)?));
-        let hashes = take(bytes, at, count.checked_mul(4).ok_or(ModelError::Truncated(*at))?)?;
+        let hashes = take(
+            bytes,
+            at,
+            count.checked_mul(4).ok_or(ModelError::Truncated(*at))?,
+        )?;
         let values = take(
             bytes,
             at,

@@ -193,7 +193,10 @@ pub fn read_jsonl(text: &str) -> Result<Vec<Document>, ReadError> {
 /// "the"), single spaces.
 pub fn normalise(text: &str) -> String {
     let lower = text.to_lowercase();
-    let stripped: String = lower.chars().filter(|c| !c.is_ascii_punctuation()).collect();
+    let stripped: String = lower
+        .chars()
+        .filter(|c| !c.is_ascii_punctuation())
+        .collect();
     let mut out = String::with_capacity(stripped.len());
     for word in stripped.split_whitespace() {
         if matches!(word, "a" | "an" | "the") {
@@ -379,7 +382,12 @@ impl Normalised {
 
 /// The size of a maximum bipartite matching (Kuhn's augmenting paths).
 fn max_matching(fits: &[Vec<usize>], right: usize) -> usize {
-    fn augment(i: usize, fits: &[Vec<usize>], seen: &mut [bool], owner: &mut [Option<usize>]) -> bool {
+    fn augment(
+        i: usize,
+        fits: &[Vec<usize>],
+        seen: &mut [bool],
+        owner: &mut [Option<usize>],
+    ) -> bool {
         for &j in &fits[i] {
             if seen[j] {
                 continue;
@@ -412,7 +420,11 @@ fn best_assignment(
 ) -> Vec<(usize, usize)> {
     // Iterate over the larger side, keep subsets of the smaller side.
     let swap = gold > predicted;
-    let (outer, inner) = if swap { (gold, predicted) } else { (predicted, gold) };
+    let (outer, inner) = if swap {
+        (gold, predicted)
+    } else {
+        (predicted, gold)
+    };
     let v = |o: usize, i: usize| if swap { value(i, o) } else { value(o, i) };
     let states = 1usize << inner;
     // best[k][mask]: best value using the first k outer items and the inner set `mask`.
@@ -525,8 +537,22 @@ mod tests {
             ],
         )];
         let s = score_document(&gold, &gold);
-        assert_eq!(s.incident_type, Counts { predicted: 1, gold: 1, correct: 1 });
-        assert_eq!(s.roles[0], Counts { predicted: 1, gold: 1, correct: 1 });
+        assert_eq!(
+            s.incident_type,
+            Counts {
+                predicted: 1,
+                gold: 1,
+                correct: 1
+            }
+        );
+        assert_eq!(
+            s.roles[0],
+            Counts {
+                predicted: 1,
+                gold: 1,
+                correct: 1
+            }
+        );
         assert_eq!(s.micro().f1(), 100.0);
     }
 
@@ -534,14 +560,27 @@ mod tests {
     fn a_filler_is_correct_only_if_all_its_mentions_are_in_one_gold_entity() {
         let gold = vec![t(
             "attack",
-            &[(Role::PerpInd, &[&["guerrillas", "guerrilla column"], &["soldiers"]])],
+            &[(
+                Role::PerpInd,
+                &[&["guerrillas", "guerrilla column"], &["soldiers"]],
+            )],
         )];
         let predicted = vec![t(
             "attack",
-            &[(Role::PerpInd, &[&["Guerrillas", "soldiers"], &["the guerrilla column"]])],
+            &[(
+                Role::PerpInd,
+                &[&["Guerrillas", "soldiers"], &["the guerrilla column"]],
+            )],
         )];
         let s = score_document(&gold, &predicted);
-        assert_eq!(s.roles[0], Counts { predicted: 2, gold: 2, correct: 1 });
+        assert_eq!(
+            s.roles[0],
+            Counts {
+                predicted: 2,
+                gold: 2,
+                correct: 1
+            }
+        );
     }
 
     #[test]
@@ -549,7 +588,14 @@ mod tests {
         let gold = vec![t("bombing", &[(Role::Weapon, &[&["bomb", "car bomb"]])])];
         let predicted = vec![t("bombing", &[(Role::Weapon, &[&["bomb"], &["car bomb"]])])];
         let s = score_document(&gold, &predicted);
-        assert_eq!(s.roles[4], Counts { predicted: 2, gold: 1, correct: 1 });
+        assert_eq!(
+            s.roles[4],
+            Counts {
+                predicted: 2,
+                gold: 1,
+                correct: 1
+            }
+        );
     }
 
     #[test]
@@ -557,8 +603,22 @@ mod tests {
         let gold = vec![t("bombing", &[(Role::Target, &[&["embassy"]])])];
         let predicted = vec![t("attack", &[(Role::Target, &[&["embassy"]])])];
         let s = score_document(&gold, &predicted);
-        assert_eq!(s.incident_type, Counts { predicted: 1, gold: 1, correct: 0 });
-        assert_eq!(s.roles[2], Counts { predicted: 1, gold: 1, correct: 0 });
+        assert_eq!(
+            s.incident_type,
+            Counts {
+                predicted: 1,
+                gold: 1,
+                correct: 0
+            }
+        );
+        assert_eq!(
+            s.roles[2],
+            Counts {
+                predicted: 1,
+                gold: 1,
+                correct: 0
+            }
+        );
         assert!(types_agree("attack", "bombing / attack"));
         assert!(!types_agree("arson", "bombing / attack"));
     }
@@ -576,7 +636,14 @@ mod tests {
             t("attack", &[(Role::Victim, &[&["mayor"], &["judge"]])]),
         ];
         let s = score_document(&gold, &predicted);
-        assert_eq!(s.roles[3], Counts { predicted: 3, gold: 3, correct: 3 });
+        assert_eq!(
+            s.roles[3],
+            Counts {
+                predicted: 3,
+                gold: 3,
+                correct: 3
+            }
+        );
         assert_eq!(s.incident_type.correct, 2);
     }
 
@@ -588,10 +655,31 @@ mod tests {
             t("arson", &[(Role::Target, &[&["house"]])]),
         ];
         let s = score_document(&gold, &predicted);
-        assert_eq!(s.incident_type, Counts { predicted: 2, gold: 1, correct: 1 });
-        assert_eq!(s.roles[2], Counts { predicted: 1, gold: 0, correct: 0 });
+        assert_eq!(
+            s.incident_type,
+            Counts {
+                predicted: 2,
+                gold: 1,
+                correct: 1
+            }
+        );
+        assert_eq!(
+            s.roles[2],
+            Counts {
+                predicted: 1,
+                gold: 0,
+                correct: 0
+            }
+        );
         let empty = score_document(&gold, &[]);
-        assert_eq!(empty.micro(), Counts { predicted: 0, gold: 2, correct: 0 });
+        assert_eq!(
+            empty.micro(),
+            Counts {
+                predicted: 0,
+                gold: 2,
+                correct: 0
+            }
+        );
         assert_eq!(empty.micro().f1(), 0.0);
         assert_eq!(score_document(&[], &[]).micro().f1(), 0.0);
     }

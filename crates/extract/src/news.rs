@@ -130,7 +130,14 @@ pub fn extract(text: &str, published: Date, groups: &AliasIndex) -> Draft {
     let place_hits = find_places(&words);
     let mut events: Vec<Event> = Vec::new();
     for sentence in sentences(text, &tokens) {
-        if let Some(event) = sentence_event(&words, &tokens, sentence.clone(), published, &group_hits, &place_hits) {
+        if let Some(event) = sentence_event(
+            &words,
+            &tokens,
+            sentence.clone(),
+            published,
+            &group_hits,
+            &place_hits,
+        ) {
             events.push(event);
         }
     }
@@ -139,7 +146,8 @@ pub fn extract(text: &str, published: Date, groups: &AliasIndex) -> Draft {
         .filter_map(|e| e.finish(text, &tokens, &chars, &words))
         .take(INCIDENTS_MAX)
         .collect();
-    let span = |start: usize, end: usize| (chars.at(tokens[start].start), chars.at(tokens[end - 1].end));
+    let span =
+        |start: usize, end: usize| (chars.at(tokens[start].start), chars.at(tokens[end - 1].end));
     Draft {
         incidents,
         groups: group_hits
@@ -249,7 +257,10 @@ fn find_places(words: &[String]) -> Vec<PlaceHit> {
         let mut found = None;
         for n in (1..=gazetteer::NAME_TOKENS_MAX.min(words.len() - i)).rev() {
             let slice = &words[i..i + n];
-            if !slice.iter().all(|w| w.chars().next().is_some_and(char::is_alphabetic)) {
+            if !slice
+                .iter()
+                .all(|w| w.chars().next().is_some_and(char::is_alphabetic))
+            {
                 continue;
             }
             if let Some(place) = gazetteer::lookup(&slice.join(" ")) {
@@ -274,7 +285,11 @@ fn find_places(words: &[String]) -> Vec<PlaceHit> {
 
 /// A trigger word's incident kind.
 fn trigger(word: &str) -> Option<Option<AttackType>> {
-    let kind = if word.starts_with("bomb") || word.starts_with("explosi") || word == "blast" || word == "blasts" {
+    let kind = if word.starts_with("bomb")
+        || word.starts_with("explosi")
+        || word == "blast"
+        || word == "blasts"
+    {
         Some(AttackType::BombingExplosion)
     } else if word.starts_with("kidnap") || word.starts_with("abduct") {
         Some(AttackType::HostageTakingKidnapping)
@@ -282,7 +297,12 @@ fn trigger(word: &str) -> Option<Option<AttackType>> {
         Some(AttackType::Assassination)
     } else if word.starts_with("shooting") || word == "gunmen" || word.starts_with("massacre") {
         Some(AttackType::ArmedAssault)
-    } else if word.starts_with("attack") || word == "killing" || word == "killed" || word == "suicide" || word == "ambush" {
+    } else if word.starts_with("attack")
+        || word == "killing"
+        || word == "killed"
+        || word == "suicide"
+        || word == "ambush"
+    {
         None
     } else {
         return None;
@@ -291,8 +311,18 @@ fn trigger(word: &str) -> Option<Option<AttackType>> {
 }
 
 const MONTHS: [&str; 12] = [
-    "january", "february", "march", "april", "may", "june", "july", "august", "september",
-    "october", "november", "december",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
 ];
 
 fn month(word: &str) -> Option<u8> {
@@ -317,15 +347,39 @@ fn month(word: &str) -> Option<u8> {
 }
 
 const WEEKDAYS: [&str; 7] = [
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
 ];
 
 /// Small numbers written as words.
 fn number(word: &str) -> Option<u32> {
     const WORDS: [&str; 21] = [
-        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-        "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
-        "nineteen", "twenty",
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
     ];
     if let Some(n) = WORDS.iter().position(|w| *w == word) {
         return Some(n as u32);
@@ -395,19 +449,34 @@ fn find_dates(words: &[String], range: std::ops::Range<usize>, published: Date) 
                 }
                 let year = year.unwrap_or_else(|| year_before(published, m, day as u8));
                 if let Some(date) = Date::new(year, m, day as u8) {
-                    out.push(DateHit { start: i, end, date, precision: DatePrecision::Day });
+                    out.push(DateHit {
+                        start: i,
+                        end,
+                        date,
+                        precision: DatePrecision::Day,
+                    });
                 }
                 i = end;
                 continue;
             }
             // "in january", "in january 2024"
-            if matches!(word(i.wrapping_sub(1)), "in" | "since" | "during" | "early" | "late" | "mid") && m != 5 || (m == 5 && word(i.wrapping_sub(1)) == "in") {
+            if matches!(
+                word(i.wrapping_sub(1)),
+                "in" | "since" | "during" | "early" | "late" | "mid"
+            ) && m != 5
+                || (m == 5 && word(i.wrapping_sub(1)) == "in")
+            {
                 let (year, end) = match number(word(i + 1)).filter(|y| (1900..=2100).contains(y)) {
                     Some(y) => (y as u16, i + 2),
                     None => (year_before(published, m, 1), i + 1),
                 };
                 if let Some(date) = Date::new(year, m, 1) {
-                    out.push(DateHit { start: i, end, date, precision: DatePrecision::Month });
+                    out.push(DateHit {
+                        start: i,
+                        end,
+                        date,
+                        precision: DatePrecision::Month,
+                    });
                 }
                 i = end;
                 continue;
@@ -421,7 +490,12 @@ fn find_dates(words: &[String], range: std::ops::Range<usize>, published: Date) 
                 None => (year_before(published, m, day as u8), i + 2),
             };
             if let Some(date) = Date::new(year, m, day as u8) {
-                out.push(DateHit { start: i, end, date, precision: DatePrecision::Day });
+                out.push(DateHit {
+                    start: i,
+                    end,
+                    date,
+                    precision: DatePrecision::Day,
+                });
             }
             i = end;
             continue;
@@ -431,7 +505,12 @@ fn find_dates(words: &[String], range: std::ops::Range<usize>, published: Date) 
             let published_weekday = (published.days_since_epoch() + 3).rem_euclid(7) as usize;
             let back = (published_weekday + 7 - weekday) % 7;
             if let Some(date) = published.add_days(-(back as i64)) {
-                out.push(DateHit { start: i, end: i + 1, date, precision: DatePrecision::Day });
+                out.push(DateHit {
+                    start: i,
+                    end: i + 1,
+                    date,
+                    precision: DatePrecision::Day,
+                });
             }
         }
         let relative_day = match w {
@@ -442,23 +521,40 @@ fn find_dates(words: &[String], range: std::ops::Range<usize>, published: Date) 
         if let Some(days) = relative_day
             && let Some(date) = published.add_days(days)
         {
-            out.push(DateHit { start: i, end: i + 1, date, precision: DatePrecision::Day });
+            out.push(DateHit {
+                start: i,
+                end: i + 1,
+                date,
+                precision: DatePrecision::Day,
+            });
         }
         // "two days previously", "three days earlier", "5 days ago"
         if let Some(n) = number(w).filter(|n| *n <= 366)
             && matches!(word(i + 1), "day" | "days")
-            && matches!(word(i + 2), "previously" | "earlier" | "before" | "ago" | "later")
+            && matches!(
+                word(i + 2),
+                "previously" | "earlier" | "before" | "ago" | "later"
+            )
         {
             let anchor = if word(i + 2) == "ago" {
                 Some((published, DatePrecision::Day))
             } else {
-                out.iter().rev().find(|d| d.precision == DatePrecision::Day).map(|d| (d.date, d.precision)).or(Some((published, DatePrecision::Day)))
+                out.iter()
+                    .rev()
+                    .find(|d| d.precision == DatePrecision::Day)
+                    .map(|d| (d.date, d.precision))
+                    .or(Some((published, DatePrecision::Day)))
             };
             let sign = if word(i + 2) == "later" { 1 } else { -1 };
             if let Some((base, precision)) = anchor
                 && let Some(date) = base.add_days(sign * i64::from(n))
             {
-                out.push(DateHit { start: i, end: i + 3, date, precision });
+                out.push(DateHit {
+                    start: i,
+                    end: i + 3,
+                    date,
+                    precision,
+                });
                 i += 3;
                 continue;
             }
@@ -469,7 +565,12 @@ fn find_dates(words: &[String], range: std::ops::Range<usize>, published: Date) 
             && let Some(y) = number(w).filter(|y| (1900..=2100).contains(y))
             && let Some(date) = Date::new(y as u16, 1, 1)
         {
-            out.push(DateHit { start: i, end: i + 1, date, precision: DatePrecision::Year });
+            out.push(DateHit {
+                start: i,
+                end: i + 1,
+                date,
+                precision: DatePrecision::Year,
+            });
         }
         i += 1;
     }
@@ -486,9 +587,14 @@ struct CountHit {
     killed: bool,
 }
 
-const KILL_CUES: &[&str] = &["killed", "killing", "kill", "kills", "dead", "died", "deaths", "lives", "death"];
+const KILL_CUES: &[&str] = &[
+    "killed", "killing", "kill", "kills", "dead", "died", "deaths", "lives", "death",
+];
 const WOUND_CUES: &[&str] = &["wounded", "wounding", "injured", "injuring", "injuries"];
-const QUALIFIERS: &[&str] = &["more", "than", "at", "least", "over", "nearly", "about", "some", "the", "of", "almost", "around", "up", "to", "another"];
+const QUALIFIERS: &[&str] = &[
+    "more", "than", "at", "least", "over", "nearly", "about", "some", "the", "of", "almost",
+    "around", "up", "to", "another",
+];
 
 /// A number with its qualifier ("more than 90", "at least 5") from token `i` forwards: the
 /// range and the index after it.
@@ -501,10 +607,26 @@ fn quantity(words: &[String], i: usize, end: usize) -> Option<(CasualtyRange, us
     }
     let n = number(words.get(k)?)?;
     let range = match qualifier.as_slice() {
-        [.., "more", "than"] | [.., "over"] => CasualtyRange { low: Some(n + 1), best: None, high: None },
-        [.., "at", "least"] => CasualtyRange { low: Some(n), best: None, high: None },
-        [.., "nearly"] | [.., "almost"] | [.., "up", "to"] => CasualtyRange { low: None, best: None, high: Some(n) },
-        [.., "about"] | [.., "some"] | [.., "around"] => CasualtyRange { low: None, best: Some(n), high: None },
+        [.., "more", "than"] | [.., "over"] => CasualtyRange {
+            low: Some(n + 1),
+            best: None,
+            high: None,
+        },
+        [.., "at", "least"] => CasualtyRange {
+            low: Some(n),
+            best: None,
+            high: None,
+        },
+        [.., "nearly"] | [.., "almost"] | [.., "up", "to"] => CasualtyRange {
+            low: None,
+            best: None,
+            high: Some(n),
+        },
+        [.., "about"] | [.., "some"] | [.., "around"] => CasualtyRange {
+            low: None,
+            best: Some(n),
+            high: None,
+        },
         _ => CasualtyRange::exact(n),
     };
     Some((range, k, k + 1))
@@ -534,7 +656,9 @@ fn find_counts(words: &[String], range: std::ops::Range<usize>) -> Vec<CountHit>
             let from = i.saturating_sub(6).max(range.start);
             for start in (from..i).rev() {
                 if let Some((r, number_at, _)) = quantity(words, start, i) {
-                    if start == number_at || !QUALIFIERS.contains(&words[start.saturating_sub(1)].as_str()) {
+                    if start == number_at
+                        || !QUALIFIERS.contains(&words[start.saturating_sub(1)].as_str())
+                    {
                         found = Some((r, start, i + 1));
                         break;
                     }
@@ -542,7 +666,12 @@ fn find_counts(words: &[String], range: std::ops::Range<usize>) -> Vec<CountHit>
             }
         }
         if let Some((r, start, end)) = found {
-            out.push(CountHit { start: start.min(i), end: end.max(i + 1), range: r, killed });
+            out.push(CountHit {
+                start: start.min(i),
+                end: end.max(i + 1),
+                range: r,
+                killed,
+            });
         }
     }
     out
@@ -588,7 +717,10 @@ fn sentence_event(
     let dates = find_dates(words, sentence.clone(), published);
     let counts = find_counts(words, sentence.clone());
     let killed = counts.iter().find(|c| c.killed).copied();
-    let day_dates: Vec<&DateHit> = dates.iter().filter(|d| d.precision == DatePrecision::Day).collect();
+    let day_dates: Vec<&DateHit> = dates
+        .iter()
+        .filter(|d| d.precision == DatePrecision::Day)
+        .collect();
     if killed.is_none() && day_dates.is_empty() {
         return None;
     }
@@ -611,7 +743,12 @@ fn sentence_event(
         .expect("triggers is not empty");
     let date = dates
         .iter()
-        .min_by_key(|d| (d.precision != DatePrecision::Day, distance((d.start, d.end), anchor)))
+        .min_by_key(|d| {
+            (
+                d.precision != DatePrecision::Day,
+                distance((d.start, d.end), anchor),
+            )
+        })
         .copied();
     let in_sentence = |s: usize| sentence.contains(&s);
     let places: Vec<&PlaceHit> = place_hits.iter().filter(|p| in_sentence(p.start)).collect();
@@ -629,7 +766,9 @@ fn sentence_event(
             // just after it describes the dead ("five Chinese nationals").
             !killed.is_some_and(|k| {
                 (p.start >= k.start && p.start < k.end)
-                    || (matches!(p.place, PlaceKind::Demonym(_)) && p.start < k.end + 3 && p.start >= k.start)
+                    || (matches!(p.place, PlaceKind::Demonym(_))
+                        && p.start < k.end + 3
+                        && p.start >= k.start)
             })
         })
         .min_by_key(|p| (rank(&p.place), distance((p.start, p.end), anchor)))
@@ -667,11 +806,17 @@ fn is_perpetrator(
     triggers: &[(usize, Option<AttackType>)],
     sentence: std::ops::Range<usize>,
 ) -> bool {
-    let near_trigger = triggers
-        .iter()
-        .any(|(i, _)| distance((*i, i + 1), (group.start, group.end)) <= 3 && !matches!(words[group.start.saturating_sub(1)].as_str(), "against" | "on"));
-    let after_by = (group.start.saturating_sub(3).max(sentence.start)..group.start).any(|i| words[i] == "by");
-    let before_claim = (group.end..(group.end + 6).min(sentence.end)).any(|i| words[i].starts_with("claim"));
+    let near_trigger = triggers.iter().any(|(i, _)| {
+        distance((*i, i + 1), (group.start, group.end)) <= 3
+            && !matches!(
+                words[group.start.saturating_sub(1)].as_str(),
+                "against" | "on"
+            )
+    });
+    let after_by =
+        (group.start.saturating_sub(3).max(sentence.start)..group.start).any(|i| words[i] == "by");
+    let before_claim =
+        (group.end..(group.end + 6).min(sentence.end)).any(|i| words[i].starts_with("claim"));
     near_trigger || after_by || before_claim
 }
 
@@ -697,7 +842,9 @@ fn same_city(a: &Option<PlaceHit>, b: &Option<PlaceHit>) -> bool {
 fn merge(events: Vec<Event>) -> Vec<Vec<Event>> {
     let mut incidents: Vec<Vec<Event>> = Vec::new();
     // Dated events first, so that undated ones find their incident.
-    let (dated, undated): (Vec<Event>, Vec<Event>) = events.into_iter().partition(|e| e.date.is_some_and(|d| d.precision == DatePrecision::Day));
+    let (dated, undated): (Vec<Event>, Vec<Event>) = events
+        .into_iter()
+        .partition(|e| e.date.is_some_and(|d| d.precision == DatePrecision::Day));
     for event in dated {
         let day = event.date.map(|d| d.date);
         let home = incidents.iter_mut().find(|members| {
@@ -713,7 +860,9 @@ fn merge(events: Vec<Event>) -> Vec<Vec<Event>> {
         let home = incidents.iter_mut().find(|members| {
             members.iter().any(|m| {
                 same_city(&m.place, &event.place)
-                    || (m.killed.is_some() && m.killed.map(|k| k.range) == event.killed.map(|k| k.range) && places_agree(&m.place, &event.place))
+                    || (m.killed.is_some()
+                        && m.killed.map(|k| k.range) == event.killed.map(|k| k.range)
+                        && places_agree(&m.place, &event.place))
             })
         });
         if let Some(members) = home {
@@ -725,7 +874,13 @@ fn merge(events: Vec<Event>) -> Vec<Vec<Event>> {
 }
 
 impl Event {
-    fn evidence(field: &'static str, span: (usize, usize), text: &str, tokens: &[Token], chars: &CharIndex) -> Evidence {
+    fn evidence(
+        field: &'static str,
+        span: (usize, usize),
+        text: &str,
+        tokens: &[Token],
+        chars: &CharIndex,
+    ) -> Evidence {
         let (start, end) = (tokens[span.0].start, tokens[span.1 - 1].end);
         Evidence {
             field,
@@ -737,15 +892,36 @@ impl Event {
 }
 
 trait Finish {
-    fn finish(self, text: &str, tokens: &[Token], chars: &CharIndex, words: &[String]) -> Option<DraftIncident>;
+    fn finish(
+        self,
+        text: &str,
+        tokens: &[Token],
+        chars: &CharIndex,
+        words: &[String],
+    ) -> Option<DraftIncident>;
 }
 
 impl Finish for Vec<Event> {
     /// One incident from its events: the first day-resolved date, the most specific place,
     /// the first stated counts, every perpetrator.
-    fn finish(self, text: &str, tokens: &[Token], chars: &CharIndex, _words: &[String]) -> Option<DraftIncident> {
-        let date = self.iter().filter_map(|e| e.date).find(|d| d.precision == DatePrecision::Day)?;
-        let mut evidence = vec![Event::evidence("date", (date.start, date.end), text, tokens, chars)];
+    fn finish(
+        self,
+        text: &str,
+        tokens: &[Token],
+        chars: &CharIndex,
+        _words: &[String],
+    ) -> Option<DraftIncident> {
+        let date = self
+            .iter()
+            .filter_map(|e| e.date)
+            .find(|d| d.precision == DatePrecision::Day)?;
+        let mut evidence = vec![Event::evidence(
+            "date",
+            (date.start, date.end),
+            text,
+            tokens,
+            chars,
+        )];
         let place = self
             .iter()
             .filter_map(|e| e.place.clone())
@@ -755,15 +931,33 @@ impl Finish for Vec<Event> {
                 PlaceKind::Demonym(_) => 2,
             });
         if let Some(p) = &place {
-            evidence.push(Event::evidence("place", (p.start, p.end), text, tokens, chars));
+            evidence.push(Event::evidence(
+                "place",
+                (p.start, p.end),
+                text,
+                tokens,
+                chars,
+            ));
         }
         let killed = self.iter().find_map(|e| e.killed);
         if let Some(k) = killed {
-            evidence.push(Event::evidence("killed", (k.start, k.end), text, tokens, chars));
+            evidence.push(Event::evidence(
+                "killed",
+                (k.start, k.end),
+                text,
+                tokens,
+                chars,
+            ));
         }
         let wounded = self.iter().find_map(|e| e.wounded);
         if let Some(w) = wounded {
-            evidence.push(Event::evidence("wounded", (w.start, w.end), text, tokens, chars));
+            evidence.push(Event::evidence(
+                "wounded",
+                (w.start, w.end),
+                text,
+                tokens,
+                chars,
+            ));
         }
         for e in &self {
             evidence.push(Event::evidence("trigger", e.trigger, text, tokens, chars));
@@ -771,7 +965,13 @@ impl Finish for Vec<Event> {
         let mut perpetrators: Vec<GroupHit> = Vec::new();
         for e in &self {
             for g in &e.perpetrators {
-                evidence.push(Event::evidence("perpetrator", (g.start, g.end), text, tokens, chars));
+                evidence.push(Event::evidence(
+                    "perpetrator",
+                    (g.start, g.end),
+                    text,
+                    tokens,
+                    chars,
+                ));
                 if !perpetrators.iter().any(|p| p.group == g.group) {
                     perpetrators.push(g.clone());
                 }
@@ -785,7 +985,10 @@ impl Finish for Vec<Event> {
             suicide: self.iter().any(|e| e.suicide),
             killed: killed.map(|k| k.range),
             wounded: wounded.map(|w| w.range),
-            perpetrators: perpetrators.into_iter().map(|g| (g.group, String::new())).collect(),
+            perpetrators: perpetrators
+                .into_iter()
+                .map(|g| (g.group, String::new()))
+                .collect(),
             evidence,
         })
     }
@@ -821,20 +1024,45 @@ mod tests {
             ]
         );
         // A month after the publication month is last year's.
-        let words: Vec<String> = ["on", "december", "5"].iter().map(|s| s.to_string()).collect();
-        assert_eq!(find_dates(&words, 0..3, published)[0].date, date("2023-12-05"));
+        let words: Vec<String> = ["on", "december", "5"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            find_dates(&words, 0..3, published)[0].date,
+            date("2023-12-05")
+        );
         // Invalid days are no dates.
-        let words: Vec<String> = ["on", "february", "30"].iter().map(|s| s.to_string()).collect();
+        let words: Vec<String> = ["on", "february", "30"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert!(find_dates(&words, 0..3, published).is_empty());
     }
 
     #[test]
     fn casualty_phrases() {
         let cases = [
-            ("a concert hall attack that killed 137 people", CasualtyRange::exact(137)),
-            ("the killing of more than 90 people", CasualtyRange { low: Some(91), best: None, high: None }),
-            ("the killing of seven pakistani soldiers, including a colonel", CasualtyRange::exact(7)),
-            ("claimed the lives of five chinese nationals", CasualtyRange::exact(5)),
+            (
+                "a concert hall attack that killed 137 people",
+                CasualtyRange::exact(137),
+            ),
+            (
+                "the killing of more than 90 people",
+                CasualtyRange {
+                    low: Some(91),
+                    best: None,
+                    high: None,
+                },
+            ),
+            (
+                "the killing of seven pakistani soldiers, including a colonel",
+                CasualtyRange::exact(7),
+            ),
+            (
+                "claimed the lives of five chinese nationals",
+                CasualtyRange::exact(5),
+            ),
             ("with two soldiers being killed", CasualtyRange::exact(2)),
         ];
         for (text, expected) in cases {
@@ -863,7 +1091,13 @@ mod tests {
         assert_eq!(groups.group(kerman.perpetrators[0].0).name, "Islamic State");
         assert_eq!(draft.incidents[1].date, date("2024-01-28"));
         for e in &kerman.evidence {
-            assert_eq!(text.chars().skip(e.start).take(e.end - e.start).collect::<String>(), e.text);
+            assert_eq!(
+                text.chars()
+                    .skip(e.start)
+                    .take(e.end - e.start)
+                    .collect::<String>(),
+                e.text
+            );
         }
     }
 
@@ -871,7 +1105,14 @@ mod tests {
     fn no_incident_no_panic() {
         let groups = AliasIndex::curated();
         let published = date("2024-03-30");
-        for text in ["", " ", "the weather was fine on tuesday.", "\u{0}\u{1}\u{fffd}", "взрыв в москве 22 марта", "killed killed killed 1 2 3 march"] {
+        for text in [
+            "",
+            " ",
+            "the weather was fine on tuesday.",
+            "\u{0}\u{1}\u{fffd}",
+            "взрыв в москве 22 марта",
+            "killed killed killed 1 2 3 march",
+        ] {
             let draft = extract(text, published, &groups);
             assert!(draft.incidents.len() <= 1, "{text}");
         }

@@ -224,7 +224,11 @@ impl Muc4Model {
                 feats.clear();
                 token_features(words, tokens, sentence.clone(), index, i, &here, &mut feats);
                 let prev = if i > sentence.start { tags[i - 1] } else { 0 };
-                let prev2 = if i > sentence.start + 1 { tags[i - 2] } else { 0 };
+                let prev2 = if i > sentence.start + 1 {
+                    tags[i - 2]
+                } else {
+                    0
+                };
                 add_history(&mut feats, words, i, prev, prev2);
                 let mut scores = [0f32; TAGS];
                 self.tagger.accumulate(&feats, &mut scores);
@@ -240,7 +244,10 @@ impl Muc4Model {
 fn add_filler(template: &mut Template, role: Role, mention: String) {
     let key = normalise(&mention);
     let entities = template.role_mut(role);
-    if !entities.iter().any(|e| e.iter().any(|m| normalise(m) == key)) {
+    if !entities
+        .iter()
+        .any(|e| e.iter().any(|m| normalise(m) == key))
+    {
         entities.push(vec![mention]);
     }
 }
@@ -423,7 +430,8 @@ fn token_features(
     // The nearest event trigger in the sentence: which side, how far, what kind. Perpetrators
     // come before "attacked", victims after "killed".
     if TRIGGER_FEATURES
-        && let Some(&(at_trigger, kind)) = sentence_triggers.iter().min_by_key(|(t, _)| t.abs_diff(i))
+        && let Some(&(at_trigger, kind)) =
+            sentence_triggers.iter().min_by_key(|(t, _)| t.abs_diff(i))
     {
         let side = match at_trigger.cmp(&i) {
             std::cmp::Ordering::Less => "L",
@@ -503,7 +511,11 @@ fn gold_tags(document: &Document, tokens: &[Token]) -> Vec<usize> {
             continue;
         }
         for (k, &i) in inside.iter().enumerate() {
-            tags[i] = if k == 0 { 1 + 2 * role.index() } else { 2 + 2 * role.index() };
+            tags[i] = if k == 0 {
+                1 + 2 * role.index()
+            } else {
+                2 + 2 * role.index()
+            };
         }
     }
     tags
@@ -514,7 +526,12 @@ fn gold_tags(document: &Document, tokens: &[Token]) -> Vec<usize> {
 fn gold_class(document: &Document) -> usize {
     let mut counts = [0usize; CLASSES];
     for template in &document.templates {
-        let kind = template.incident_type.split('/').next().unwrap_or("").trim();
+        let kind = template
+            .incident_type
+            .split('/')
+            .next()
+            .unwrap_or("")
+            .trim();
         if let Some(t) = INCIDENT_TYPES.iter().position(|k| *k == kind) {
             counts[1 + t] += 1;
         }
@@ -610,7 +627,11 @@ pub fn train(documents: &[Document], options: TrainOptions) -> Muc4Model {
             }
             let mut tags = vec![0usize; doc.words.len()];
             for i in 0..doc.words.len() {
-                let prev = if doc.sentence_start[i] { 0 } else { tags[i - 1] };
+                let prev = if doc.sentence_start[i] {
+                    0
+                } else {
+                    tags[i - 1]
+                };
                 let prev2 = if doc.sentence_start[i] || i < 2 || doc.sentence_start[i - 1] {
                     0
                 } else {

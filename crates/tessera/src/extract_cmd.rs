@@ -80,7 +80,10 @@ pub fn extract_files(
     for file in files {
         let bytes = read_bounded(file, TEXT_FILE_BYTES_MAX)?;
         let text = std::str::from_utf8(&bytes).map_err(|e| {
-            format!("{}: not UTF-8 text ({e}); extract reads plain text", file.display())
+            format!(
+                "{}: not UTF-8 text ({e}); extract reads plain text",
+                file.display()
+            )
         })?;
         if text.contains('\0') {
             return Err(format!("{}: binary data, not text", file.display()));
@@ -202,7 +205,9 @@ fn pending(dir: &Path, id: &str) -> Result<PathBuf, String> {
         && id[6..].chars().all(|c| c.is_ascii_hexdigit());
     let path = review_dir(dir).join(format!("{id}.json"));
     if !valid || !path.is_file() {
-        return Err(format!("no pending draft {id:?} (see `tessera review list`)"));
+        return Err(format!(
+            "no pending draft {id:?} (see `tessera review list`)"
+        ));
     }
     Ok(path)
 }

@@ -236,7 +236,13 @@ fn run(cli: Cli) -> Result<u8, String> {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .map(|f| format!("filed {} for review as {}", f["file"].as_str().unwrap_or(""), f["id"].as_str().unwrap_or("")))
+                .map(|f| {
+                    format!(
+                        "filed {} for review as {}",
+                        f["file"].as_str().unwrap_or(""),
+                        f["id"].as_str().unwrap_or("")
+                    )
+                })
                 .collect();
             emit(cli.json, &filed, &ids.join("\n"));
             Ok(EXIT_OK)
@@ -265,9 +271,21 @@ fn run(cli: Cli) -> Result<u8, String> {
                         .as_array()
                         .into_iter()
                         .flatten()
-                        .map(|d| format!("{}  {} incident(s), {} object(s)  {}", d["id"].as_str().unwrap_or(""), d["incidents"], d["objects"], d["name"].as_str().unwrap_or("")))
+                        .map(|d| {
+                            format!(
+                                "{}  {} incident(s), {} object(s)  {}",
+                                d["id"].as_str().unwrap_or(""),
+                                d["incidents"],
+                                d["objects"],
+                                d["name"].as_str().unwrap_or("")
+                            )
+                        })
                         .collect();
-                    let text = if lines.is_empty() { "no drafts waiting for review".to_string() } else { lines.join("\n") };
+                    let text = if lines.is_empty() {
+                        "no drafts waiting for review".to_string()
+                    } else {
+                        lines.join("\n")
+                    };
                     (value, text)
                 }
                 ReviewCommand::Accept { id } => {
