@@ -655,13 +655,12 @@ fn find_counts(words: &[String], range: std::ops::Range<usize>) -> Vec<CountHit>
         if found.is_none() {
             let from = i.saturating_sub(6).max(range.start);
             for start in (from..i).rev() {
-                if let Some((r, number_at, _)) = quantity(words, start, i) {
-                    if start == number_at
-                        || !QUALIFIERS.contains(&words[start.saturating_sub(1)].as_str())
-                    {
-                        found = Some((r, start, i + 1));
-                        break;
-                    }
+                if let Some((r, number_at, _)) = quantity(words, start, i)
+                    && (start == number_at
+                        || !QUALIFIERS.contains(&words[start.saturating_sub(1)].as_str()))
+                {
+                    found = Some((r, start, i + 1));
+                    break;
                 }
             }
         }
