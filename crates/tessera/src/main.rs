@@ -4,6 +4,7 @@
 //! bars, exit codes, human-readable output). It holds no domain logic: every command parses
 //! its arguments, calls one library function, and renders the result.
 
+mod extract_cmd;
 mod formats;
 mod graph_cmd;
 mod input;
@@ -71,6 +72,16 @@ pub enum ProgressMode {
 }
 
 #[derive(Subcommand)]
+enum ReviewCommand {
+    /// The drafts waiting for review.
+    List,
+    /// Import a draft into the store.
+    Accept { id: String },
+    /// Discard a draft; nothing is imported.
+    Reject { id: String },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Create a node in the data directory: its store and its STIX identity.
     Init {
@@ -95,6 +106,27 @@ enum Command {
         /// Versions per durable commit.
         #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
         batch_size: u64,
+        /// File the bundles (drafts from `tessera extract`) into the review queue instead of
+        /// the store; `tessera review accept` imports them.
+        #[arg(long)]
+        review: bool,
+    },
+    /// Draft incidents from news text: a STIX 2.1 bundle for review (`import --review`).
+    Extract {
+        /// Text files (UTF-8), or with --muc4 one MUC-4 JSON-lines file.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The publication date (YYYY-MM-DD) that relative dates resolve against; default today.
+        #[arg(long)]
+        published: Option<String>,
+        /// Read MUC-4 JSON lines and print `{docid: [template, ...]}`.
+        #[arg(long)]
+        muc4: bool,
+    },
+    /// The queue of drafts waiting for an analyst.
+    Review {
+        #[command(subcommand)]
+        command: ReviewCommand,
     },
     /// Export held objects as one STIX 2.1 bundle.
     Export {
@@ -224,9 +256,85 @@ fn run(cli: Cli) -> Result<u8, String> {
         }
         Command::Import {
             paths,
+            review: true,
+            ..
+        } => {
+            let filed = extract_cmd::file_for_review(dir, &paths)?;
+            let ids: Vec<String> = filed["filed"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|f| {
+                    format!(
+                        "filed {} for review as {}",
+                        f["file"].as_str().unwrap_or(""),
+                        f["id"].as_str().unwrap_or("")
+                    )
+                })
+                .collect();
+            emit(cli.json, &filed, &ids.join("\n"));
+            Ok(EXIT_OK)
+        }
+        Command::Extract {
+            files,
+            published,
+            muc4,
+        } => {
+            let value = if muc4 {
+                let [file] = files.as_slice() else {
+                    return Err("--muc4 reads exactly one JSON-lines file".into());
+                };
+                extract_cmd::extract_muc4(file)?
+            } else {
+                extract_cmd::extract_files(dir, &files, published.as_deref())?
+            };
+            println!("{value}");
+            Ok(EXIT_OK)
+        }
+        Command::Review { command } => {
+            let (value, text) = match command {
+                ReviewCommand::List => {
+                    let value = extract_cmd::review_list(dir)?;
+                    let lines: Vec<String> = value["pending"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|d| {
+                            format!(
+                                "{}  {} incident(s), {} object(s)  {}",
+                                d["id"].as_str().unwrap_or(""),
+                                d["incidents"],
+                                d["objects"],
+                                d["name"].as_str().unwrap_or("")
+                            )
+                        })
+                        .collect();
+                    let text = if lines.is_empty() {
+                        "no drafts waiting for review".to_string()
+                    } else {
+                        lines.join("\n")
+                    };
+                    (value, text)
+                }
+                ReviewCommand::Accept { id } => {
+                    let value = extract_cmd::review_accept(dir, &id)?;
+                    let text = format!("accepted {id}: {} version(s) written", value["written"]);
+                    (value, text)
+                }
+                ReviewCommand::Reject { id } => {
+                    let value = extract_cmd::review_reject(dir, &id)?;
+                    (value, format!("rejected {id}"))
+                }
+            };
+            emit(cli.json, &value, &text);
+            Ok(EXIT_OK)
+        }
+        Command::Import {
+            paths,
             skip_invalid,
             format,
             batch_size,
+            review: false,
         } => {
             let store = Store::open(dir).map_err(|e| e.to_string())?;
             let progress = match cli.progress {
