@@ -45,6 +45,10 @@ pub use partners::PartnerBook;
 
 use state::{App, RateLimiter, StatusBook, Watched};
 
+/// Partners whose learnt release memberships are kept at once (each holds at most the policy's
+/// memo bound of ids); beyond it the table starts afresh.
+const MEMBERSHIP_PARTNERS_MAX: usize = 16;
+
 /// Why a server could not start (once it runs, failures are answered per request and logged).
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -126,6 +130,7 @@ pub fn serve(config: Config, started: impl FnOnce(&Started)) -> Result<(), Serve
         writer: Arc::new(Semaphore::new(1)),
         pending_imports: AtomicUsize::new(0),
         held: outbound::HeldCache::new(limits.held_cache_max),
+        memberships: outbound::MembershipCache::new(MEMBERSHIP_PARTNERS_MAX),
         limits,
         title: config.title.clone(),
     });

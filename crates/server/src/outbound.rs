@@ -13,10 +13,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use policy::{Decision, Held, Policy, Provenance, Release, Releaser, Resolver};
-use stix::Object;
+use policy::{Decision, Held, Memberships, Policy, Provenance, Release, Releaser, Resolver};
 use store::StoredVersion;
-use store::query::{Selection, Snapshot};
+use store::query::{Selection, Snapshot, Watermark};
 
 use crate::files::micros_text;
 use crate::taxii::collections::PEER_SOURCE_PREFIX;
@@ -48,7 +47,7 @@ pub(crate) struct HeldCache {
     generation_max: usize,
 }
 
-type Shared = Arc<(Object, Provenance)>;
+type Shared = Arc<Held>;
 
 #[derive(Default)]
 struct Generations {
@@ -102,7 +101,7 @@ struct SnapshotResolver<'s> {
 }
 
 impl SnapshotResolver<'_> {
-    fn lookup(&self, id: &str) -> Result<Option<Arc<(Object, Provenance)>>, store::StoreError> {
+    fn lookup(&self, id: &str) -> Result<Option<Shared>, store::StoreError> {
         let Some(seq) = self.snapshot.current_seq(id)? else {
             return Ok(None);
         };
@@ -110,7 +109,10 @@ impl SnapshotResolver<'_> {
             return Ok(Some(held));
         }
         let version = self.snapshot.version(seq)?;
-        let held = Arc::new((version.object()?, provenance_of(&version.source)));
+        let held = Arc::new(Held {
+            object: version.object()?,
+            provenance: provenance_of(&version.source),
+        });
         self.cache.insert(seq, Arc::clone(&held));
         Ok(Some(held))
     }
@@ -118,16 +120,86 @@ impl SnapshotResolver<'_> {
 
 impl Resolver for SnapshotResolver<'_> {
     fn resolve(&self, id: &str) -> Option<Held> {
+        self.resolve_shared(id).map(|held| Held::clone(&held))
+    }
+
+    fn resolve_shared(&self, id: &str) -> Option<Arc<Held>> {
         match self.lookup(id) {
-            Ok(held) => held.map(|held| Held {
-                object: held.0.clone(),
-                provenance: held.1.clone(),
-            }),
+            Ok(held) => held,
             Err(e) => {
                 crate::log(&format!("resolving {id} for a release decision: {e}"));
                 None
             }
         }
+    }
+}
+
+/// What release decisions learnt about referenced objects, per partner, kept from one request
+/// to the next while it stays true: only for the same policy (the `Arc` in force; a reload
+/// makes a new one) and the same store state (the snapshot's [`Watermark`]; a new version or a
+/// withdrawal moves it). A request whose policy or snapshot differs starts afresh, and what it
+/// learns replaces the entry.
+///
+/// Bounded: one entry per partner of the policy in force (at most `partners_max`, else the
+/// table is cleared), and each entry by the releaser's own memo bound.
+pub(crate) struct MembershipCache {
+    entries: Mutex<HashMap<String, Learnt>>,
+    partners_max: usize,
+}
+
+struct Learnt {
+    policy: Arc<Policy>,
+    watermark: Watermark,
+    memberships: Memberships,
+}
+
+impl MembershipCache {
+    pub(crate) fn new(partners_max: usize) -> MembershipCache {
+        MembershipCache {
+            entries: Mutex::new(HashMap::new()),
+            partners_max: partners_max.max(1),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Learnt>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Takes what was learnt for `partner` under this policy and store state (a concurrent
+    /// request of the same partner then starts afresh).
+    fn take(&self, partner: &str, policy: &Arc<Policy>, watermark: Watermark) -> Memberships {
+        let found = self.lock().remove(partner);
+        match found {
+            Some(learnt)
+                if Arc::ptr_eq(&learnt.policy, policy) && learnt.watermark == watermark =>
+            {
+                learnt.memberships
+            }
+            _ => Memberships::default(),
+        }
+    }
+
+    fn put(
+        &self,
+        partner: &str,
+        policy: &Arc<Policy>,
+        watermark: Watermark,
+        memberships: Memberships,
+    ) {
+        let mut entries = self.lock();
+        if entries.len() >= self.partners_max && !entries.contains_key(partner) {
+            entries.clear();
+        }
+        entries.insert(
+            partner.to_string(),
+            Learnt {
+                policy: Arc::clone(policy),
+                watermark,
+                memberships,
+            },
+        );
     }
 }
 
@@ -180,22 +252,46 @@ impl Page {
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn page(
     snapshot: &Snapshot<'_>,
-    cache: &HeldCache,
-    policy: &Policy,
+    caches: (&HeldCache, &MembershipCache),
+    policy: &Arc<Policy>,
     partner: &str,
     selection: &Selection,
     after_seq: u64,
     limit: usize,
     examine_max: usize,
 ) -> Result<Page, TaxiiError> {
+    let (cache, learnt) = caches;
     let resolver = SnapshotResolver { snapshot, cache };
-    let mut releaser = policy.releaser(partner, &resolver);
+    let watermark = snapshot.watermark()?;
+    let mut releaser = policy
+        .releaser(partner, &resolver)
+        .with_memberships(learnt.take(partner, policy, watermark));
+    let page = page_with(
+        &mut releaser,
+        snapshot,
+        selection,
+        after_seq,
+        limit,
+        examine_max,
+    );
+    learnt.put(partner, policy, watermark, releaser.into_memberships());
+    page
+}
+
+fn page_with(
+    releaser: &mut Releaser<'_>,
+    snapshot: &Snapshot<'_>,
+    selection: &Selection,
+    after_seq: u64,
+    limit: usize,
+    examine_max: usize,
+) -> Result<Page, TaxiiError> {
     let mut selected = snapshot.select(selection, after_seq, examine_max)?;
     let mut items: Vec<Released> = Vec::with_capacity(limit.min(1_024));
     let mut more = false;
     for version in &mut selected {
         let version = version?;
-        let Some(released) = release(&mut releaser, version)? else {
+        let Some(released) = release(releaser, version)? else {
             continue;
         };
         if items.len() == limit {

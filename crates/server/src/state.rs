@@ -33,6 +33,9 @@ pub(crate) struct App {
     pub title: String,
     /// Parsed versions release decisions looked up, shared across requests.
     pub held: crate::outbound::HeldCache,
+    /// Release memberships learnt per partner, kept while the policy and the store stay as
+    /// they were.
+    pub memberships: crate::outbound::MembershipCache,
 }
 
 /// A value loaded from a file and reloaded when the file changes. A file that fails to load
