@@ -147,6 +147,20 @@ impl Memberships {
     }
 }
 
+/// The policy's word that a partner (one of the node's analysts) receives every object as the
+/// node holds it. Only [`Releaser::releases_as_held`] makes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsHeld {
+    partner: String,
+}
+
+impl AsHeld {
+    /// The partner the objects go to.
+    pub fn partner(&self) -> &str {
+        &self.partner
+    }
+}
+
 /// Releases objects to one partner, remembering what it learnt about referenced objects. Make
 /// one per response: it assumes the store does not change while it lives.
 pub struct Releaser<'a> {
@@ -213,6 +227,19 @@ impl<'a> Releaser<'a> {
     /// The partner, if the policy defines it.
     pub fn partner(&self) -> Option<&Partner> {
         self.partner
+    }
+
+    /// Whether this policy releases every object to this partner exactly as the node holds it
+    /// (the node's own analysts: no rule, no redaction, no closure). A caller holding the
+    /// answer may send stored objects as they are, without a [`Release`] for each; it is the
+    /// same decision [`Releaser::release`] makes for them, made once.
+    pub fn releases_as_held(&self) -> Option<AsHeld> {
+        match self.partner {
+            Some(partner) if partner.role == Role::Analyst => Some(AsHeld {
+                partner: partner.name.clone(),
+            }),
+            _ => None,
+        }
     }
 
     /// Decides an object version: the redacted copy the partner may receive, or why not.

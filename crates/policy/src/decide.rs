@@ -106,13 +106,14 @@ pub(crate) fn evaluate_in_place(
 /// neither the required-property check nor the re-validation can fail.
 fn copy_is_unchanged(object: &Object, redact: &Redact) -> bool {
     let map = object.as_map();
-    !map.contains_key("granular_markings")
-        && !(redact.external_references && map.contains_key("external_references"))
-        && !(redact.created_by_ref && map.contains_key("created_by_ref"))
-        && !(redact.description && map.contains_key("description"))
-        && !(redact.custom_properties && map.keys().any(|k| k.starts_with("x_")))
-        && !redact.properties.iter().any(|p| map.contains_key(p))
-        && !(object.object_type() == "location" && redact.location.kept_properties().is_some())
+    let changes = map.contains_key("granular_markings")
+        || (redact.external_references && map.contains_key("external_references"))
+        || (redact.created_by_ref && map.contains_key("created_by_ref"))
+        || (redact.description && map.contains_key("description"))
+        || (redact.custom_properties && map.keys().any(|k| k.starts_with("x_")))
+        || redact.properties.iter().any(|p| map.contains_key(p))
+        || (object.object_type() == "location" && redact.location.kept_properties().is_some());
+    !changes
 }
 
 /// What [`assess`] found: a decided copy (published TLP definitions, sharing-group markings),
@@ -475,6 +476,9 @@ fn enforce_granular_markings(
 /// Drops granular marking selectors whose property is gone, and entries left without any, so
 /// that the copy does not point at what it no longer holds.
 pub(crate) fn prune_granular_markings(copy: &mut Map<String, Value>) {
+    if !copy.contains_key("granular_markings") {
+        return;
+    }
     let present: Vec<String> = copy.keys().cloned().collect();
     let Some(Value::Array(entries)) = copy.get_mut("granular_markings") else {
         return;

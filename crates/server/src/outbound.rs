@@ -13,7 +13,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use policy::{Decision, Held, Memberships, Policy, Provenance, Release, Releaser, Resolver};
+use policy::{
+    AsHeld, Decision, Held, Memberships, Policy, Provenance, Release, Releaser, Resolver,
+};
 use store::StoredVersion;
 use store::query::{Selection, Snapshot, Watermark};
 
@@ -207,22 +209,42 @@ impl MembershipCache {
 pub(crate) struct Released {
     pub seq: u64,
     pub date_added_micros: i64,
-    release: Release,
+    content: Content,
+}
+
+/// What goes out for one version.
+enum Content {
+    /// The copy the policy released.
+    Release(Release),
+    /// The version as stored (its canonical JSON), for a caller the policy releases everything
+    /// to as held ([`AsHeld`]): the node's analysts. Nothing to parse, copy or re-serialise.
+    AsHeld { id: String, canonical_json: Vec<u8> },
 }
 
 impl Released {
     /// The version string TAXII reports: the copy's `modified`, else `created`, else (for
     /// objects STIX does not version) when the node added it.
-    fn version_text(&self) -> String {
-        let object = self.release.object();
-        object
-            .get_str("modified")
-            .or_else(|| object.get_str("created"))
-            .map_or_else(|| micros_text(self.date_added_micros), str::to_string)
+    fn version_text(&self) -> Result<String, TaxiiError> {
+        let from = |object: &serde_json::Map<String, serde_json::Value>| {
+            object
+                .get("modified")
+                .or_else(|| object.get("created"))
+                .and_then(serde_json::Value::as_str)
+                .map_or_else(|| micros_text(self.date_added_micros), str::to_string)
+        };
+        match &self.content {
+            Content::Release(release) => Ok(from(release.object().as_map())),
+            Content::AsHeld { canonical_json, .. } => serde_json::from_slice(canonical_json)
+                .map(|object| from(&object))
+                .map_err(|e| TaxiiError::internal(format!("reading a stored version: {e}"))),
+        }
     }
 
     fn id(&self) -> &str {
-        self.release.object().id()
+        match &self.content {
+            Content::Release(release) => release.object().id(),
+            Content::AsHeld { id, .. } => id,
+        }
     }
 }
 
@@ -289,9 +311,15 @@ fn page_with(
     let mut selected = snapshot.select(selection, after_seq, examine_max)?;
     let mut items: Vec<Released> = Vec::with_capacity(limit.min(1_024));
     let mut more = false;
+    // Decided once for the whole page: the policy releases everything to this caller as held.
+    let as_held = releaser.releases_as_held();
     for version in &mut selected {
         let version = version?;
-        let Some(released) = release(releaser, version)? else {
+        let released = match &as_held {
+            Some(word) => Some(release_as_held(word, version)),
+            None => release(releaser, version)?,
+        };
+        let Some(released) = released else {
             continue;
         };
         if items.len() == limit {
@@ -317,6 +345,18 @@ fn page_with(
     })
 }
 
+/// A stored version as it is, on the policy's word that this caller receives everything so.
+fn release_as_held(_word: &AsHeld, version: StoredVersion) -> Released {
+    Released {
+        seq: version.seq,
+        date_added_micros: version.date_added_micros,
+        content: Content::AsHeld {
+            id: version.id,
+            canonical_json: version.canonical_json,
+        },
+    }
+}
+
 /// Releases one stored version, or `None` if the policy withholds it.
 fn release(
     releaser: &mut Releaser<'_>,
@@ -328,7 +368,7 @@ fn release(
         Decision::Release(release) => Some(Released {
             seq: version.seq,
             date_added_micros: version.date_added_micros,
-            release,
+            content: Content::Release(release),
         }),
         Decision::Withhold(_) => None,
     })
@@ -366,8 +406,11 @@ pub(crate) fn envelope(page: &Page) -> Result<Vec<u8>, TaxiiError> {
         if i > 0 {
             out.push(b',');
         }
-        serde_json::to_writer(&mut out, item.release.object().as_map())
-            .map_err(|e| TaxiiError::internal(format!("writing an envelope: {e}")))?;
+        match &item.content {
+            Content::Release(release) => serde_json::to_writer(&mut out, release.object().as_map())
+                .map_err(|e| TaxiiError::internal(format!("writing an envelope: {e}")))?,
+            Content::AsHeld { canonical_json, .. } => out.extend_from_slice(canonical_json),
+        }
     }
     close(&mut out, page);
     Ok(out)
@@ -384,7 +427,7 @@ pub(crate) fn manifest(page: &Page) -> Result<Vec<u8>, TaxiiError> {
         let entry = serde_json::json!({
             "id": item.id(),
             "date_added": micros_text(item.date_added_micros),
-            "version": item.version_text(),
+            "version": item.version_text()?,
             "media_type": STIX_MEDIA_TYPE,
         });
         serde_json::to_writer(&mut out, &entry)
@@ -402,7 +445,7 @@ pub(crate) fn versions(page: &Page) -> Result<Vec<u8>, TaxiiError> {
         if i > 0 {
             out.push(b',');
         }
-        serde_json::to_writer(&mut out, &item.version_text())
+        serde_json::to_writer(&mut out, &item.version_text()?)
             .map_err(|e| TaxiiError::internal(format!("writing versions: {e}")))?;
     }
     close(&mut out, page);

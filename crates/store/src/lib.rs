@@ -350,7 +350,7 @@ impl Store {
             let mut timed: Vec<(u8, i128, u64)> = Vec::new();
             let mut typed: Vec<(&str, u64)> = Vec::new();
             let mut named: Vec<(&str, u64)> = Vec::new();
-            let mut keyed: Vec<((&str, i128), (u64, [u8; 32]))> = Vec::with_capacity(batch.len());
+            let mut keyed: Vec<(IdVersion<'_>, (u64, [u8; 32]))> = Vec::with_capacity(batch.len());
 
             // What the store holds of each key, read in key order like the inserts below (the
             // ids are random, so in bundle order every read would land on another page).
@@ -367,7 +367,7 @@ impl Store {
             let repeated = order
                 .windows(2)
                 .any(|pair| key_of(&batch[pair[0]]) == key_of(&batch[pair[1]]));
-            let mut written_here: std::collections::HashMap<(&str, i128), (u64, [u8; 32])> =
+            let mut written_here: std::collections::HashMap<IdVersion<'_>, (u64, [u8; 32])> =
                 std::collections::HashMap::new();
 
             for (i, version) in batch.iter().enumerate() {
@@ -939,8 +939,11 @@ fn first_added_after(
     Ok(Some(low))
 }
 
+/// An (id, version) key of `version_keys`.
+type IdVersion<'a> = (&'a str, i128);
+
 /// The (id, version) key of a version in `version_keys`.
-fn key_of(version: &PreparedVersion) -> (&str, i128) {
+fn key_of(version: &PreparedVersion) -> IdVersion<'_> {
     (version.id.as_str(), version.version)
 }
 
