@@ -7,6 +7,7 @@ Peer: `stix2.parse(bundle, allow_custom=True)` and `MemoryStore.add` of the same
 library most STIX users reach for. Medians over several runs; the machine is noisy.
 
 Usage: bench/import/run.py [--runs N] [--peer-runs N]   (from the repository root)
+CARGO_TARGET_DIR is honoured for the release build.
 """
 import argparse
 import gzip
@@ -58,7 +59,8 @@ def main():
     opts = parser.parse_args()
 
     subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "tessera"], cwd=ROOT, check=True)
-    tessera = os.path.join(ROOT, "target", "release", "tessera")
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+    tessera = os.path.join(target, "release", "tessera")
     work = tempfile.mkdtemp(prefix="tessera-bench-import-")
     try:
         bundle = os.path.join(work, "enterprise-attack.json")

@@ -10,8 +10,10 @@ TLP:AMBER, so that a partner's view is a real policy decision). `tessera serve` 
 is then walked with `GET .../objects/?limit=100` following `next` to the end, unfiltered and
 filtered by type (`match[type]=attack-pattern`), as the node's analyst and as a partner cleared
 for GREEN. Every page of every walk is timed (no sampling): the client's wall time from sending
-the request to having the whole body, over one keep-alive connection. The server's RSS (current
-and peak) is read from /proc after the walks.
+the request to having the whole body, over one keep-alive connection. The server's CPU time for each page is read
+from /proc/PID/task/*/schedstat around it (outside the timed part): on a shared machine it is
+the figure other processes disturb least. The server's RSS (current and peak) is read from
+/proc after the walks.
 
 Peer: medallion (the OASIS TAXII 2.1 reference server, from the venv, memory backend) loaded
 with the ICS bundle, walked the same way (limit=100, following `next`), unfiltered and filtered.
@@ -166,19 +168,36 @@ def start_tessera(tessera, data):
     return proc, match.group(1), int(match.group(2))
 
 
-def walk(host, port, path, headers, limit=100):
-    """Follows `next` to the end; returns (page latencies in seconds, pages, objects)."""
+def cpu_seconds(pid):
+    """CPU time the process has used, all threads (nanosecond resolution, from schedstat)."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as stat:
+                total += int(stat.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass  # a thread that ended in between
+    return total / 1e9
+
+
+def walk(host, port, path, headers, limit=100, server_pid=None, cpu=None):
+    """Follows `next` to the end; returns (page latencies in seconds, pages, objects). With
+    `server_pid`, appends the server's CPU time per page to `cpu` (read outside the timed part):
+    on this shared 2-core machine it is the figure other processes disturb least."""
     conn = http.client.HTTPConnection(host, port, timeout=600)
     latencies, objects, cursor = [], 0, None
     while True:
         url = f"{path}{'&' if '?' in path else '?'}limit={limit}"
         if cursor:
             url += "&next=" + cursor
+        cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
         start = time.perf_counter()
         conn.request("GET", url, headers=headers)
         response = conn.getresponse()
         body = response.read()
         latencies.append(time.perf_counter() - start)
+        if server_pid:
+            cpu.append(cpu_seconds(server_pid) - cpu_before)
         if response.status != 200:
             sys.exit(f"GET {url}: {response.status} {body[:300]!r}")
         page = json.loads(body)
@@ -288,12 +307,16 @@ def main():
             for caller in ("bench-analyst", "bench-partner"):
                 headers = {"Accept": TAXII, "Authorization": "Bearer " + tokens[caller]}
                 for name, query in (("unfiltered", ""), ("filtered", f"?match[type]={FILTER_TYPE}")):
-                    latencies, pages, objects = walk(host, port, path + query, headers)
-                    results[f"{caller} {name}"] = dict(summary(latencies), objects=objects)
+                    cpu = []
+                    latencies, pages, objects = walk(host, port, path + query, headers,
+                                                     server_pid=proc.pid, cpu=cpu)
+                    result = results[f"{caller} {name}"] = dict(summary(latencies), objects=objects,
+                                                                server_cpu=summary(cpu))
                     print(f"tessera {caller:13} {name:10}: {objects:>9,} objects in {pages:>6,} pages, "
-                          f"median {results[f'{caller} {name}']['median_ms']:.2f} ms, "
-                          f"p99 {results[f'{caller} {name}']['p99_ms']:.2f} ms, "
-                          f"max {results[f'{caller} {name}']['max_ms']:.2f} ms", flush=True)
+                          f"median {result['median_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, "
+                          f"max {result['max_ms']:.2f} ms; server CPU per page median "
+                          f"{result['server_cpu']['median_ms']:.2f} ms, p99 {result['server_cpu']['p99_ms']:.2f} ms",
+                          flush=True)
             memory = rss(proc.pid)
         finally:
             proc.terminate()

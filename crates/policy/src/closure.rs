@@ -44,12 +44,15 @@
 //! `versions` endpoint).
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use stix::Object;
 use stix::id::type_of;
 
-use crate::decide::{Cleared, JSON_DEPTH_MAX, evaluate, prune_granular_markings};
+use crate::decide::{
+    Cleared, JSON_DEPTH_MAX, evaluate, evaluate_in_place, prune_granular_markings,
+};
 use crate::decision::{Basis, Decision, Reason, Redaction, Release};
 use crate::model::{Partner, Provenance, Role, Rule};
 use crate::policy::Policy;
@@ -70,6 +73,12 @@ pub struct Held {
 pub trait Resolver {
     /// The current version of `id`, or `None` when the node does not hold it.
     fn resolve(&self, id: &str) -> Option<Held>;
+
+    /// The same as [`Resolver::resolve`], shared: a resolver that keeps parsed objects can hand
+    /// them out without a deep copy. Closure calls this one.
+    fn resolve_shared(&self, id: &str) -> Option<Arc<Held>> {
+        self.resolve(id).map(Arc::new)
+    }
 }
 
 impl<F> Resolver for F
@@ -100,6 +109,55 @@ impl Default for ClosureLimits {
             depth_max: 16,
             memo_max: 100_000,
         }
+    }
+}
+
+/// What a [`Releaser`] learnt about the objects it looked at (their memberships), kept by the
+/// caller from one releaser to the next one for the **same policy, the same partner and the
+/// same state of the store** (the caller's duty: a new version, a withdrawal or a policy reload
+/// makes them stale, and stale memberships could release what the policy now withholds).
+///
+/// ```
+/// use policy::{Held, Memberships, Policy};
+/// let policy = Policy::from_toml_str(include_str!("../policy.example.toml"))?;
+/// let nothing_held = |_: &str| -> Option<Held> { None };
+/// let mut releaser = policy.releaser("bfv", &nothing_held);
+/// assert!(!releaser.is_released("identity--5d6f55e7-d337-42a9-89ef-658976546091"));
+/// let learnt: Memberships = releaser.into_memberships();
+/// // The next request, against the same store state and policy, starts from what was learnt.
+/// let releaser = policy.releaser("bfv", &nothing_held).with_memberships(learnt);
+/// # drop(releaser);
+/// # Ok::<(), policy::PolicyError>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct Memberships {
+    partner: String,
+    memo: HashMap<String, Result<(), Reason>>,
+}
+
+impl Memberships {
+    /// How many memberships are remembered.
+    pub fn len(&self) -> usize {
+        self.memo.len()
+    }
+
+    /// Whether nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.memo.is_empty()
+    }
+}
+
+/// The policy's word that a partner (one of the node's analysts) receives every object as the
+/// node holds it. Only [`Releaser::releases_as_held`] makes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsHeld {
+    partner: String,
+}
+
+impl AsHeld {
+    /// The partner the objects go to.
+    pub fn partner(&self) -> &str {
+        &self.partner
     }
 }
 
@@ -141,6 +199,25 @@ impl<'a> Releaser<'a> {
         }
     }
 
+    /// Starts from memberships an earlier releaser learnt (see [`Memberships`] for when that
+    /// is sound). Memberships learnt for another partner are ignored.
+    pub fn with_memberships(mut self, memberships: Memberships) -> Releaser<'a> {
+        if memberships.partner == self.partner_name
+            && memberships.memo.len() <= self.limits.memo_max
+        {
+            self.memo = memberships.memo;
+        }
+        self
+    }
+
+    /// What this releaser learnt, to start the next one from (see [`Memberships`]).
+    pub fn into_memberships(self) -> Memberships {
+        Memberships {
+            partner: self.partner_name,
+            memo: self.memo,
+        }
+    }
+
     /// Replaces the default limits.
     pub fn with_limits(mut self, limits: ClosureLimits) -> Releaser<'a> {
         self.limits = limits;
@@ -150,6 +227,19 @@ impl<'a> Releaser<'a> {
     /// The partner, if the policy defines it.
     pub fn partner(&self) -> Option<&Partner> {
         self.partner
+    }
+
+    /// Whether this policy releases every object to this partner exactly as the node holds it
+    /// (the node's own analysts: no rule, no redaction, no closure). A caller holding the
+    /// answer may send stored objects as they are, without a [`Release`] for each; it is the
+    /// same decision [`Releaser::release`] makes for them, made once.
+    pub fn releases_as_held(&self) -> Option<AsHeld> {
+        match self.partner {
+            Some(partner) if partner.role == Role::Analyst => Some(AsHeld {
+                partner: partner.name.clone(),
+            }),
+            _ => None,
+        }
     }
 
     /// Decides an object version: the redacted copy the partner may receive, or why not.
@@ -453,12 +543,12 @@ impl Builder {
             return self.graph.add(id, None, true);
         }
         self.resolved += 1;
-        let held = match releaser.resolver.resolve(id) {
+        let held = match releaser.resolver.resolve_shared(id) {
             // A resolver that answers with another id is not trusted with this one.
             Some(held) if held.object.id() == id => held,
             _ => return self.graph.add(id, Some(Err(Reason::NotHeld)), false),
         };
-        match evaluate(
+        match evaluate_in_place(
             releaser.policy,
             partner,
             &releaser.rules,
@@ -467,7 +557,12 @@ impl Builder {
         ) {
             Err(reason) => self.graph.add(id, Some(Err(reason)), false),
             Ok(cleared) => {
-                let slots = required_slots(held.object.object_type(), &cleared.copy);
+                // Without a copy, the copy is the object as held.
+                let copy = match &cleared {
+                    Some(cleared) => &cleared.copy,
+                    None => held.object.as_map(),
+                };
+                let slots = required_slots(held.object.object_type(), copy);
                 let i = self.graph.add(id, None, false);
                 self.pending.insert(i, slots);
                 self.queue.push_back((i, depth));
@@ -550,7 +645,7 @@ fn reference_ids(object_type: &str, copy: &Map<String, Value>) -> (Vec<String>, 
     required.retain(|id| !is_tlp_marking(id));
     let mut optional = Vec::new();
     let mut all = Vec::new();
-    collect_references("", copy, 0, &mut all);
+    collect_references(copy, &mut all);
     for (_, id) in all {
         if !is_tlp_marking(&id) && seen.insert(id.clone()) {
             optional.push(id);
@@ -598,7 +693,8 @@ fn filter_references(
             continue;
         }
         let had_reference = required_list && holds_reference(value);
-        let keep = filter_value(&property, &property, value, visible, redactions, 0)?;
+        let mut path = property.clone();
+        let keep = filter_value(&mut path, &property, value, visible, redactions, 0)?;
         if required_list
             && had_reference
             && !value.as_array().is_some_and(|items| {
@@ -623,9 +719,10 @@ fn holds_reference(value: &Value) -> bool {
 }
 
 /// Filters one value found under `key` at `path`. References are what [`refers`] says, and
-/// everything nested inside a `*_ref`/`*_refs` key is treated as under that key.
+/// everything nested inside a `*_ref`/`*_refs` key is treated as under that key. `path` is one
+/// buffer extended and cut back around each nested call (paths are only kept for redactions).
 fn filter_value(
-    path: &str,
+    path: &mut String,
     key: &str,
     value: &mut Value,
     visible: &dyn Fn(&str) -> bool,
@@ -644,7 +741,7 @@ fn filter_value(
                 Ok(Keep::Keep)
             } else {
                 redactions.push(Redaction::ReferenceRemoved {
-                    path: path.to_string(),
+                    path: path.clone(),
                     ref_id: id.clone(),
                 });
                 Ok(Keep::Remove)
@@ -653,15 +750,14 @@ fn filter_value(
         Value::Array(items) => {
             let was_empty = items.is_empty();
             let mut kept = Vec::with_capacity(items.len());
+            let base = path.len();
             for (i, mut item) in std::mem::take(items).into_iter().enumerate() {
-                let item_path = if reference_key {
-                    path.to_string()
-                } else {
-                    format!("{path}[{i}]")
-                };
-                if let Keep::Keep =
-                    filter_value(&item_path, key, &mut item, visible, redactions, depth + 1)?
-                {
+                if !reference_key {
+                    push_index(path, i);
+                }
+                let keep = filter_value(path, key, &mut item, visible, redactions, depth + 1);
+                path.truncate(base);
+                if let Keep::Keep = keep? {
                     kept.push(item);
                 }
             }
@@ -675,8 +771,10 @@ fn filter_value(
         }
         Value::Object(map) => {
             let keys: Vec<String> = map.keys().cloned().collect();
+            let base = path.len();
             for inner_key in keys {
-                let inner_path = format!("{path}.{inner_key}");
+                path.push('.');
+                path.push_str(&inner_key);
                 let inner = map.get_mut(&inner_key).expect("the key was just listed");
                 // Inside a reference property, every nested key is treated as a reference key.
                 let effective_key = if reference_key {
@@ -684,14 +782,9 @@ fn filter_value(
                 } else {
                     inner_key.as_str()
                 };
-                if let Keep::Remove = filter_value(
-                    &inner_path,
-                    effective_key,
-                    inner,
-                    visible,
-                    redactions,
-                    depth + 1,
-                )? {
+                let keep = filter_value(path, effective_key, inner, visible, redactions, depth + 1);
+                path.truncate(base);
+                if let Keep::Remove = keep? {
                     map.remove(&inner_key);
                 }
             }
@@ -727,27 +820,29 @@ fn filter_granular_markings(
 }
 
 /// Every (path, id) the copy refers to at any depth (see [`refers`]), its own `id` aside.
-fn collect_references(
-    path: &str,
-    map: &Map<String, Value>,
-    depth: usize,
-    out: &mut Vec<(String, String)>,
-) {
+fn collect_references(map: &Map<String, Value>, out: &mut Vec<(String, String)>) {
+    let mut path = String::new();
     for (key, value) in map {
-        if path.is_empty() && key == "id" {
+        if key == "id" {
             continue;
         }
-        let inner = if path.is_empty() {
-            key.clone()
-        } else {
-            format!("{path}.{key}")
-        };
-        collect_value(&inner, key, value, depth, out);
+        path.clear();
+        path.push_str(key);
+        collect_value(&mut path, key, value, 0, out);
     }
 }
 
+/// Appends `[index]` to a path.
+fn push_index(path: &mut String, index: usize) {
+    use std::fmt::Write;
+    // Writing to a String cannot fail.
+    let _ = write!(path, "[{index}]");
+}
+
+/// `path` is one buffer extended and cut back around each nested call: a path is copied only
+/// for a reference found.
 fn collect_value(
-    path: &str,
+    path: &mut String,
     key: &str,
     value: &Value,
     depth: usize,
@@ -759,26 +854,27 @@ fn collect_value(
     }
     let reference_key = key.ends_with("_ref") || key.ends_with("_refs");
     match value {
-        Value::String(s) if refers(reference_key, s) => out.push((path.to_string(), s.clone())),
+        Value::String(s) if refers(reference_key, s) => out.push((path.clone(), s.clone())),
         Value::Array(items) => {
+            let base = path.len();
             for (i, item) in items.iter().enumerate() {
-                collect_value(&format!("{path}[{i}]"), key, item, depth + 1, out);
+                push_index(path, i);
+                collect_value(path, key, item, depth + 1, out);
+                path.truncate(base);
             }
         }
         Value::Object(map) => {
+            let base = path.len();
             for (inner_key, inner) in map {
                 let effective_key = if reference_key {
                     key
                 } else {
                     inner_key.as_str()
                 };
-                collect_value(
-                    &format!("{path}.{inner_key}"),
-                    effective_key,
-                    inner,
-                    depth + 1,
-                    out,
-                );
+                path.push('.');
+                path.push_str(inner_key);
+                collect_value(path, effective_key, inner, depth + 1, out);
+                path.truncate(base);
             }
         }
         _ => {}
@@ -789,7 +885,7 @@ fn collect_value(
 /// walk and by `stix`'s, is visible.
 fn verify(copy: &Map<String, Value>, visible: &dyn Fn(&str) -> bool) -> Result<(), String> {
     let mut found = Vec::new();
-    collect_references("", copy, 0, &mut found);
+    collect_references(copy, &mut found);
     found.extend(stix::validate::references(copy));
     match found.into_iter().find(|(_, id)| !visible(id)) {
         Some((path, id)) => Err(format!(

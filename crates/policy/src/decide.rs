@@ -52,6 +52,88 @@ pub(crate) fn evaluate(
     object: &Object,
     provenance: &Provenance,
 ) -> Result<Cleared, Reason> {
+    match assess(policy, partner, rules, object, provenance)? {
+        Assessment::Copied(cleared) => Ok(cleared),
+        Assessment::ToRedact {
+            basis,
+            clearance,
+            redact,
+        } => {
+            let (copy, redactions) = redact_copy(policy, rules, object, clearance, &redact)?;
+            Ok(Cleared {
+                basis,
+                copy,
+                redactions,
+            })
+        }
+    }
+}
+
+/// Decides an object for a partner as [`evaluate`] does, without making the copy when the copy
+/// would be the object as it is (no granular marking, nothing the rules redact is present):
+/// `Ok(None)` then means cleared, with the copy equal to `object`. Closure asks this of every
+/// referenced object, and only needs the copy's required references.
+pub(crate) fn evaluate_in_place(
+    policy: &Policy,
+    partner: &Partner,
+    rules: &[&Rule],
+    object: &Object,
+    provenance: &Provenance,
+) -> Result<Option<Cleared>, Reason> {
+    match assess(policy, partner, rules, object, provenance)? {
+        Assessment::Copied(cleared) => Ok(Some(cleared)),
+        Assessment::ToRedact {
+            basis,
+            clearance,
+            redact,
+        } => {
+            if copy_is_unchanged(object, &redact) {
+                return Ok(None);
+            }
+            let (copy, redactions) = redact_copy(policy, rules, object, clearance, &redact)?;
+            Ok(Some(Cleared {
+                basis,
+                copy,
+                redactions,
+            }))
+        }
+    }
+}
+
+/// Whether [`redact_copy`] would return the object unchanged: it has no granular markings (the
+/// only input of the granular enforcement and pruning), none of the properties `redact` removes,
+/// and it is not a location to coarsen. Then nothing is removed, no redaction is recorded, and
+/// neither the required-property check nor the re-validation can fail.
+fn copy_is_unchanged(object: &Object, redact: &Redact) -> bool {
+    let map = object.as_map();
+    let changes = map.contains_key("granular_markings")
+        || (redact.external_references && map.contains_key("external_references"))
+        || (redact.created_by_ref && map.contains_key("created_by_ref"))
+        || (redact.description && map.contains_key("description"))
+        || (redact.custom_properties && map.keys().any(|k| k.starts_with("x_")))
+        || redact.properties.iter().any(|p| map.contains_key(p))
+        || (object.object_type() == "location" && redact.location.kept_properties().is_some());
+    !changes
+}
+
+/// What [`assess`] found: a decided copy (published TLP definitions, sharing-group markings),
+/// or a clearance whose redactions are still to apply.
+enum Assessment {
+    Copied(Cleared),
+    ToRedact {
+        basis: Basis,
+        clearance: Tlp,
+        redact: Redact,
+    },
+}
+
+fn assess(
+    policy: &Policy,
+    partner: &Partner,
+    rules: &[&Rule],
+    object: &Object,
+    provenance: &Provenance,
+) -> Result<Assessment, Reason> {
     if object
         .as_map()
         .values()
@@ -75,11 +157,11 @@ pub(crate) fn evaluate(
         } else {
             vec![Redaction::ReplacedByPublishedDefinition]
         };
-        return Ok(Cleared {
+        return Ok(Assessment::Copied(Cleared {
             basis: Basis::PublishedTlpDefinition,
             copy: published.into_map(),
             redactions,
-        });
+        }));
     }
 
     // A sharing-group marking definition goes to the audience of the rules that use it: they
@@ -99,13 +181,13 @@ pub(crate) fn evaluate(
                 clearance = clearance.min(Tlp::Green);
             }
             let (copy, redactions) = redact_copy(policy, rules, object, clearance, &redact)?;
-            return Ok(Cleared {
+            return Ok(Assessment::Copied(Cleared {
                 basis: Basis::SharingGroupMarking {
                     rule: first.name.clone(),
                 },
                 copy,
                 redactions,
-            });
+            }));
         }
     }
 
@@ -176,11 +258,10 @@ pub(crate) fn evaluate(
     let redact = matching
         .iter()
         .fold(Redact::default(), |all, r| all.union(&r.redact));
-    let (copy, redactions) = redact_copy(policy, rules, object, clearance, &redact)?;
-    Ok(Cleared {
+    Ok(Assessment::ToRedact {
         basis: Basis::Rules(matching.iter().map(|r| r.name.clone()).collect()),
-        copy,
-        redactions,
+        clearance,
+        redact,
     })
 }
 
@@ -395,6 +476,9 @@ fn enforce_granular_markings(
 /// Drops granular marking selectors whose property is gone, and entries left without any, so
 /// that the copy does not point at what it no longer holds.
 pub(crate) fn prune_granular_markings(copy: &mut Map<String, Value>) {
+    if !copy.contains_key("granular_markings") {
+        return;
+    }
     let present: Vec<String> = copy.keys().cloned().collect();
     let Some(Value::Array(entries)) = copy.get_mut("granular_markings") else {
         return;

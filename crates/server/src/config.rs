@@ -74,7 +74,7 @@ impl Default for Limits {
             query_bytes_max: 16 << 10,
             query_parameters_max: 64,
             post_wait_ms: 2_000,
-            held_cache_max: 50_000,
+            held_cache_max: 8_192,
         }
     }
 }

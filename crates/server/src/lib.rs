@@ -51,6 +51,10 @@ pub use partners::PartnerBook;
 
 use state::{App, RateLimiter, StatusBook, Watched};
 
+/// Partners whose learnt release memberships are kept at once (each holds at most the policy's
+/// memo bound of ids); beyond it the table starts afresh.
+const MEMBERSHIP_PARTNERS_MAX: usize = 16;
+
 /// Why a server could not start (once it runs, failures are answered per request and logged).
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -144,6 +148,7 @@ pub fn serve(config: Config, started: impl FnOnce(&Started)) -> Result<(), Serve
         ledger: Arc::new(Mutex::new(ledger)),
         data_dir: config.data_dir.clone(),
         analysis: analysis_http::Views::default(),
+        memberships: outbound::MembershipCache::new(MEMBERSHIP_PARTNERS_MAX),
         limits,
         title: config.title.clone(),
     });

@@ -13,10 +13,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use policy::{Decision, Held, Policy, Provenance, Release, Releaser, Resolver};
-use stix::Object;
+use policy::{
+    AsHeld, Decision, Held, Memberships, Policy, Provenance, Release, Releaser, Resolver,
+};
 use store::StoredVersion;
-use store::query::{Selection, Snapshot};
+use store::query::{Selection, Snapshot, Watermark};
 
 use crate::files::micros_text;
 use crate::taxii::collections::PEER_SOURCE_PREFIX;
@@ -48,7 +49,7 @@ pub(crate) struct HeldCache {
     generation_max: usize,
 }
 
-type Shared = Arc<(Object, Provenance)>;
+type Shared = Arc<Held>;
 
 #[derive(Default)]
 struct Generations {
@@ -102,7 +103,7 @@ struct SnapshotResolver<'s> {
 }
 
 impl SnapshotResolver<'_> {
-    fn lookup(&self, id: &str) -> Result<Option<Arc<(Object, Provenance)>>, store::StoreError> {
+    fn lookup(&self, id: &str) -> Result<Option<Shared>, store::StoreError> {
         let Some(seq) = self.snapshot.current_seq(id)? else {
             return Ok(None);
         };
@@ -110,7 +111,10 @@ impl SnapshotResolver<'_> {
             return Ok(Some(held));
         }
         let version = self.snapshot.version(seq)?;
-        let held = Arc::new((version.object()?, provenance_of(&version.source)));
+        let held = Arc::new(Held {
+            object: version.object()?,
+            provenance: provenance_of(&version.source),
+        });
         self.cache.insert(seq, Arc::clone(&held));
         Ok(Some(held))
     }
@@ -118,11 +122,12 @@ impl SnapshotResolver<'_> {
 
 impl Resolver for SnapshotResolver<'_> {
     fn resolve(&self, id: &str) -> Option<Held> {
+        self.resolve_shared(id).map(|held| Held::clone(&held))
+    }
+
+    fn resolve_shared(&self, id: &str) -> Option<Arc<Held>> {
         match self.lookup(id) {
-            Ok(held) => held.map(|held| Held {
-                object: held.0.clone(),
-                provenance: held.1.clone(),
-            }),
+            Ok(held) => held,
             Err(e) => {
                 crate::log(&format!("resolving {id} for a release decision: {e}"));
                 None
@@ -131,26 +136,116 @@ impl Resolver for SnapshotResolver<'_> {
     }
 }
 
+/// What release decisions learnt about referenced objects, per partner, kept from one request
+/// to the next while it stays true: only for the same policy (the `Arc` in force; a reload
+/// makes a new one) and the same store state (the snapshot's [`Watermark`]; a new version or a
+/// withdrawal moves it). A request whose policy or snapshot differs starts afresh, and what it
+/// learns replaces the entry.
+///
+/// Bounded: one entry per partner of the policy in force (at most `partners_max`, else the
+/// table is cleared), and each entry by the releaser's own memo bound.
+pub(crate) struct MembershipCache {
+    entries: Mutex<HashMap<String, Learnt>>,
+    partners_max: usize,
+}
+
+struct Learnt {
+    policy: Arc<Policy>,
+    watermark: Watermark,
+    memberships: Memberships,
+}
+
+impl MembershipCache {
+    pub(crate) fn new(partners_max: usize) -> MembershipCache {
+        MembershipCache {
+            entries: Mutex::new(HashMap::new()),
+            partners_max: partners_max.max(1),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Learnt>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Takes what was learnt for `partner` under this policy and store state (a concurrent
+    /// request of the same partner then starts afresh).
+    fn take(&self, partner: &str, policy: &Arc<Policy>, watermark: Watermark) -> Memberships {
+        let found = self.lock().remove(partner);
+        match found {
+            Some(learnt)
+                if Arc::ptr_eq(&learnt.policy, policy) && learnt.watermark == watermark =>
+            {
+                learnt.memberships
+            }
+            _ => Memberships::default(),
+        }
+    }
+
+    fn put(
+        &self,
+        partner: &str,
+        policy: &Arc<Policy>,
+        watermark: Watermark,
+        memberships: Memberships,
+    ) {
+        let mut entries = self.lock();
+        if entries.len() >= self.partners_max && !entries.contains_key(partner) {
+            entries.clear();
+        }
+        entries.insert(
+            partner.to_string(),
+            Learnt {
+                policy: Arc::clone(policy),
+                watermark,
+                memberships,
+            },
+        );
+    }
+}
+
 /// A version the policy released to the caller, as the caller may receive it.
 pub(crate) struct Released {
     pub seq: u64,
     pub date_added_micros: i64,
-    release: Release,
+    content: Content,
+}
+
+/// What goes out for one version.
+enum Content {
+    /// The copy the policy released.
+    Release(Release),
+    /// The version as stored (its canonical JSON), for a caller the policy releases everything
+    /// to as held ([`AsHeld`]): the node's analysts. Nothing to parse, copy or re-serialise.
+    AsHeld { id: String, canonical_json: Vec<u8> },
 }
 
 impl Released {
     /// The version string TAXII reports: the copy's `modified`, else `created`, else (for
     /// objects STIX does not version) when the node added it.
-    fn version_text(&self) -> String {
-        let object = self.release.object();
-        object
-            .get_str("modified")
-            .or_else(|| object.get_str("created"))
-            .map_or_else(|| micros_text(self.date_added_micros), str::to_string)
+    fn version_text(&self) -> Result<String, TaxiiError> {
+        let from = |object: &serde_json::Map<String, serde_json::Value>| {
+            object
+                .get("modified")
+                .or_else(|| object.get("created"))
+                .and_then(serde_json::Value::as_str)
+                .map_or_else(|| micros_text(self.date_added_micros), str::to_string)
+        };
+        match &self.content {
+            Content::Release(release) => Ok(from(release.object().as_map())),
+            Content::AsHeld { canonical_json, .. } => Ok(crate::node::version_text(
+                canonical_json,
+                self.date_added_micros,
+            )),
+        }
     }
 
     fn id(&self) -> &str {
-        self.release.object().id()
+        match &self.content {
+            Content::Release(release) => release.object().id(),
+            Content::AsHeld { id, .. } => id,
+        }
     }
 }
 
@@ -180,22 +275,52 @@ impl Page {
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn page(
     snapshot: &Snapshot<'_>,
-    cache: &HeldCache,
-    policy: &Policy,
+    caches: (&HeldCache, &MembershipCache),
+    policy: &Arc<Policy>,
     partner: &str,
     selection: &Selection,
     after_seq: u64,
     limit: usize,
     examine_max: usize,
 ) -> Result<Page, TaxiiError> {
+    let (cache, learnt) = caches;
     let resolver = SnapshotResolver { snapshot, cache };
-    let mut releaser = policy.releaser(partner, &resolver);
+    let watermark = snapshot.watermark()?;
+    let mut releaser = policy
+        .releaser(partner, &resolver)
+        .with_memberships(learnt.take(partner, policy, watermark));
+    let page = page_with(
+        &mut releaser,
+        snapshot,
+        selection,
+        after_seq,
+        limit,
+        examine_max,
+    );
+    learnt.put(partner, policy, watermark, releaser.into_memberships());
+    page
+}
+
+fn page_with(
+    releaser: &mut Releaser<'_>,
+    snapshot: &Snapshot<'_>,
+    selection: &Selection,
+    after_seq: u64,
+    limit: usize,
+    examine_max: usize,
+) -> Result<Page, TaxiiError> {
     let mut selected = snapshot.select(selection, after_seq, examine_max)?;
     let mut items: Vec<Released> = Vec::with_capacity(limit.min(1_024));
     let mut more = false;
+    // Decided once for the whole page: the policy releases everything to this caller as held.
+    let as_held = releaser.releases_as_held();
     for version in &mut selected {
         let version = version?;
-        let Some(released) = release(&mut releaser, version)? else {
+        let released = match &as_held {
+            Some(word) => Some(release_as_held(word, version)),
+            None => release(releaser, version)?,
+        };
+        let Some(released) = released else {
             continue;
         };
         if items.len() == limit {
@@ -221,6 +346,18 @@ pub(crate) fn page(
     })
 }
 
+/// A stored version as it is, on the policy's word that this caller receives everything so.
+fn release_as_held(_word: &AsHeld, version: StoredVersion) -> Released {
+    Released {
+        seq: version.seq,
+        date_added_micros: version.date_added_micros,
+        content: Content::AsHeld {
+            id: version.id,
+            canonical_json: version.canonical_json,
+        },
+    }
+}
+
 /// Releases one stored version, or `None` if the policy withholds it.
 fn release(
     releaser: &mut Releaser<'_>,
@@ -232,7 +369,7 @@ fn release(
         Decision::Release(release) => Some(Released {
             seq: version.seq,
             date_added_micros: version.date_added_micros,
-            release,
+            content: Content::Release(release),
         }),
         Decision::Withhold(_) => None,
     })
@@ -277,17 +414,23 @@ pub(crate) fn envelope(
         if i > 0 {
             out.push(b',');
         }
-        let canonical = stix::canonical::canonical_object(item.release.object().as_map());
+        let start = out.len();
+        match &item.content {
+            Content::Release(release) => out.extend_from_slice(&stix::canonical::canonical_object(
+                release.object().as_map(),
+            )),
+            // Stored versions are kept in canonical form already.
+            Content::AsHeld { canonical_json, .. } => out.extend_from_slice(canonical_json),
+        }
         if let Some((partner, entries)) = ledger.as_mut() {
             entries.push(ledger::Entry::Released {
                 recorded_at_unix_ms,
                 partner: (*partner).to_string(),
                 object_id: item.id().to_string(),
-                version: item.version_text(),
-                content_hash: hex::encode(stix::canonical::content_hash(&canonical)),
+                version: item.version_text()?,
+                content_hash: hex::encode(stix::canonical::content_hash(&out[start..])),
             });
         }
-        out.extend_from_slice(&canonical);
     }
     close(&mut out, page);
     Ok(out)
@@ -304,7 +447,7 @@ pub(crate) fn manifest(page: &Page) -> Result<Vec<u8>, TaxiiError> {
         let entry = serde_json::json!({
             "id": item.id(),
             "date_added": micros_text(item.date_added_micros),
-            "version": item.version_text(),
+            "version": item.version_text()?,
             "media_type": STIX_MEDIA_TYPE,
         });
         stix::canonical::write_canonical(&entry, &mut out);
@@ -321,7 +464,10 @@ pub(crate) fn versions(page: &Page) -> Result<Vec<u8>, TaxiiError> {
         if i > 0 {
             out.push(b',');
         }
-        stix::canonical::write_canonical(&serde_json::Value::String(item.version_text()), &mut out);
+        stix::canonical::write_canonical(
+            &serde_json::Value::String(item.version_text()?),
+            &mut out,
+        );
     }
     close(&mut out, page);
     Ok(out)

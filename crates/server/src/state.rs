@@ -41,6 +41,9 @@ pub(crate) struct App {
     pub data_dir: PathBuf,
     /// Each viewer's analysis view (`/app/` endpoints).
     pub analysis: crate::analysis_http::Views,
+    /// Release memberships learnt per partner, kept while the policy and the store stay as
+    /// they were.
+    pub memberships: crate::outbound::MembershipCache,
 }
 
 impl App {

@@ -47,7 +47,7 @@ impl Default for ImportOptions {
             source: "local".to_string(),
             problems_max: 1_000,
             object_bytes_max: 16 << 20,
-            batch_bytes_max: 64 << 20,
+            batch_bytes_max: 2 << 20,
             bundle: BundleReader::default(),
         }
     }
@@ -160,8 +160,9 @@ fn run_import<'s, 'e: 's>(
     options: &'e ImportOptions,
     progress: &mut dyn ImportProgress,
 ) -> Result<ImportReport, ImportError> {
-    // One batch may wait while another is written: judging runs at most one batch ahead.
-    let (batch_sender, batch_receiver) = mpsc::sync_channel::<Vec<PreparedVersion>>(1);
+    // A full batch is handed over when the writer is ready for it: judging runs at most one
+    // batch ahead (the one it is filling), so at most two batches are in memory at once.
+    let (batch_sender, batch_receiver) = mpsc::sync_channel::<Vec<PreparedVersion>>(0);
     let (commit_sender, commit_receiver) = mpsc::channel::<Committed>();
     let writer = scope.spawn(move || -> Result<(), ImportError> {
         for batch in batch_receiver {

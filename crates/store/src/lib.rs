@@ -350,12 +350,34 @@ impl Store {
             let mut timed: Vec<(u8, i128, u64)> = Vec::new();
             let mut typed: Vec<(&str, u64)> = Vec::new();
             let mut named: Vec<(&str, u64)> = Vec::new();
+            let mut keyed: Vec<(IdVersion<'_>, (u64, [u8; 32]))> = Vec::with_capacity(batch.len());
 
-            for version in batch {
-                let existing = version_keys
-                    .get((version.id.as_str(), version.version))
+            // What the store holds of each key, read in key order like the inserts below (the
+            // ids are random, so in bundle order every read would land on another page).
+            let mut order: Vec<usize> = (0..batch.len()).collect();
+            order.sort_unstable_by(|&a, &b| key_of(&batch[a]).cmp(&key_of(&batch[b])));
+            let mut held: Vec<Option<(u64, [u8; 32])>> = vec![None; batch.len()];
+            for &i in &order {
+                held[i] = version_keys
+                    .get(key_of(&batch[i]))
                     .map_err(dbe)?
                     .map(|v| v.value());
+            }
+            // A key offered twice in one batch: the later one meets what the earlier one wrote.
+            let repeated = order
+                .windows(2)
+                .any(|pair| key_of(&batch[pair[0]]) == key_of(&batch[pair[1]]));
+            let mut written_here: std::collections::HashMap<IdVersion<'_>, (u64, [u8; 32])> =
+                std::collections::HashMap::new();
+
+            for (i, version) in batch.iter().enumerate() {
+                let existing = held[i].or_else(|| {
+                    if repeated {
+                        written_here.get(&key_of(version)).copied()
+                    } else {
+                        None
+                    }
+                });
                 if let Some((seq, stored_hash)) = existing {
                     outcomes.push(if stored_hash == version.content_hash {
                         WriteOutcome::Duplicate { seq }
@@ -387,12 +409,10 @@ impl Store {
                 versions
                     .insert(seq, (offset, length, date_added))
                     .map_err(dbe)?;
-                version_keys
-                    .insert(
-                        (version.id.as_str(), version.version),
-                        (seq, version.content_hash),
-                    )
-                    .map_err(dbe)?;
+                keyed.push((key_of(version), (seq, version.content_hash)));
+                if repeated {
+                    written_here.insert(key_of(version), (seq, version.content_hash));
+                }
                 typed.push((version.object_type.as_str(), seq));
                 if !version.references.is_empty() {
                     refs_out
@@ -424,6 +444,10 @@ impl Store {
                         .map(|(property, nanos)| (*property, *nanos, seq)),
                 );
                 outcomes.push(WriteOutcome::Written { seq });
+            }
+            keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            for (key, value) in keyed {
+                version_keys.insert(key, value).map_err(dbe)?;
             }
             incoming.sort_unstable();
             for (key, value) in &incoming {
@@ -913,6 +937,14 @@ fn first_added_after(
         }
     }
     Ok(Some(low))
+}
+
+/// An (id, version) key of `version_keys`.
+type IdVersion<'a> = (&'a str, i128);
+
+/// The (id, version) key of a version in `version_keys`.
+fn key_of(version: &PreparedVersion) -> IdVersion<'_> {
+    (version.id.as_str(), version.version)
 }
 
 /// FNV-1a, 64 bits: a stable hash (unlike std's, which may change between releases) for the

@@ -30,7 +30,9 @@ pub struct PreparedVersion {
 impl PreparedVersion {
     /// Prepares a (validated) object for writing.
     pub fn from_object(object: &Object) -> PreparedVersion {
-        let canonical_json = object.canonical_json();
+        let mut canonical_json = object.canonical_json();
+        // The writer grows it by doubling; a batch keeps thousands of these alive at once.
+        canonical_json.shrink_to_fit();
         let content_hash = stix::content_hash(&canonical_json);
         let (version, version_text) = match (object.modified(), object.created()) {
             (Some(ts), _) => (

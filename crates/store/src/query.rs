@@ -265,6 +265,20 @@ pub struct VersionKey {
     pub seq: u64,
 }
 
+/// Which committed state of the store a [`Snapshot`] reads: two snapshots with equal
+/// watermarks read the same versions and the same withdrawals. Versions are only appended and
+/// withdrawals only added, so the last version (its seq and `date_added`, which a rolled-back
+/// and rewritten seq does not repeat) and the last withdrawal name the state; the counts guard
+/// against a roll-back that happens to end on the same entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Watermark {
+    last_seq: u64,
+    last_added_micros: i64,
+    versions: u64,
+    withdrawals: u64,
+    last_withdrawn: Option<(u64, i64)>,
+}
+
 /// Most withdrawals one call of [`Snapshot::withdrawals`] returns.
 pub const WITHDRAWALS_MAX: usize = 10_000;
 
@@ -292,6 +306,31 @@ impl Snapshot<'_> {
         out.sort_unstable();
         out.truncate(limit.min(WITHDRAWALS_MAX));
         Ok(out)
+    }
+
+    /// The state this snapshot reads, for caches of what was derived from it.
+    pub fn watermark(&self) -> Result<Watermark, StoreError> {
+        let (last_seq, last_added_micros) = match self.versions.last().map_err(dbe)? {
+            Some((seq, location)) => (seq.value(), location.value().2),
+            None => (0, i64::MIN),
+        };
+        let (withdrawals, last_withdrawn) = match &self.tombstones {
+            Some(table) => (
+                table.len().map_err(dbe)?,
+                table
+                    .last()
+                    .map_err(dbe)?
+                    .map(|(seq, at)| (seq.value(), at.value())),
+            ),
+            None => (0, None),
+        };
+        Ok(Watermark {
+            last_seq,
+            last_added_micros,
+            versions: self.versions.len().map_err(dbe)?,
+            withdrawals,
+            last_withdrawn,
+        })
     }
 
     fn is_withdrawn(&self, seq: u64) -> Result<bool, StoreError> {
