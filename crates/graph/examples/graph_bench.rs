@@ -1,7 +1,9 @@
 //! The graph crate's side of `bench/graph/run.py`: generates the benchmark graph, times the
 //! snapshot build and the queries, writes the edge list for networkx, prints JSON.
 //!
-//! cargo run --release -p graph --example graph_bench -- NODES EDGES EDGE_LIST_OUT
+//! cargo run --release -p graph --example graph_bench -- NODES EDGES EDGE_LIST_OUT|- [quick]
+//!
+//! `quick` samples one betweenness source instead of 1,000.
 //!
 //! The graph: NODES nodes in communities of 100 consecutive ids; each edge joins two nodes of
 //! one community with probability 0.8, else two nodes anywhere (seeded, SplitMix64); distinct
@@ -101,7 +103,9 @@ fn main() {
         .get(2)
         .and_then(|a| a.parse().ok())
         .unwrap_or(5_000_000);
-    let out_path = args.get(3).cloned();
+    let out_path = args.get(3).cloned().filter(|p| p != "-");
+    // A fourth argument `quick` skips the 1,000-source betweenness (the slow part).
+    let quick = args.get(4).is_some_and(|a| a == "quick");
 
     let edges = generate(nodes, edge_count);
     if let Some(path) = &out_path {
@@ -196,7 +200,7 @@ fn main() {
     let between = centrality::betweenness(
         &simple,
         Sources::Sample {
-            count: 1_000,
+            count: if quick { 1 } else { 1_000 },
             seed: 1,
         },
         &Limits::default(),
