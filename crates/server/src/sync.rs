@@ -564,24 +564,16 @@ fn pull_collection(
                 if let Some(next) = &next {
                     url.push_str(&format!("&next={}", encode(next)));
                 }
-                let fetched = remote.get(&url).and_then(|answer| {
-                    let envelope = verified_envelope(remote, key, &url, &answer)?;
-                    Ok(Fetched {
-                        url,
-                        answer,
-                        envelope,
-                    })
-                });
+                let fetched = remote
+                    .get(&url)
+                    .and_then(|answer| verified_page(remote, key, url, answer));
                 let (fetched, last) = match fetched {
-                    Ok(page) => match (
-                        page.envelope["more"].as_bool(),
-                        page.envelope["next"].as_str(),
-                    ) {
-                        (Some(true), Some(cursor)) => {
+                    Ok(page) => match (page.more, page.next.as_deref()) {
+                        (true, Some(cursor)) => {
                             next = Some(cursor.to_string());
                             (Ok(page), false)
                         }
-                        (Some(true), None) => (
+                        (true, None) => (
                             Err(remote
                                 .malformed(&page.url, "`more` is true but there is no `next`")),
                             true,
@@ -610,7 +602,7 @@ fn pull_collection(
                 Err(_) => break,
             };
             report.pages += 1;
-            pending_objects += page.envelope["objects"].as_array().map_or(0, Vec::len);
+            pending_objects += page.objects.len();
             pending.push(page);
             if pending_objects >= STORE_BATCH_OBJECTS || pending.len() >= STORE_BATCH_PAGES {
                 store_pages(local, remote, collection, &pending, cursors, &mut report)?;
@@ -623,26 +615,90 @@ fn pull_collection(
     })
 }
 
+/// What the ledger needs of an object besides its text.
+#[derive(Deserialize)]
+struct Named {
+    id: String,
+    modified: Option<String>,
+    created: Option<String>,
+}
+
 /// Objects of verified pages stored in one commit, and pages (so small pages still commit
 /// often and a cut costs little).
 const STORE_BATCH_OBJECTS: usize = 5_000;
 const STORE_BATCH_PAGES: usize = 5;
 
-/// A page fetched and verified, waiting to be stored.
+/// A page fetched and verified, waiting to be stored: its envelope in canonical form, and
+/// where each object's canonical text lies in it.
 struct Fetched {
     url: String,
     answer: Answer,
-    envelope: Value,
+    canonical: Vec<u8>,
+    objects: Vec<std::ops::Range<usize>>,
+    more: bool,
+    next: Option<String>,
 }
 
-/// The page's envelope, once its signature verifies against the pinned key over the RFC 8785
-/// canonical form of what was received.
-fn verified_envelope(
+impl Fetched {
+    fn objects(&self) -> impl Iterator<Item = &[u8]> {
+        self.objects
+            .iter()
+            .map(|range| &self.canonical[range.clone()])
+    }
+}
+
+/// An envelope read without building its objects: each is kept as its text.
+#[derive(Deserialize)]
+struct RawEnvelope<'a> {
+    #[serde(default)]
+    more: bool,
+    next: Option<String>,
+    #[serde(borrow, default)]
+    objects: Vec<&'a serde_json::value::RawValue>,
+}
+
+/// A page of objects, once its signature verifies. A Tessera peer sends the canonical form
+/// itself, so the signature is first checked over the bytes as received, and then each
+/// object's canonical text is a slice of them (nothing is parsed into values, re-serialised or
+/// canonicalised again). Otherwise the envelope is canonicalised and checked as the signature
+/// scheme says, and the canonical form is used.
+fn verified_page(
     remote: &Remote<'_>,
     key: &NodePublicKey,
-    url: &str,
-    answer: &Answer,
-) -> Result<Value, SyncError> {
+    url: String,
+    answer: Answer,
+) -> Result<Fetched, SyncError> {
+    let signature = page_signature(remote, &url, &answer)?;
+    let canonical = if key.verifies(&answer.body, &signature) {
+        answer.body.clone()
+    } else {
+        let envelope = verified_envelope(remote, key, &url, &answer)?;
+        stix::canonical::canonical(&envelope)
+    };
+    let raw: RawEnvelope<'_> = serde_json::from_slice(&canonical)
+        .map_err(|e| remote.malformed(&url, format!("not a TAXII envelope: {e}")))?;
+    let base = canonical.as_ptr() as usize;
+    let objects = raw
+        .objects
+        .iter()
+        .map(|object| {
+            let start = object.get().as_ptr() as usize - base;
+            start..start + object.get().len()
+        })
+        .collect();
+    let (more, next) = (raw.more, raw.next);
+    Ok(Fetched {
+        url,
+        answer,
+        canonical,
+        objects,
+        more,
+        next,
+    })
+}
+
+/// The page's signature header, decoded.
+fn page_signature(remote: &Remote<'_>, url: &str, answer: &Answer) -> Result<[u8; 64], SyncError> {
     let bad = |detail: &str| {
         let error = SyncError::BadSignature {
             peer: remote.peer.name.clone(),
@@ -659,10 +715,28 @@ fn verified_envelope(
     let mut signature = [0u8; 64];
     hex::decode_to_slice(signature_hex, &mut signature)
         .map_err(|_| bad("the signature is not 64 bytes of hex"))?;
+    Ok(signature)
+}
+
+/// The page's envelope, once its signature verifies against the pinned key over the RFC 8785
+/// canonical form of what was received.
+fn verified_envelope(
+    remote: &Remote<'_>,
+    key: &NodePublicKey,
+    url: &str,
+    answer: &Answer,
+) -> Result<Value, SyncError> {
+    let signature = page_signature(remote, url, answer)?;
     let envelope: Value = serde_json::from_slice(&answer.body)
         .map_err(|e| remote.malformed(url, format!("not JSON: {e}")))?;
     if !key.verifies(&stix::canonical::canonical(&envelope), &signature) {
-        return Err(bad("the signature does not match the page's content"));
+        let error = SyncError::BadSignature {
+            peer: remote.peer.name.clone(),
+            url: url.to_string(),
+            detail: "the signature does not match the page's content".to_string(),
+        };
+        crate::log(&error.to_string());
+        return Err(error);
     }
     if !envelope.is_object() {
         return Err(remote.malformed(url, "the envelope is not a JSON object"));
@@ -670,7 +744,6 @@ fn verified_envelope(
     Ok(envelope)
 }
 
-/// Stores one verified page as one bundle (all or nothing), then records what it holds.
 /// Stores verified pages as one bundle (all or nothing), records each version in the ledger
 /// with the signature of its page, and only then moves the collection's cursor past them.
 fn store_pages(
@@ -681,26 +754,30 @@ fn store_pages(
     cursors: &mut Cursors,
     report: &mut CollectionReport,
 ) -> Result<(), SyncError> {
-    let Some(last_page) = pages.last() else {
+    if pages.is_empty() {
         return Ok(());
-    };
+    }
     let peer = &remote.peer.name;
-    let objects: Vec<&Value> = pages
-        .iter()
-        .flat_map(|p| {
-            p.envelope["objects"]
-                .as_array()
-                .map_or(&[][..], Vec::as_slice)
-        })
-        .collect();
-    if !objects.is_empty() {
-        let bundle = serde_json::json!({
-            "type": "bundle",
-            "id": format!("bundle--{}", uuid::Uuid::new_v4()),
-            "objects": objects,
-        });
-        let bytes = serde_json::to_vec(&bundle)
-            .map_err(|e| remote.malformed(&last_page.url, e.to_string()))?;
+    let objects: usize = pages.iter().map(|p| p.objects.len()).sum();
+    if objects > 0 {
+        // The bundle is the objects' canonical texts, joined: they are parsed once, by the
+        // import.
+        let mut bytes =
+            Vec::with_capacity(pages.iter().map(|p| p.canonical.len()).sum::<usize>() + 128);
+        bytes.extend_from_slice(
+            format!(
+                "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[",
+                uuid::Uuid::new_v4()
+            )
+            .as_bytes(),
+        );
+        for (i, object) in pages.iter().flat_map(Fetched::objects).enumerate() {
+            if i > 0 {
+                bytes.push(b',');
+            }
+            bytes.extend_from_slice(object);
+        }
+        bytes.extend_from_slice(b"]}");
         let options = ImportOptions {
             source: format!("{PEER_SOURCE_PREFIX}{peer}"),
             ..ImportOptions::default()
@@ -725,33 +802,28 @@ fn store_pages(
                 ),
             });
         }
-        report.objects += objects.len();
+        report.objects += objects;
         report.written += imported.written;
         report.duplicates += imported.duplicates;
 
         let recorded_at_unix_ms = now_ms();
         let mut ledger = lock(local.ledger);
-        let mut entries = Vec::with_capacity(objects.len());
+        let mut entries = Vec::with_capacity(objects);
         for page in pages {
             let signature = page.answer.signature.clone().unwrap_or_default();
-            for object in page.envelope["objects"]
-                .as_array()
-                .map_or(&[][..], Vec::as_slice)
-            {
-                let canonical = stix::canonical::canonical(object);
-                let version = object["modified"]
-                    .as_str()
-                    .or(object["created"].as_str())
-                    .map_or_else(
-                        || page.answer.date_added_last.clone().unwrap_or_default(),
-                        str::to_string,
-                    );
+            for object in page.objects() {
+                let named: Named = serde_json::from_slice(object)
+                    .map_err(|e| remote.malformed(&page.url, format!("an object: {e}")))?;
+                let version = named
+                    .modified
+                    .or(named.created)
+                    .unwrap_or_else(|| page.answer.date_added_last.clone().unwrap_or_default());
                 let entry = Entry::Received {
                     recorded_at_unix_ms,
                     peer: peer.clone(),
-                    object_id: object["id"].as_str().unwrap_or_default().to_string(),
+                    object_id: named.id,
                     version,
-                    content_hash: hex::encode(stix::canonical::content_hash(&canonical)),
+                    content_hash: hex::encode(stix::canonical::content_hash(object)),
                     page_signature: signature.clone(),
                 };
                 if !holds(&ledger, &entry)? {
