@@ -33,6 +33,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Ok(v) = std::env::var("SPLIT") {
         options.split_by_trigger = v == "1";
     }
+    if let Ok(v) = std::env::var("MERGE") {
+        options.merge_overlapping = v == "1";
+    }
+    if let Ok(v) = std::env::var("RANK") {
+        options.rank_by_frequency = v == "1";
+    }
     let predicted: Vec<Vec<Template>> = documents
         .iter()
         .map(|d| model.extract_with(&d.doctext, options))

@@ -759,18 +759,25 @@ fn sentence_event(
     let place = places
         .iter()
         .filter(|p| {
-            // A demonym inside the casualty phrase describes the dead ("five Chinese
-            // nationals"), not the place.
             // Nothing inside the casualty phrase is the place ("more than 90"), and a demonym
-            // just after it describes the dead ("five Chinese nationals").
+            // just after it describes the dead ("five Chinese nationals"): the dead may be
+            // abroad. Only a country's own forces ("seven Pakistani soldiers") are weak
+            // evidence of where they died.
             !killed.is_some_and(|k| {
                 (p.start >= k.start && p.start < k.end)
                     || (matches!(p.place, PlaceKind::Demonym(_))
                         && p.start < k.end + 3
-                        && p.start >= k.start)
+                        && p.start >= k.start
+                        && !words.get(p.end).is_some_and(|w| is_force(w)))
             })
         })
-        .min_by_key(|p| (rank(&p.place), distance((p.start, p.end), anchor)))
+        .min_by_key(|p| {
+            (
+                in_other_clause(words, (p.start, p.end), anchor),
+                rank(&p.place),
+                distance((p.start, p.end), anchor),
+            )
+        })
         .map(|p| (*p).clone());
     let perpetrators = group_hits
         .iter()
@@ -794,6 +801,49 @@ fn sentence_event(
         trigger: (trigger_at, trigger_at + 1),
         perpetrators,
     })
+}
+
+/// Words that open a clause of their own: a place before one of them, with the event after
+/// it, belongs to another event or to a group ("hit camps in Afghanistan targeting the
+/// affiliate that had claimed the killing of seven soldiers"; "Afghanistan's regime following
+/// a bombing that killed five").
+const CLAUSE_OPENERS: &[&str] = &[
+    "that",
+    "which",
+    "who",
+    "whose",
+    "following",
+    "after",
+    "targeting",
+];
+
+/// Whether a place lies before the anchor with a clause opener between them.
+fn in_other_clause(words: &[String], place: (usize, usize), anchor: (usize, usize)) -> bool {
+    place.1 <= anchor.0
+        && words[place.1..anchor.0]
+            .iter()
+            .any(|w| CLAUSE_OPENERS.contains(&w.as_str()))
+}
+
+/// A country's own forces: where they die is usually their country.
+fn is_force(word: &str) -> bool {
+    matches!(
+        word,
+        "soldier"
+            | "soldiers"
+            | "troops"
+            | "troop"
+            | "policeman"
+            | "policemen"
+            | "police"
+            | "officers"
+            | "guards"
+            | "border"
+            | "army"
+            | "security"
+            | "paramilitary"
+            | "paramilitaries"
+    )
 }
 
 /// Whether a group mention in a sentence is named as the one that did it: next to a trigger
@@ -1098,6 +1148,39 @@ mod tests {
                 e.text
             );
         }
+    }
+
+    #[test]
+    fn the_place_is_the_events_own() {
+        let groups = AliasIndex::curated();
+        let published = date("2024-03-30");
+        // The air strikes' target is not where the soldiers died; their own country is the
+        // weak evidence left.
+        let text = "on march 18 warplanes hit camps in southeast afghanistan targeting the \
+                    affiliate that had claimed the killing of seven pakistani soldiers two \
+                    days previously.";
+        let draft = extract(text, published, &groups);
+        assert_eq!(draft.incidents.len(), 1, "{:#?}", draft.incidents);
+        assert_eq!(draft.incidents[0].date, date("2024-03-16"));
+        assert_eq!(
+            draft.incidents[0].place.as_ref().map(PlaceKind::country),
+            Some("PK")
+        );
+        // A country named as the owner of a regime blamed after the event is not its place.
+        let text = "he blamed afghanistan's regime following a suicide bombing that claimed \
+                    the lives of five chinese nationals in northern pakistan on tuesday.";
+        let draft = extract(text, published, &groups);
+        assert_eq!(draft.incidents.len(), 1, "{:#?}", draft.incidents);
+        assert_eq!(draft.incidents[0].date, date("2024-03-26"));
+        assert_eq!(
+            draft.incidents[0].place.as_ref().map(PlaceKind::country),
+            Some("PK")
+        );
+        // Foreign dead say nothing of the place.
+        let text = "a bomb killed five chinese nationals on tuesday.";
+        let draft = extract(text, published, &groups);
+        assert_eq!(draft.incidents.len(), 1, "{:#?}", draft.incidents);
+        assert_eq!(draft.incidents[0].place, None);
     }
 
     #[test]

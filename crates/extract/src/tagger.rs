@@ -13,8 +13,10 @@ use crate::text::{Token, TokenKind, sentences, tokenize};
 /// Whether training marks every occurrence of a gold mention's words, not only the one the
 /// corpus points at.
 const ALL_OCCURRENCES: bool = true;
-/// Whether the tagger trains on documents that report no incident (all `O`).
-const TAG_IRRELEVANT: bool = false;
+/// Whether the tagger trains on documents that report no incident (all `O`): it then learns
+/// that most text holds no filler, and its fillers become evidence of relevance (see
+/// [`DecodeOptions::rescue_fillers`]).
+const TAG_IRRELEVANT: bool = true;
 /// Whether tokens see the nearest trigger of their sentence as a feature.
 const TRIGGER_FEATURES: bool = true;
 
@@ -41,16 +43,24 @@ pub struct DecodeOptions {
     /// At most this many entities per role in a template, the first ones in the text (0: no
     /// limit).
     pub role_entities_max: usize,
+    /// Whether a filler whose words hold, or are held by, an earlier filler's words in the
+    /// same role ("guerrillas", "fmln guerrillas") is taken for the same entity and dropped.
+    pub merge_overlapping: bool,
+    /// Whether the entities of a role are ranked by how often the tagger found them before
+    /// the first `role_entities_max` are kept (else the first ones in the text).
+    pub rank_by_frequency: bool,
 }
 
 impl Default for DecodeOptions {
     fn default() -> DecodeOptions {
         DecodeOptions {
-            outside_penalty: 0.0,
+            outside_penalty: 15.0,
             none_penalty: 30.0,
             split_by_trigger: true,
-            rescue_fillers: 1,
+            rescue_fillers: 2,
             role_entities_max: 2,
+            merge_overlapping: true,
+            rank_by_frequency: false,
         }
     }
 }
@@ -163,6 +173,14 @@ impl Muc4Model {
         let mut templates: Vec<Template> = Vec::new();
         let mut perpetrators: Vec<(Role, String)> = Vec::new();
         let sentence_of = sentence_index(text, &tokens);
+        let mut found_times: std::collections::HashMap<(usize, String), usize> =
+            std::collections::HashMap::new();
+        if options.rank_by_frequency {
+            for &(role, start, end) in &spans {
+                let key = normalise(&text[tokens[start].start..tokens[end - 1].end]);
+                *found_times.entry((role.index(), key)).or_default() += 1;
+            }
+        }
         for (role, start, end) in spans {
             let mention = text[tokens[start].start..tokens[end - 1].end].to_string();
             if normalise(&mention).is_empty() {
@@ -185,14 +203,28 @@ impl Muc4Model {
                     templates.last_mut().expect("just pushed")
                 }
             };
-            add_filler(template, role, mention);
+            add_filler(template, role, mention, options.merge_overlapping);
         }
         if !templates.iter().any(|t| t.incident_type == document_type) {
             templates.insert(0, Template::new(document_type));
         }
         for template in &mut templates {
             for (role, mention) in &perpetrators {
-                add_filler(template, *role, mention.clone());
+                add_filler(template, *role, mention.clone(), options.merge_overlapping);
+            }
+            if options.rank_by_frequency {
+                for role in Role::ALL {
+                    let times = |e: &Vec<String>| {
+                        e.first()
+                            .and_then(|m| found_times.get(&(role.index(), normalise(m))))
+                            .copied()
+                            .unwrap_or(0)
+                    };
+                    // Stable: equally frequent entities keep their order in the text.
+                    template
+                        .role_mut(role)
+                        .sort_by_key(|e| std::cmp::Reverse(times(e)));
+                }
             }
             if options.role_entities_max > 0 {
                 for role in Role::ALL {
@@ -241,15 +273,22 @@ impl Muc4Model {
 }
 
 /// Adds a filler to a template unless a filler with the same normalised text is there.
-fn add_filler(template: &mut Template, role: Role, mention: String) {
+fn add_filler(template: &mut Template, role: Role, mention: String, merge_overlapping: bool) {
     let key = normalise(&mention);
     let entities = template.role_mut(role);
-    if !entities
-        .iter()
-        .any(|e| e.iter().any(|m| normalise(m) == key))
-    {
+    let same = |m: &String| {
+        let other = normalise(m);
+        other == key
+            || (merge_overlapping && (holds_words(&other, &key) || holds_words(&key, &other)))
+    };
+    if !entities.iter().any(|e| e.iter().any(same)) {
         entities.push(vec![mention]);
     }
+}
+
+/// Whether the words of `inner` occur as a run in `outer` (both normalised).
+fn holds_words(outer: &str, inner: &str) -> bool {
+    !inner.is_empty() && format!(" {outer} ").contains(&format!(" {inner} "))
 }
 
 /// For each token, the index of its sentence.
