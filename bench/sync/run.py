@@ -47,20 +47,8 @@ _spec = importlib.util.spec_from_file_location("bench_taxii", os.path.join(ROOT,
 taxii_bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(taxii_bench)
 
-POLICY = """version = 1
-neutral_markings = {neutral}
-
-[[partner]]
-name = "bench-analyst"
-identity_ref = "identity--5d6f55e7-d337-42a9-89ef-658976546091"
-role = "analyst"
-
-[[partner]]
-name = "bench-partner"
-identity_ref = "identity--256c665f-9234-4db4-91aa-1cdfe6c8e1a4"
-role = "partner"
-
-[[rule]]
+# bench/taxii's partners, with one rule: everything up to AMBER to node B.
+POLICY = taxii_bench.POLICY.split("[[rule]]")[0] + """[[rule]]
 name = "amber-to-node-b"
 partners = ["bench-partner"]
 tlp_max = "amber"

@@ -194,9 +194,13 @@ impl Params {
 async fn answer(
     app: Arc<App>,
     caller: Caller,
-    params: Params,
+    uri: &Uri,
     question: impl FnOnce(&View, &Params) -> Result<Value, TaxiiError> + Send + 'static,
 ) -> Response {
+    let params = match Params::parse(uri) {
+        Ok(p) => p,
+        Err(e) => return json_error(e),
+    };
     let result = on_store(&app, move |app| {
         let (key, viewer) = match caller.role {
             Role::Analyst => ("analysts".to_string(), Viewer::Analyst),
@@ -270,11 +274,7 @@ async fn neighbours(
     Extension(caller): Extension<Caller>,
     uri: Uri,
 ) -> Response {
-    let params = match Params::parse(&uri) {
-        Ok(p) => p,
-        Err(e) => return json_error(e),
-    };
-    answer(app, caller, params, |view, p| {
+    answer(app, caller, &uri, |view, p| {
         view.neighbours(
             p.required("node")?,
             p.number("depth", 2usize)?,
@@ -291,11 +291,7 @@ async fn path(
     Extension(caller): Extension<Caller>,
     uri: Uri,
 ) -> Response {
-    let params = match Params::parse(&uri) {
-        Ok(p) => p,
-        Err(e) => return json_error(e),
-    };
-    answer(app, caller, params, |view, p| {
+    answer(app, caller, &uri, |view, p| {
         let gap_days = match p.get("gap_days") {
             None | Some("") => None,
             Some(_) => Some(p.number("gap_days", 0i64)?),
@@ -319,11 +315,7 @@ async fn central(
     Extension(caller): Extension<Caller>,
     uri: Uri,
 ) -> Response {
-    let params = match Params::parse(&uri) {
-        Ok(p) => p,
-        Err(e) => return json_error(e),
-    };
-    answer(app, caller, params, |view, p| {
+    answer(app, caller, &uri, |view, p| {
         let measure = analysis::Measure::parse(p.get("measure").unwrap_or("betweenness"))
             .map_err(TaxiiError::bad_request)?;
         let sample = match p.get("sample") {
@@ -348,11 +340,7 @@ async fn communities(
     Extension(caller): Extension<Caller>,
     uri: Uri,
 ) -> Response {
-    let params = match Params::parse(&uri) {
-        Ok(p) => p,
-        Err(e) => return json_error(e),
-    };
-    answer(app, caller, params, |view, p| {
+    answer(app, caller, &uri, |view, p| {
         let method = analysis::Grouping::parse(p.get("method").unwrap_or("louvain"))
             .map_err(TaxiiError::bad_request)?;
         view.communities(
@@ -373,11 +361,7 @@ async fn trends(
     Extension(caller): Extension<Caller>,
     uri: Uri,
 ) -> Response {
-    let params = match Params::parse(&uri) {
-        Ok(p) => p,
-        Err(e) => return json_error(e),
-    };
-    answer(app, caller, params, |view, p| {
+    answer(app, caller, &uri, |view, p| {
         view.trends(
             analysis::parse_dimension(p.get("by").unwrap_or("group"))
                 .map_err(TaxiiError::bad_request)?,
@@ -396,11 +380,7 @@ async fn surge(
     Extension(caller): Extension<Caller>,
     uri: Uri,
 ) -> Response {
-    let params = match Params::parse(&uri) {
-        Ok(p) => p,
-        Err(e) => return json_error(e),
-    };
-    answer(app, caller, params, |view, p| {
+    answer(app, caller, &uri, |view, p| {
         let alpha: f64 = p.number("alpha", 0.05)?;
         if !(alpha > 0.0 && alpha < 1.0) {
             return Err(TaxiiError::bad_request("alpha must lie in (0, 1)"));

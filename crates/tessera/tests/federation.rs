@@ -224,6 +224,17 @@ fn ledger_size(dir: &Path) -> u64 {
         .unwrap()
 }
 
+/// Pins node A again on B with another address, token or key.
+fn repin(b: &Path, url: &str, token: &str, key: &str) {
+    tessera(b, &["peer", "remove", "node-a"]);
+    tessera(
+        b,
+        &[
+            "peer", "add", "node-a", "--url", url, "--token", token, "--key", key,
+        ],
+    );
+}
+
 fn peer_add(dir: &Path, name: &str, server: &Server, token: &str, key: &str) {
     tessera(
         dir,
@@ -558,21 +569,7 @@ fn tampered_pages_rewritten_ledgers_wrong_tokens_and_unknown_keys_are_refused() 
 
     // A peer (here: someone between the nodes) alters one object of a signed page.
     let proxy = tampering_proxy(pair.a_address.clone());
-    tessera(&b, &["peer", "remove", "node-a"]);
-    tessera(
-        &b,
-        &[
-            "peer",
-            "add",
-            "node-a",
-            "--url",
-            &format!("http://{proxy}"),
-            "--token",
-            &token,
-            "--key",
-            &pair.a.key,
-        ],
-    );
+    repin(&b, &format!("http://{proxy}"), &token, &pair.a.key);
     let out = pair.sync_b(&[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -594,21 +591,7 @@ fn tampered_pages_rewritten_ledgers_wrong_tokens_and_unknown_keys_are_refused() 
         ("not-the-token", pair.a.key.as_str(), "token is not valid"),
         (token.as_str(), pair.b.key.as_str(), "not the pinned key"),
     ] {
-        tessera(&b, &["peer", "remove", "node-a"]);
-        tessera(
-            &b,
-            &[
-                "peer",
-                "add",
-                "node-a",
-                "--url",
-                &server_url,
-                "--token",
-                token,
-                "--key",
-                key,
-            ],
-        );
+        repin(&b, &server_url, token, key);
         let out = pair.sync_b(&[]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -616,21 +599,7 @@ fn tampered_pages_rewritten_ledgers_wrong_tokens_and_unknown_keys_are_refused() 
     }
 
     // The honest peer: sync completes.
-    tessera(&b, &["peer", "remove", "node-a"]);
-    tessera(
-        &b,
-        &[
-            "peer",
-            "add",
-            "node-a",
-            "--url",
-            &server_url,
-            "--token",
-            &token,
-            "--key",
-            &pair.a.key,
-        ],
-    );
+    repin(&b, &server_url, &token, &pair.a.key);
     let out = pair.sync_b(&[]);
     assert!(
         out.status.success(),

@@ -407,26 +407,7 @@ async fn get_object(
     Path((collection, object)): Path<(String, String)>,
     uri: Uri,
 ) -> Result<Response, TaxiiError> {
-    let collection = collections::resolve(&collection, caller.role, Access::Read)?;
-    let params = params::parse(uri.query(), &app.limits, Accepts::OBJECT)?;
-    let selection = Selection {
-        added_after_micros: params.added_after_micros,
-        ids: vec![object.clone()],
-        versions: params.versions.unwrap_or_else(VersionMatch::last),
-        spec_versions: params.spec_versions,
-        sources: collection.sources(),
-        ..Selection::default()
-    };
-    paged(
-        &app,
-        caller,
-        selection,
-        params.after_seq,
-        params.limit,
-        Render::Envelope,
-        Some(object),
-    )
-    .await
+    one_object(app, caller, collection, object, uri, Render::Envelope).await
 }
 
 async fn get_versions(
@@ -435,12 +416,33 @@ async fn get_versions(
     Path((collection, object)): Path<(String, String)>,
     uri: Uri,
 ) -> Result<Response, TaxiiError> {
+    one_object(app, caller, collection, object, uri, Render::Versions).await
+}
+
+/// Get An Object (its envelope: the last version unless `match[version]` says otherwise) or
+/// Get Object Versions (every version's string).
+async fn one_object(
+    app: Arc<App>,
+    caller: Caller,
+    collection: String,
+    object: String,
+    uri: Uri,
+    render: Render,
+) -> Result<Response, TaxiiError> {
     let collection = collections::resolve(&collection, caller.role, Access::Read)?;
-    let params = params::parse(uri.query(), &app.limits, Accepts::VERSIONS)?;
+    let accepts = match render {
+        Render::Versions => Accepts::VERSIONS,
+        _ => Accepts::OBJECT,
+    };
+    let params = params::parse(uri.query(), &app.limits, accepts)?;
+    let versions = match render {
+        Render::Versions => VersionMatch::all(),
+        _ => params.versions.unwrap_or_else(VersionMatch::last),
+    };
     let selection = Selection {
         added_after_micros: params.added_after_micros,
         ids: vec![object.clone()],
-        versions: VersionMatch::all(),
+        versions,
         spec_versions: params.spec_versions,
         sources: collection.sources(),
         ..Selection::default()
@@ -451,7 +453,7 @@ async fn get_versions(
         selection,
         params.after_seq,
         params.limit,
-        Render::Versions,
+        render,
         Some(object),
     )
     .await

@@ -188,6 +188,10 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            // Already gone (`kill_hard`): its pid may belong to another process by now.
+            return;
+        }
         // SIGTERM first, so the server stops as an operator would stop it.
         let _ = Command::new("kill")
             .arg(self.child.id().to_string())
