@@ -217,64 +217,53 @@ const GROUP_STOPWORDS: &[&str] = &["is", "it", "tip", "aq", "isk", "the", "base"
 
 /// Group mentions: the longest run of tokens the alias index knows, left to right.
 fn find_groups(words: &[String], groups: &AliasIndex) -> Vec<GroupHit> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < words.len() {
-        let mut found = None;
-        for n in (1..=GROUP_TOKENS_MAX.min(words.len() - i)).rev() {
-            let slice = &words[i..i + n];
-            if slice.iter().any(|w| !w.chars().any(char::is_alphanumeric)) {
-                continue;
-            }
-            if n == 1 && (words[i].len() < 3 || GROUP_STOPWORDS.contains(&words[i].as_str())) {
-                continue;
-            }
-            if let Some(group) = groups.resolve_exact(&slice.join(" ")) {
-                found = Some((n, group));
-                break;
-            }
+    longest_matches(words, GROUP_TOKENS_MAX, |slice| {
+        if slice.iter().any(|w| !w.chars().any(char::is_alphanumeric)) {
+            return None;
         }
-        match found {
-            Some((n, group)) => {
-                out.push(GroupHit {
-                    start: i,
-                    end: i + n,
-                    group,
-                });
-                i += n;
-            }
-            None => i += 1,
+        if slice.len() == 1 && (slice[0].len() < 3 || GROUP_STOPWORDS.contains(&slice[0].as_str()))
+        {
+            return None;
         }
-    }
-    out
+        groups.resolve_exact(&slice.join(" "))
+    })
+    .into_iter()
+    .map(|(start, end, group)| GroupHit { start, end, group })
+    .collect()
 }
 
 /// Place mentions: the longest run of tokens that names a place, left to right.
 fn find_places(words: &[String]) -> Vec<PlaceHit> {
+    longest_matches(words, gazetteer::NAME_TOKENS_MAX, |slice| {
+        if !slice
+            .iter()
+            .all(|w| w.chars().next().is_some_and(char::is_alphabetic))
+        {
+            return None;
+        }
+        gazetteer::lookup(&slice.join(" "))
+    })
+    .into_iter()
+    .map(|(start, end, place)| PlaceHit { start, end, place })
+    .collect()
+}
+
+/// Left to right, the longest run of at most `tokens_max` words that `name` recognises, as
+/// (start, end, what it names); a run found is skipped over.
+fn longest_matches<T>(
+    words: &[String],
+    tokens_max: usize,
+    name: impl Fn(&[String]) -> Option<T>,
+) -> Vec<(usize, usize, T)> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < words.len() {
-        let mut found = None;
-        for n in (1..=gazetteer::NAME_TOKENS_MAX.min(words.len() - i)).rev() {
-            let slice = &words[i..i + n];
-            if !slice
-                .iter()
-                .all(|w| w.chars().next().is_some_and(char::is_alphabetic))
-            {
-                continue;
-            }
-            if let Some(place) = gazetteer::lookup(&slice.join(" ")) {
-                found = Some((n, place));
-                break;
-            }
-        }
+        let found = (1..=tokens_max.min(words.len() - i))
+            .rev()
+            .find_map(|n| name(&words[i..i + n]).map(|named| (n, named)));
         match found {
-            Some((n, place)) => {
-                out.push(PlaceHit {
-                    start: i,
-                    end: i + n,
-                    place,
-                });
+            Some((n, named)) => {
+                out.push((i, i + n, named));
                 i += n;
             }
             None => i += 1,
