@@ -112,36 +112,10 @@ for envelope in as_pages(collection.get_objects, per_request=1000):
         count += 1
 print(json.dumps({"seconds": time.perf_counter() - start, "objects": count}))
 '''
-    objects = json.load(open(taxii_bench.ICS))["objects"]
-    manifest = []
-    for n, obj in enumerate(objects):
-        added = "2024-01-01T00:00:%02d.%06dZ" % (n // 1_000_000, n % 1_000_000)
-        manifest.append({"id": obj["id"], "date_added": added, "version": obj.get("modified", obj.get("created", added)),
-                         "media_type": "application/stix+json;version=2.1"})
     port = 5932
-    root = f"http://127.0.0.1:{port}/api1/"
-    collection = "91a7b528-80eb-42ed-a74d-c6fbd5a26116"
-    data = {"/discovery": {"title": "medallion", "description": "", "contact": "", "default": root, "api_roots": [root]},
-            "api1": {"information": {"title": "api1", "description": "", "versions": [TAXII], "max_content_length": 100_000_000},
-                     "status": [], "collections": [{"id": collection, "title": "ics", "description": "", "can_read": True,
-                                                    "can_write": True, "media_types": ["application/stix+json;version=2.1"],
-                                                    "objects": objects, "manifest": manifest}]}}
-    data_path, config_path = os.path.join(work, "medallion-data.json"), os.path.join(work, "medallion.json")
-    json.dump(data, open(data_path, "w"))
-    json.dump({"backend": {"module_class": "MemoryBackend", "module": "medallion.backends.memory_backend", "filename": data_path},
-               "users": {"bench": "bench"}, "taxii": {"max_page_size": 1000}}, open(config_path, "w"))
-    proc = subprocess.Popen([taxii_bench.MEDALLION, "--port", str(port), config_path],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc, path, objects = taxii_bench.start_medallion(work, port, 1000)
     try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/taxii2/", timeout=2)
-                break
-            except urllib.error.HTTPError:
-                break  # it answers (401 without credentials): it is up
-            except OSError:
-                time.sleep(0.1)
-        out = subprocess.run([PYTHON, "-c", script, f"{root}collections/{collection}/"],
+        out = subprocess.run([PYTHON, "-c", script, f"http://127.0.0.1:{port}{path}"],
                              check=True, capture_output=True, text=True).stdout
         result = json.loads(out)
         assert result["objects"] == len(objects), result

@@ -230,8 +230,9 @@ def summary(latencies):
             "mean_ms": statistics.fmean(latencies) * 1e3, "total_s": sum(latencies)}
 
 
-def medallion(work):
-    """medallion, memory backend, the ICS bundle; walked unfiltered and filtered."""
+def start_medallion(work, port, page_size):
+    """medallion, memory backend, serving the ICS bundle; waits until it answers. Returns the
+    process, the collection's URL path and the objects."""
     objects = json.load(open(ICS))["objects"]
     manifest = []
     for n, obj in enumerate(objects):
@@ -239,7 +240,6 @@ def medallion(work):
         manifest.append({"id": obj["id"], "date_added": added,
                          "version": obj.get("modified", obj.get("created", added)),
                          "media_type": "application/stix+json;version=2.1"})
-    port = 5931
     root = f"http://127.0.0.1:{port}/api1/"
     collection = "91a7b528-80eb-42ed-a74d-c6fbd5a26116"
     data = {"/discovery": {"title": "medallion", "description": "", "contact": "", "default": root, "api_roots": [root]},
@@ -250,21 +250,30 @@ def medallion(work):
     data_path, config_path = os.path.join(work, "medallion-data.json"), os.path.join(work, "medallion.json")
     json.dump(data, open(data_path, "w"))
     json.dump({"backend": {"module_class": "MemoryBackend", "module": "medallion.backends.memory_backend", "filename": data_path},
-               "users": {"bench": "bench"}, "taxii": {"max_page_size": 100}}, open(config_path, "w"))
+               "users": {"bench": "bench"}, "taxii": {"max_page_size": page_size}}, open(config_path, "w"))
     proc = subprocess.Popen([MEDALLION, "--port", str(port), config_path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     headers = {"Accept": TAXII, "Authorization": "Basic YmVuY2g6YmVuY2g="}
+    for _ in range(200):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/taxii2/", headers=headers)
+            if conn.getresponse().status == 200:
+                break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        sys.exit("medallion did not start")
+    return proc, f"/api1/collections/{collection}/", objects
+
+
+def medallion(work):
+    """medallion, memory backend, the ICS bundle; walked unfiltered and filtered."""
+    port = 5931
+    proc, path, objects = start_medallion(work, port, 100)
+    headers = {"Accept": TAXII, "Authorization": "Basic YmVuY2g6YmVuY2g="}
     try:
-        for _ in range(200):
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                conn.request("GET", "/taxii2/", headers=headers)
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            sys.exit("medallion did not start")
-        path = f"/api1/collections/{collection}/objects/"
+        path += "objects/"
         unfiltered = walk("127.0.0.1", port, path, headers)
         filtered = walk("127.0.0.1", port, f"{path}?match[type]={FILTER_TYPE}", headers)
         assert unfiltered[2] == len(objects), unfiltered[2]
