@@ -1,6 +1,8 @@
 //! Groupings: connected components, Louvain communities (Blondel et al. 2008) and modularity,
 //! on a [`SimpleGraph`].
 
+use std::borrow::Cow;
+
 use rayon::prelude::*;
 
 use crate::rng::SplitMix64;
@@ -103,22 +105,28 @@ pub fn modularity(graph: &SimpleGraph<'_>, partition: &Partition) -> f64 {
 }
 
 /// A weighted graph of one Louvain level: both directions of every edge, and the weight of the
-/// edges inside each node (self-loops) kept apart.
-struct Level {
-    offsets: Vec<u32>,
-    targets: Vec<u32>,
-    weights: Vec<f64>,
+/// edges inside each node (self-loops) kept apart. The first level is the caller's graph,
+/// borrowed, every edge of weight 1.
+struct Level<'g> {
+    offsets: Cow<'g, [u32]>,
+    targets: Cow<'g, [u32]>,
+    /// The weight of each entry; `None`: 1 each.
+    weights: Option<Vec<f64>>,
     inside: Vec<f64>,
 }
 
-impl Level {
+impl Level<'_> {
     fn node_count(&self) -> usize {
         self.offsets.len() - 1
     }
 
     fn degree(&self, v: usize) -> f64 {
         let (a, b) = (self.offsets[v] as usize, self.offsets[v + 1] as usize);
-        self.weights[a..b].iter().sum::<f64>() + 2.0 * self.inside[v]
+        let outside = match &self.weights {
+            Some(weights) => weights[a..b].iter().sum::<f64>(),
+            None => (b - a) as f64,
+        };
+        outside + 2.0 * self.inside[v]
     }
 }
 
@@ -154,9 +162,9 @@ pub fn louvain(
 ) -> Result<Partition, GraphError> {
     let n = graph.node_count();
     let mut level = Level {
-        offsets: graph.offsets.to_vec(),
-        targets: graph.targets.to_vec(),
-        weights: vec![1.0; graph.targets.len()],
+        offsets: Cow::Borrowed(&graph.offsets),
+        targets: Cow::Borrowed(&graph.targets),
+        weights: None,
         inside: vec![0.0; n],
     };
     let mut membership: Vec<u32> = (0..n as u32).collect();
@@ -166,7 +174,10 @@ pub fn louvain(
     }
     let mut rng = SplitMix64::new(options.seed);
     for _ in 0..options.levels_max {
-        let (community, moved) = local_moving(&level, m2, &mut rng, options, limits);
+        let (community, moved) = match &level.weights {
+            Some(weights) => local_moving(&level, |e| weights[e], m2, &mut rng, options, limits),
+            None => local_moving(&level, |_| 1.0, m2, &mut rng, options, limits),
+        };
         if !moved {
             break;
         }
@@ -183,8 +194,20 @@ pub fn louvain(
     Ok(Partition::canonical(membership))
 }
 
+/// Nodes a pass of local moving visits in index order: the order is random from block to
+/// block (seeded), and in order within a block, so that a node's neighbours in the same part
+/// of the graph are still in cache when it is visited.
+const VISIT_BLOCK: usize = 64;
+
+/// Moves nodes to the neighbouring community with the best modularity gain, pass after pass,
+/// until a pass gains less than the threshold (or `Limits::iterations_max` passes). After the
+/// first pass a node is visited again only when a neighbour moved since its last visit (the
+/// others' best move cannot have changed much: Ozaki et al. 2016, "Simple acceleration of the
+/// Louvain algorithm by pruning"), which cuts the visits of later passes by an order of
+/// magnitude at no cost in modularity on the graphs tested.
 fn local_moving(
-    level: &Level,
+    level: &Level<'_>,
+    weight: impl Fn(usize) -> f64,
     m2: f64,
     rng: &mut SplitMix64,
     options: &LouvainOptions,
@@ -194,8 +217,16 @@ fn local_moving(
     let degree: Vec<f64> = (0..n).map(|v| level.degree(v)).collect();
     let mut community: Vec<u32> = (0..n as u32).collect();
     let mut total = degree.clone();
-    let mut order: Vec<u32> = (0..n as u32).collect();
-    rng.shuffle(&mut order);
+    let mut blocks: Vec<u32> = (0..n.div_ceil(VISIT_BLOCK) as u32).collect();
+    rng.shuffle(&mut blocks);
+    let order: Vec<u32> = blocks
+        .iter()
+        .flat_map(|&b| {
+            let from = b as usize * VISIT_BLOCK;
+            (from..(from + VISIT_BLOCK).min(n)).map(|v| v as u32)
+        })
+        .collect();
+    let mut pending = vec![true; n];
     let mut weight_to = vec![0.0f64; n];
     let mut touched: Vec<u32> = Vec::new();
     let mut moved_any = false;
@@ -204,6 +235,10 @@ fn local_moving(
         let mut moved = 0usize;
         for &v in &order {
             let v = v as usize;
+            if !pending[v] {
+                continue;
+            }
+            pending[v] = false;
             let own = community[v] as usize;
             let kv = degree[v];
             let (a, b) = (level.offsets[v] as usize, level.offsets[v + 1] as usize);
@@ -212,7 +247,7 @@ fn local_moving(
                 if weight_to[c as usize] == 0.0 {
                     touched.push(c);
                 }
-                weight_to[c as usize] += level.weights[e];
+                weight_to[c as usize] += weight(e);
             }
             total[own] -= kv;
             let stay = weight_to[own] - total[own] * kv / m2;
@@ -231,6 +266,13 @@ fn local_moving(
                 community[v] = best as u32;
                 moved += 1;
                 gain_total += (best_gain - stay) / (m2 / 2.0);
+                // Its neighbours outside its new community may now do better elsewhere.
+                for e in a..b {
+                    let w = level.targets[e] as usize;
+                    if community[w] as usize != best {
+                        pending[w] = true;
+                    }
+                }
             }
             for &c in &touched {
                 weight_to[c as usize] = 0.0;
@@ -247,19 +289,23 @@ fn local_moving(
     (community, moved_any)
 }
 
-fn aggregate(level: &Level, dense: &Partition) -> Level {
+fn aggregate(level: &Level<'_>, dense: &Partition) -> Level<'static> {
     let n = level.node_count();
     let count = dense.count;
     let mut inside = vec![0.0f64; count];
     for v in 0..n {
         inside[dense.of[v] as usize] += level.inside[v];
     }
+    let weights = level.weights.as_deref();
     let mut edges: Vec<(u32, u32, f64)> = (0..n)
         .into_par_iter()
         .flat_map_iter(|v| {
             let cv = dense.of[v];
             let (a, b) = (level.offsets[v] as usize, level.offsets[v + 1] as usize);
-            (a..b).map(move |e| (cv, dense.of[level.targets[e] as usize], level.weights[e]))
+            (a..b).map(move |e| {
+                let w = weights.map_or(1.0, |weights| weights[e]);
+                (cv, dense.of[level.targets[e] as usize], w)
+            })
         })
         .collect();
     edges.par_sort_unstable_by_key(|e| (e.0, e.1));
@@ -286,9 +332,9 @@ fn aggregate(level: &Level, dense: &Partition) -> Level {
         offsets[i + 1] += offsets[i];
     }
     Level {
-        offsets,
-        targets,
-        weights,
+        offsets: Cow::Owned(offsets),
+        targets: Cow::Owned(targets),
+        weights: Some(weights),
         inside,
     }
 }

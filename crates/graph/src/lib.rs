@@ -27,6 +27,7 @@
 pub mod centrality;
 pub mod community;
 mod ids;
+mod marks;
 mod rng;
 mod snapshot;
 pub mod traverse;
@@ -34,6 +35,7 @@ pub mod trend;
 
 pub use snapshot::{
     Batch, LinkIx, LinkRecord, LinkView, NodeIx, NodeView, ObjectRecord, SimpleGraph, Snapshot,
+    Text,
 };
 pub use traverse::Filter;
 

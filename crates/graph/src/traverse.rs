@@ -8,8 +8,9 @@
 //! kept.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
+use crate::marks::with_marks;
 use crate::snapshot::{LinkIx, NodeIx, Snapshot};
 use crate::{GraphError, Limits, check_limit};
 
@@ -28,6 +29,10 @@ pub struct Filter {
 
 /// A filter resolved against one snapshot's interned types.
 pub(crate) struct Compiled {
+    /// No condition on nodes: every node passes.
+    every_node: bool,
+    /// No condition on links: every link passes.
+    every_link: bool,
     node_kinds: Option<Vec<bool>>,
     link_kinds: Option<Vec<bool>>,
     days: Option<(i64, i64)>,
@@ -54,7 +59,10 @@ impl Filter {
             }
             keep
         });
+        let timeless = self.days.is_none() && self.confidence_min.is_none();
         Compiled {
+            every_node: node_kinds.is_none() && timeless,
+            every_link: link_kinds.is_none() && timeless,
             node_kinds,
             link_kinds,
             days: self.days,
@@ -80,6 +88,9 @@ impl Compiled {
 
     #[inline]
     pub(crate) fn node_ok(&self, s: &Snapshot, node: NodeIx) -> bool {
+        if self.every_node {
+            return true;
+        }
         if let Some(keep) = &self.node_kinds
             && !keep
                 .get(usize::from(s.node_kind_raw(node)))
@@ -93,6 +104,9 @@ impl Compiled {
 
     #[inline]
     pub(crate) fn link_ok(&self, s: &Snapshot, link: LinkIx) -> bool {
+        if self.every_link {
+            return true;
+        }
         if let Some(keep) = &self.link_kinds
             && !keep
                 .get(usize::from(s.link_kind_raw(link)))
@@ -107,7 +121,7 @@ impl Compiled {
     /// Whether any link of an adjacency entry passes.
     #[inline]
     pub(crate) fn entry_ok(&self, s: &Snapshot, entry: usize) -> bool {
-        if self.link_kinds.is_none() && self.days.is_none() && self.confidence_min.is_none() {
+        if self.every_link {
             return true;
         }
         s.adjacency_links(entry).iter().any(|&l| self.link_ok(s, l))
@@ -140,6 +154,10 @@ pub struct Neighbourhood {
     pub truncated: bool,
 }
 
+/// Nodes whose adjacency a walk fetches together before reading it (see
+/// `Snapshot::warm_adjacency`).
+const WARM: usize = 16;
+
 /// Breadth-first walk from `start` to `depth` hops.
 pub fn neighbourhood(
     s: &Snapshot,
@@ -151,49 +169,67 @@ pub fn neighbourhood(
     check_limit("depth", depth, limits.depth_max)?;
     check_node(s, start)?;
     let compiled = filter.compile(s);
-    let mut seen: HashMap<NodeIx, u32> = HashMap::new();
-    seen.insert(start, 0);
-    let mut nodes = vec![(start, 0u32)];
-    let mut links: BTreeSet<LinkIx> = BTreeSet::new();
-    let mut truncated = false;
-    let mut head = 0;
-    while head < nodes.len() {
-        let (v, d) = nodes[head];
-        head += 1;
-        if d as usize >= depth {
-            continue;
-        }
-        let (from, to) = s.adjacency_range(v);
-        for entry in from..to {
-            let w = s.adjacency_node(entry);
-            if !compiled.node_ok(s, w) && w != start {
+    Ok(with_marks(|marks| {
+        marks.set(start, 0, 0);
+        let mut nodes = Vec::with_capacity(128);
+        nodes.push((start, 0u32));
+        let mut links: Vec<LinkIx> = Vec::with_capacity(256);
+        let mut truncated = false;
+        let mut head = 0;
+        let mut warmed = 0;
+        let mut ahead: Vec<NodeIx> = Vec::with_capacity(WARM);
+        while head < nodes.len() {
+            if head >= warmed {
+                warmed = (head + WARM).min(nodes.len());
+                ahead.clear();
+                ahead.extend(
+                    nodes[head..warmed]
+                        .iter()
+                        .filter(|n| (n.1 as usize) < depth)
+                        .map(|n| n.0),
+                );
+                s.warm_adjacency(&ahead);
+            }
+            let (v, d) = nodes[head];
+            head += 1;
+            if d as usize >= depth {
                 continue;
             }
-            let passing: Vec<LinkIx> = s
-                .adjacency_links(entry)
-                .iter()
-                .copied()
-                .filter(|&l| compiled.link_ok(s, l))
-                .collect();
-            if passing.is_empty() {
-                continue;
-            }
-            if let std::collections::hash_map::Entry::Vacant(slot) = seen.entry(w) {
-                if nodes.len() >= limits.nodes_max {
-                    truncated = true;
+            let (from, to) = s.adjacency_range(v);
+            for entry in from..to {
+                let w = s.adjacency_node(entry);
+                if !compiled.node_ok(s, w) && w != start {
                     continue;
                 }
-                slot.insert(d + 1);
-                nodes.push((w, d + 1));
+                let before = links.len();
+                links.extend(
+                    s.adjacency_links(entry)
+                        .iter()
+                        .copied()
+                        .filter(|&l| compiled.link_ok(s, l)),
+                );
+                if links.len() == before {
+                    continue;
+                }
+                if marks.get(w, 0).is_none() {
+                    if nodes.len() >= limits.nodes_max {
+                        truncated = true;
+                        links.truncate(before);
+                        continue;
+                    }
+                    marks.set(w, 0, d + 1);
+                    nodes.push((w, d + 1));
+                }
             }
-            links.extend(passing);
         }
-    }
-    Ok(Neighbourhood {
-        nodes,
-        links: links.into_iter().collect(),
-        truncated,
-    })
+        links.sort_unstable();
+        links.dedup();
+        Neighbourhood {
+            nodes,
+            links,
+            truncated,
+        }
+    }))
 }
 
 /// Every link between two nodes (any type, any direction), unfiltered.
@@ -264,82 +300,69 @@ pub fn shortest_path(
         }));
     }
     let ok = |w: NodeIx| w == from || w == to || compiled.node_ok(s, w);
-    // Each side: node -> the node it was reached from.
-    let mut forward: HashMap<NodeIx, NodeIx> = HashMap::from([(from, from)]);
-    let mut backward: HashMap<NodeIx, NodeIx> = HashMap::from([(to, to)]);
-    let mut forward_frontier = vec![from];
-    let mut backward_frontier = vec![to];
-    let mut hops = 0usize;
-    while !forward_frontier.is_empty() && !backward_frontier.is_empty() {
-        if hops >= limits.hops_max {
-            return Ok(None);
-        }
-        hops += 1;
-        let expand_forward = forward_frontier.len() <= backward_frontier.len();
-        let (frontier, mine, theirs) = if expand_forward {
-            (&mut forward_frontier, &mut forward, &backward)
-        } else {
-            (&mut backward_frontier, &mut backward, &forward)
-        };
+    // Side 0 walks from `from`, side 1 from `to`; a node's mark is the node it was reached from.
+    let nodes = with_marks(|marks| {
+        marks.set(from, 0, from);
+        marks.set(to, 1, to);
+        let mut frontiers = [vec![from], vec![to]];
         let mut next = Vec::new();
-        let mut meeting: Option<(NodeIx, NodeIx)> = None;
-        for &v in frontier.iter() {
-            let (start, end) = s.adjacency_range(v);
-            for entry in start..end {
-                let w = s.adjacency_node(entry);
-                if mine.contains_key(&w) || !ok(w) || !compiled.entry_ok(s, entry) {
-                    continue;
-                }
-                if theirs.contains_key(&w) {
-                    // Every node of the other side's map is at most its frontier's depth away,
-                    // and the frontier is the deepest: any meeting in this level is shortest.
-                    meeting = Some((v, w));
-                    break;
-                }
-                mine.insert(w, v);
-                next.push(w);
+        let mut hops = 0usize;
+        while !frontiers[0].is_empty() && !frontiers[1].is_empty() {
+            if hops >= limits.hops_max {
+                return None;
             }
-            if meeting.is_some() {
-                break;
-            }
-        }
-        if let Some((v, w)) = meeting {
-            mine.insert(w, v);
-            let mut nodes = Vec::new();
-            // Walk the forward side back to `from`, then the backward side on to `to`.
-            let mut x = w;
-            let (forward, backward) = if expand_forward {
-                (&forward, &backward)
-            } else {
-                (&backward, &forward)
-            };
-            // `w` is in both maps now; the forward map leads to `from`, the backward to `to`.
-            loop {
-                nodes.push(x);
-                let p = forward[&x];
-                if p == x {
-                    break;
+            hops += 1;
+            // Expand the smaller side: the search stays small.
+            let side = usize::from(frontiers[0].len() > frontiers[1].len());
+            next.clear();
+            let mut meeting: Option<(NodeIx, NodeIx)> = None;
+            'level: for (k, &v) in frontiers[side].iter().enumerate() {
+                if k % WARM == 0 {
+                    let frontier = &frontiers[side];
+                    s.warm_adjacency(&frontier[k..(k + WARM).min(frontier.len())]);
                 }
-                x = p;
-            }
-            nodes.reverse();
-            let mut x = w;
-            loop {
-                let p = backward[&x];
-                if p == x {
-                    break;
+                let (start, end) = s.adjacency_range(v);
+                for entry in start..end {
+                    let w = s.adjacency_node(entry);
+                    let seen = marks.side(w);
+                    if seen.is_some_and(|(on, _)| on == side as u32)
+                        || !ok(w)
+                        || !compiled.entry_ok(s, entry)
+                    {
+                        continue;
+                    }
+                    if seen.is_some() {
+                        // Every node the other side marked is at most its frontier's depth
+                        // away, and the frontier is the deepest: any meeting in this level is
+                        // shortest.
+                        meeting = Some((v, w));
+                        break 'level;
+                    }
+                    marks.set(w, side as u32, v);
+                    next.push(w);
                 }
-                nodes.push(p);
-                x = p;
             }
-            if nodes.first() != Some(&from) {
+            if let Some((v, w)) = meeting {
+                // `near` is marked from `from`, `far` from `to`, and they are adjacent.
+                let (near, far) = if side == 0 { (v, w) } else { (w, v) };
+                let chain = |mut x: NodeIx, side: u32| {
+                    let mut chain = vec![x];
+                    while let Some(p) = marks.get(x, side).filter(|&p| p != x) {
+                        chain.push(p);
+                        x = p;
+                    }
+                    chain
+                };
+                let mut nodes = chain(near, 0);
                 nodes.reverse();
+                nodes.extend(chain(far, 1));
+                return Some(nodes);
             }
-            return Ok(Some(path_from_nodes(s, &compiled, nodes)));
+            std::mem::swap(&mut frontiers[side], &mut next);
         }
-        *frontier = next;
-    }
-    Ok(None)
+        None
+    });
+    Ok(nodes.map(|nodes| path_from_nodes(s, &compiled, nodes)))
 }
 
 /// Breadth-first search avoiding some nodes and node pairs (Yen's spur searches).
