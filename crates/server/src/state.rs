@@ -31,6 +31,8 @@ pub(crate) struct App {
     /// POSTs accepted and not yet finished.
     pub pending_imports: AtomicUsize,
     pub title: String,
+    /// `https` when the server speaks TLS, for the absolute URLs it hands out.
+    pub scheme: &'static str,
     /// Parsed versions release decisions looked up, shared across requests.
     pub held: crate::outbound::HeldCache,
     /// Signs every page of objects, manifest entries or versions the node serves, and its

@@ -24,7 +24,7 @@ use serde_json::Value;
 use store::{BundleInput, ImportOptions, Store};
 
 use crate::node::{NodeError, holds, now_ms};
-use crate::peers::Peer;
+use crate::peers::{Peer, PeerTls};
 use crate::taxii::PAGE_SIGNATURE_HEADER;
 use crate::taxii::collections::PEER_SOURCE_PREFIX;
 
@@ -79,6 +79,14 @@ pub enum SyncError {
         peer: String,
         url: String,
         status: u16,
+        detail: String,
+    },
+    #[error(
+        "peer {peer}: {url}: the TLS connection was refused ({detail}); check the peer's certificate, --ca, and whether it requires --client-certificate"
+    )]
+    Tls {
+        peer: String,
+        url: String,
         detail: String,
     },
     #[error(
@@ -218,17 +226,23 @@ struct Answer {
 }
 
 impl<'p> Remote<'p> {
-    fn new(peer: &'p Peer, options: &'p SyncOptions) -> Remote<'p> {
+    fn new(peer: &'p Peer, options: &'p SyncOptions) -> Result<Remote<'p>, SyncError> {
+        let tls = peer.tls.client_config().map_err(|detail| SyncError::Tls {
+            peer: peer.name.clone(),
+            url: peer.url.clone(),
+            detail: format!("the pinned TLS settings: {detail}"),
+        })?;
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_millis(options.timeout_ms)))
             .http_status_as_error(false)
+            .tls_config(tls)
             .build()
             .into();
-        Remote {
+        Ok(Remote {
             peer,
             agent,
             options,
-        }
+        })
     }
 
     /// GET with bounded retries and exponential back-off on what may pass (network errors,
@@ -297,6 +311,14 @@ impl<'p> Remote<'p> {
                         }
                     }
                 }
+                // A certificate the pinned trust refuses will be refused again: say so now.
+                Err(e) if is_tls_refusal(&e) => {
+                    return Err(SyncError::Tls {
+                        peer: self.peer.name.clone(),
+                        url: url.to_string(),
+                        detail: e.to_string(),
+                    });
+                }
                 Err(e) => e.to_string(),
             };
             if attempt >= self.options.attempts_max {
@@ -335,9 +357,21 @@ impl<'p> Remote<'p> {
     }
 }
 
+/// Whether a request failed on TLS itself (an untrusted or mismatched certificate, a refused
+/// client certificate) rather than on the network, so that retrying cannot help.
+fn is_tls_refusal(error: &ureq::Error) -> bool {
+    match error {
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => true,
+        ureq::Error::Io(io) => io
+            .get_ref()
+            .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()),
+        _ => false,
+    }
+}
+
 /// The public key a node announces in its discovery document, for `tessera peer add` without
 /// `--key` (trust on first use: the operator should compare it with one received out of band).
-pub fn announced_key(url: &str, token: &str) -> Result<NodePublicKey, SyncError> {
+pub fn announced_key(url: &str, token: &str, tls: &PeerTls) -> Result<NodePublicKey, SyncError> {
     let options = SyncOptions {
         attempts_max: 2,
         ..SyncOptions::default()
@@ -352,8 +386,9 @@ pub fn announced_key(url: &str, token: &str) -> Result<NodePublicKey, SyncError>
         token: token.to_string(),
         public_key: String::new(),
         added: String::new(),
+        tls: tls.clone(),
     };
-    let remote = Remote::new(&placeholder, &options);
+    let remote = Remote::new(&placeholder, &options)?;
     let discovery_url = format!("{}/taxii2/", placeholder.url);
     let (discovery, _) = remote.get_json(&discovery_url)?;
     let text = discovery["x_tessera_public_key"].as_str().ok_or_else(|| {
@@ -377,7 +412,7 @@ pub fn sync_peer(
         url: String::new(),
         detail: e.to_string(),
     })?;
-    let remote = Remote::new(peer, options);
+    let remote = Remote::new(peer, options)?;
     let discovery_url = format!("{}/taxii2/", peer.url);
     let (discovery, _) = remote.get_json(&discovery_url)?;
     let presented = discovery["x_tessera_public_key"].as_str().unwrap_or("none");

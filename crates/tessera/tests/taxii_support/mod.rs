@@ -103,6 +103,7 @@ impl Server {
         let address = line
             .trim()
             .strip_prefix("listening on http://")
+            .or_else(|| line.trim().strip_prefix("listening on https://"))
             .and_then(|rest| rest.strip_suffix("/taxii2/"))
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| {
