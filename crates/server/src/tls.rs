@@ -24,7 +24,8 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
-/// Handshakes in progress at once; further connections wait in the kernel's backlog.
+/// Handshakes in progress (or finished and not yet taken by the server) at once; further
+/// connections wait in the kernel's backlog.
 pub const HANDSHAKES_MAX: usize = 256;
 /// How long a client may take to finish its handshake.
 pub const HANDSHAKE_TIMEOUT_MS: u64 = 10_000;
@@ -198,9 +199,10 @@ async fn accept_loop(
                 acceptor.accept(stream),
             )
             .await;
-            drop(permit);
             match handshake {
                 Ok(Ok(tls)) => {
+                    // The permit is held until the server takes the connection, so finished
+                    // handshakes waiting for it count against the bound too.
                     let _ = ready.send((tls, peer)).await;
                 }
                 Ok(Err(e)) => crate::log(&format!("tls: handshake with {peer} failed: {e}")),
@@ -208,6 +210,7 @@ async fn accept_loop(
                     "tls: {peer} did not finish its handshake within {HANDSHAKE_TIMEOUT_MS} ms"
                 )),
             }
+            drop(permit);
         });
     }
 }
