@@ -267,6 +267,7 @@ impl<'a> Releaser<'a> {
                 object: object.clone(),
                 basis: Basis::Analyst,
                 redactions: Vec::new(),
+                unchanged: true,
             });
         }
         let Cleared {
@@ -293,11 +294,18 @@ impl<'a> Releaser<'a> {
         if let Err(detail) = verify(&copy, &visible) {
             return Decision::Withhold(Reason::InvariantBroken { detail });
         }
+        // Every change to a copy is recorded as a redaction, except the pruning of granular
+        // markings, which only an object with granular markings can need.
+        let unchanged = redactions.is_empty()
+            && matches!(basis, Basis::Rules(_))
+            && !object.as_map().contains_key("granular_markings");
+        debug_assert!(!unchanged || &copy == object.as_map());
         match Object::from_map(copy) {
-            Ok(object) => Decision::Release(Release {
-                object,
+            Ok(copy) => Decision::Release(Release {
+                object: copy,
                 basis,
                 redactions,
+                unchanged,
             }),
             Err(error) => Decision::Withhold(Reason::InvariantBroken {
                 detail: error.to_string(),

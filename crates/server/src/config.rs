@@ -52,6 +52,9 @@ pub struct Limits {
     pub post_wait_ms: u64,
     /// Parsed objects kept for release decisions across requests (each a few kilobytes).
     pub held_cache_max: usize,
+    /// Release facts kept across requests and partners (each well under a kilobyte): about
+    /// seventy copies of ICS ATT&CK's references, decided without reading them again.
+    pub facts_cache_max: usize,
 }
 
 impl Default for Limits {
@@ -75,6 +78,7 @@ impl Default for Limits {
             query_parameters_max: 64,
             post_wait_ms: 2_000,
             held_cache_max: 8_192,
+            facts_cache_max: 131_072,
         }
     }
 }

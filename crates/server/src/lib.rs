@@ -143,12 +143,15 @@ pub fn serve(config: Config, started: impl FnOnce(&Started)) -> Result<(), Serve
         store_jobs: Semaphore::new(limits.store_workers.max(1)),
         writer: Arc::new(Semaphore::new(1)),
         pending_imports: AtomicUsize::new(0),
-        held: outbound::HeldCache::new(limits.held_cache_max),
+        outbound: outbound::Caches {
+            held: outbound::HeldCache::new(limits.held_cache_max),
+            facts: outbound::FactsCache::new(limits.facts_cache_max),
+            memberships: outbound::MembershipCache::new(MEMBERSHIP_PARTNERS_MAX),
+        },
         key,
         ledger: Arc::new(Mutex::new(ledger)),
         data_dir: config.data_dir.clone(),
         analysis: analysis_http::Views::default(),
-        memberships: outbound::MembershipCache::new(MEMBERSHIP_PARTNERS_MAX),
         limits,
         title: config.title.clone(),
     });
