@@ -257,6 +257,12 @@ impl<'a> Releaser<'a> {
     /// This is the only way out of the node: the copy never refers to an object the partner may
     /// not see, and carries every redaction of every rule that releases it.
     pub fn release(&mut self, object: &Object, provenance: &Provenance) -> Decision {
+        self.release_owned(object.clone(), provenance)
+    }
+
+    /// Decides an object version as [`Releaser::release`] does, taking the object: when the
+    /// rules leave it as it is, it becomes the copy without a deep copy.
+    pub fn release_owned(&mut self, object: Object, provenance: &Provenance) -> Decision {
         let Some(partner) = self.partner else {
             return Decision::Withhold(Reason::UnknownPartner {
                 partner: self.partner_name.clone(),
@@ -264,12 +270,16 @@ impl<'a> Releaser<'a> {
         };
         if partner.role == Role::Analyst {
             return Decision::Release(Release {
-                object: object.clone(),
+                object,
                 basis: Basis::Analyst,
                 redactions: Vec::new(),
                 unchanged: true,
             });
         }
+        let object_type = object.object_type().to_string();
+        // Every change to a copy is recorded as a redaction, except the pruning of granular
+        // markings, which only an object with granular markings can need.
+        let no_granular_markings = !object.as_map().contains_key("granular_markings");
         let Cleared {
             basis,
             mut copy,
@@ -279,7 +289,6 @@ impl<'a> Releaser<'a> {
             Err(reason) => return Decision::Withhold(reason),
         };
 
-        let object_type = object.object_type().to_string();
         let (required, optional) = reference_ids(&object_type, &copy);
         let graph = self.explore(&required, &optional);
         let visible = |id: &str| graph.is_released(id);
@@ -294,12 +303,8 @@ impl<'a> Releaser<'a> {
         if let Err(detail) = verify(&copy, &visible) {
             return Decision::Withhold(Reason::InvariantBroken { detail });
         }
-        // Every change to a copy is recorded as a redaction, except the pruning of granular
-        // markings, which only an object with granular markings can need.
-        let unchanged = redactions.is_empty()
-            && matches!(basis, Basis::Rules(_))
-            && !object.as_map().contains_key("granular_markings");
-        debug_assert!(!unchanged || &copy == object.as_map());
+        let unchanged =
+            redactions.is_empty() && matches!(basis, Basis::Rules(_)) && no_granular_markings;
         match Object::from_map(copy) {
             Ok(copy) => Decision::Release(Release {
                 object: copy,

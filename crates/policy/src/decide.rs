@@ -46,21 +46,29 @@ pub(crate) struct Cleared {
 
 /// Decides an object for a partner of role `partner`. `rules` are the rules whose audience holds
 /// the partner.
+/// Takes the object, which becomes the copy when the rules leave it as it is (no deep copy).
 pub(crate) fn evaluate(
     policy: &Policy,
     partner: &Partner,
     rules: &[&Rule],
-    object: &Object,
+    object: Object,
     provenance: &Provenance,
 ) -> Result<Cleared, Reason> {
-    match assess(policy, partner, rules, object, provenance)? {
+    match assess(policy, partner, rules, &object, provenance)? {
         Assessment::Copied(cleared) => Ok(cleared),
         Assessment::ToRedact {
             basis,
             clearance,
             redact,
         } => {
-            let (copy, redactions) = redact_copy(policy, rules, object, clearance, &redact)?;
+            if copy_is_unchanged(&object, &redact) {
+                return Ok(Cleared {
+                    basis,
+                    copy: object.into_map(),
+                    redactions: Vec::new(),
+                });
+            }
+            let (copy, redactions) = redact_copy(policy, rules, &object, clearance, &redact)?;
             Ok(Cleared {
                 basis,
                 copy,

@@ -33,9 +33,17 @@ pub struct ReleaseFacts {
     provenance: Provenance,
     too_deep: bool,
     markings: Option<Value>,
-    /// Top-level property names.
-    properties: Vec<String>,
+    /// Top-level property names, each followed by a NUL (one allocation, not one per name).
+    properties: String,
     slots: Vec<RequiredSlot>,
+}
+
+/// Ends each property name in [`ReleaseFacts::properties`].
+const NAME_END: char = '\0';
+
+fn push_name(names: &mut String, name: &str) {
+    names.push_str(name);
+    names.push(NAME_END);
 }
 
 /// Whether a top-level property may hold references that decide a membership (or are the
@@ -59,7 +67,10 @@ impl ReleaseFacts {
             provenance: provenance.clone(),
             too_deep: map.values().map(|v| json_depth(v, 0)).max().unwrap_or(0) > JSON_DEPTH_MAX,
             markings: map.get("object_marking_refs").cloned(),
-            properties: map.keys().cloned().collect(),
+            properties: map.keys().fold(String::new(), |mut names, name| {
+                push_name(&mut names, name);
+                names
+            }),
             slots: crate::closure::required_slots(object.object_type(), &references),
         }
     }
@@ -108,12 +119,19 @@ impl ReleaseFacts {
         self.markings.as_ref()
     }
 
+    /// Whether the object has this top-level property. A name holding the separator is said to
+    /// be present, which only ever sends the decision to the object itself.
     pub(crate) fn has(&self, property: &str) -> bool {
-        self.properties.iter().any(|p| p == property)
+        property.contains(NAME_END) || self.names().any(|p| p == property)
     }
 
+    /// Whether the object has a custom (`x_`) property; as conservative as [`Self::has`].
     pub(crate) fn has_custom_properties(&self) -> bool {
-        self.properties.iter().any(|p| p.starts_with("x_"))
+        self.names().any(|p| p.starts_with("x_"))
+    }
+
+    fn names(&self) -> impl Iterator<Item = &str> {
+        self.properties.split_terminator(NAME_END)
     }
 
     pub(crate) fn slots(&self) -> &[RequiredSlot] {
@@ -126,7 +144,7 @@ struct Scanned {
     id: Option<String>,
     object_type: Option<String>,
     references: Map<String, Value>,
-    properties: Vec<String>,
+    properties: String,
     depth: usize,
 }
 
@@ -165,7 +183,7 @@ impl<'de> Visitor<'de> for ScanVisitor {
                 _ => map.next_value_seed(Depth)?,
             };
             scanned.depth = scanned.depth.max(depth);
-            scanned.properties.push(property.to_string());
+            push_name(&mut scanned.properties, property);
         }
         Ok(scanned)
     }

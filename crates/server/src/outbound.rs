@@ -62,7 +62,7 @@ struct Generations<T> {
     old: HashMap<u64, Arc<T>>,
 }
 
-impl<T> SeqCache<T> {
+impl<T: Send + Sync + 'static> SeqCache<T> {
     pub(crate) fn new(entries_max: usize) -> SeqCache<T> {
         SeqCache {
             generations: Mutex::new(Generations {
@@ -99,7 +99,15 @@ impl<T> SeqCache<T> {
                 None
             }
         };
-        drop(dropped);
+        // A generation of facts is tens of thousands of small allocations: freeing them would
+        // stall this request for milliseconds, so another thread does it.
+        if let Some(old) = dropped.filter(|old| !old.is_empty()) {
+            let spawned = std::thread::Builder::new()
+                .name("cache-drop".into())
+                .spawn(move || drop(old));
+            // Without a thread, this request frees them itself.
+            drop(spawned);
+        }
     }
 }
 
@@ -421,7 +429,7 @@ fn release(
 ) -> Result<Option<Released>, TaxiiError> {
     let object = version.object()?;
     let provenance = provenance_of(&version.source);
-    Ok(match releaser.release(&object, &provenance) {
+    Ok(match releaser.release_owned(object, &provenance) {
         Decision::Release(release) => Some(Released {
             seq: version.seq,
             date_added_micros: version.date_added_micros,
