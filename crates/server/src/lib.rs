@@ -93,7 +93,7 @@ pub struct Started {
 
 /// Serves a node until SIGINT or SIGTERM. `started` is called once it listens.
 pub fn serve(config: Config, started: impl FnOnce(&Started)) -> Result<(), ServeError> {
-    let store = Store::open(&config.data_dir)?;
+    let store = Store::open_with_cache(&config.data_dir, config.limits.store_cache_bytes)?;
     let policy_path = policy_file::path(&config.data_dir);
     let policy_stamp = files::Stamp::of(&policy_path).map_err(|source| {
         ServeError::Policy(policy_file::PolicyFileError::Io {
