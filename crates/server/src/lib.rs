@@ -99,7 +99,7 @@ pub struct Started {
 
 /// Serves a node until SIGINT or SIGTERM. `started` is called once it listens.
 pub fn serve(config: Config, started: impl FnOnce(&Started)) -> Result<(), ServeError> {
-    let store = Store::open(&config.data_dir)?;
+    let store = Store::open_with_cache(&config.data_dir, config.limits.store_cache_bytes)?;
     let policy_path = policy_file::path(&config.data_dir);
     let policy_stamp = files::Stamp::of(&policy_path).map_err(|source| {
         ServeError::Policy(policy_file::PolicyFileError::Io {
@@ -151,12 +151,15 @@ pub fn serve(config: Config, started: impl FnOnce(&Started)) -> Result<(), Serve
         store_jobs: Semaphore::new(limits.store_workers.max(1)),
         writer: Arc::new(Semaphore::new(1)),
         pending_imports: AtomicUsize::new(0),
-        held: outbound::HeldCache::new(limits.held_cache_max),
+        outbound: outbound::Caches {
+            held: outbound::HeldCache::new(limits.held_cache_max),
+            facts: outbound::FactsCache::new(limits.facts_cache_max),
+            memberships: outbound::MembershipCache::new(MEMBERSHIP_PARTNERS_MAX),
+        },
         key,
         ledger: Arc::new(Mutex::new(ledger)),
         data_dir: config.data_dir.clone(),
         analysis: analysis_http::Views::default(),
-        memberships: outbound::MembershipCache::new(MEMBERSHIP_PARTNERS_MAX),
         limits,
         title: config.title.clone(),
         scheme: if tls_config.is_some() {

@@ -226,13 +226,20 @@ impl Store {
     /// Opens the store in `dir`. A store left by a killed process opens cleanly: redb
     /// recovers to the last committed transaction.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        Store::open_with_cache(dir, CACHE_BYTES)
+    }
+
+    /// Opens the store as [`Store::open`] does, with `cache_bytes` of redb page cache instead
+    /// of [`CACHE_BYTES`]: a server looking up the ids a page refers to, scattered over a large
+    /// key index, reads each index page from the file again once a small cache dropped it.
+    pub fn open_with_cache(dir: &Path, cache_bytes: usize) -> Result<Store, StoreError> {
         let path = dir.join(STORE_FILE);
         if !path.exists() {
             return Err(StoreError::NotInitialised(dir.to_path_buf()));
         }
-        let db = database_builder()
-            .open(&path)
-            .map_err(|e| open_error(e, dir))?;
+        let mut builder = database_builder();
+        builder.set_cache_size(cache_bytes);
+        let db = builder.open(&path).map_err(|e| open_error(e, dir))?;
         let (schema, bodies_len) = {
             let txn = db.begin_read().map_err(dbe)?;
             let meta = txn.open_table(META).map_err(dbe)?;

@@ -279,7 +279,7 @@ async fn paged(
         let snapshot = app.store.snapshot()?;
         let page = outbound::page(
             &snapshot,
-            (&app.held, &app.memberships),
+            &app.outbound,
             &caller.policy,
             &caller.name,
             &selection,
@@ -299,7 +299,7 @@ async fn paged(
             };
             let found = outbound::page(
                 &snapshot,
-                (&app.held, &app.memberships),
+                &app.outbound,
                 &caller.policy,
                 &caller.name,
                 &any_version,
