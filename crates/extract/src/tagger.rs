@@ -32,6 +32,13 @@ const MAGIC: &[u8; 5] = b"TSXM1";
 pub struct DecodeOptions {
     /// Subtracted from the `O` tag's score: a higher value finds more fillers.
     pub outside_penalty: f32,
+    /// Added to each role's `B-` and `I-` scores ([`Role::ALL`] order): a per-role bar for
+    /// finding fillers, on top of `outside_penalty`.
+    pub role_bonus: [f32; 5],
+    /// Subtracted from the `O` tag's score inside a span instead of `outside_penalty`: a
+    /// lower value ends spans sooner, so a low bar for starting a filler does not also make
+    /// fillers run on into the next clause.
+    pub continue_penalty: f32,
     /// Subtracted from the "no incident" class's score: a higher value reports more documents.
     pub none_penalty: f32,
     /// Whether to split the fillers into one template per incident type, by the trigger words
@@ -40,27 +47,33 @@ pub struct DecodeOptions {
     /// When the classifier finds no incident but the tagger finds at least this many fillers,
     /// report one anyway, of the type of the document's commonest trigger (0: never).
     pub rescue_fillers: usize,
-    /// At most this many entities per role in a template, the first ones in the text (0: no
-    /// limit).
-    pub role_entities_max: usize,
+    /// At most this many entities per role in a template ([`Role::ALL`] order; 0: no limit),
+    /// the surest ones when `rank_by_confidence`, else the first ones in the text.
+    pub role_entities_max: [usize; 5],
     /// Whether a filler whose words hold, or are held by, an earlier filler's words in the
     /// same role ("guerrillas", "fmln guerrillas") is taken for the same entity and dropped.
     pub merge_overlapping: bool,
-    /// Whether the entities of a role are ranked by how often the tagger found them before
-    /// the first `role_entities_max` are kept (else the first ones in the text).
-    pub rank_by_frequency: bool,
+    /// Whether the entities of a role are ranked by the tagger's surest finding of them (its
+    /// margin of the `B-` tag over `O`) before the first `role_entities_max` are kept.
+    pub rank_by_confidence: bool,
+    /// A filler more than this many sentences after the last filler of the template of its
+    /// type starts a new template of that type (a second event of the same kind).
+    pub event_gap_sentences: usize,
 }
 
 impl Default for DecodeOptions {
     fn default() -> DecodeOptions {
         DecodeOptions {
             outside_penalty: 15.0,
+            role_bonus: [0.0; 5],
+            continue_penalty: 10.0,
             none_penalty: 30.0,
             split_by_trigger: true,
             rescue_fillers: 2,
-            role_entities_max: 2,
+            role_entities_max: [1, 1, 2, 2, 2],
             merge_overlapping: true,
-            rank_by_frequency: false,
+            rank_by_confidence: true,
+            event_gap_sentences: 1,
         }
     }
 }
@@ -140,7 +153,7 @@ impl Muc4Model {
         if class == 0 && options.rescue_fillers == 0 {
             return Vec::new();
         }
-        let spans = self.tag(text, &tokens, &words, options.outside_penalty);
+        let spans = self.tag(text, &tokens, &words, &options);
         let found_triggers = if options.split_by_trigger || class == 0 {
             triggers(&words)
         } else {
@@ -171,17 +184,19 @@ impl Muc4Model {
         // Perpetrators go to every template; the other fillers to the template of the trigger
         // nearest to them in their sentence, or of the document's type.
         let mut templates: Vec<Template> = Vec::new();
+        let mut last_sentence: Vec<usize> = Vec::new();
         let mut perpetrators: Vec<(Role, String)> = Vec::new();
         let sentence_of = sentence_index(text, &tokens);
-        let mut found_times: std::collections::HashMap<(usize, String), usize> =
+        let mut surest: std::collections::HashMap<(usize, String), f32> =
             std::collections::HashMap::new();
-        if options.rank_by_frequency {
-            for &(role, start, end) in &spans {
+        if options.rank_by_confidence {
+            for &(role, start, end, margin) in &spans {
                 let key = normalise(&text[tokens[start].start..tokens[end - 1].end]);
-                *found_times.entry((role.index(), key)).or_default() += 1;
+                let best = surest.entry((role.index(), key)).or_insert(f32::MIN);
+                *best = best.max(margin);
             }
         }
-        for (role, start, end) in spans {
+        for (role, start, end, _) in spans {
             let mention = text[tokens[start].start..tokens[end - 1].end].to_string();
             if normalise(&mention).is_empty() {
                 continue;
@@ -190,16 +205,34 @@ impl Muc4Model {
                 perpetrators.push((role, mention));
                 continue;
             }
-            let kind = found_triggers
+            let trigger = found_triggers
                 .iter()
                 .filter(|(at, _)| sentence_of[*at] == sentence_of[start])
                 .min_by_key(|(at, _)| at.abs_diff(start))
-                .map(|(_, kind)| *kind)
-                .unwrap_or(document_type);
-            let template = match templates.iter().position(|t| t.incident_type == kind) {
-                Some(i) => &mut templates[i],
+                .map(|(_, kind)| *kind);
+            let kind = trigger.unwrap_or(document_type);
+            // Only a filler next to a trigger of its own can start a second event of a
+            // type; one in a sentence without a trigger belongs to the last event told.
+            let gap = if trigger.is_some() {
+                options.event_gap_sentences
+            } else {
+                usize::MAX
+            };
+            let here = sentence_of[start];
+            let open = templates
+                .iter()
+                .zip(&last_sentence)
+                .rposition(|(t, &last)| {
+                    t.incident_type == kind && here.saturating_sub(last) <= gap
+                });
+            let template = match open {
+                Some(i) => {
+                    last_sentence[i] = here;
+                    &mut templates[i]
+                }
                 None => {
                     templates.push(Template::new(kind));
+                    last_sentence.push(here);
                     templates.last_mut().expect("just pushed")
                 }
             };
@@ -212,23 +245,24 @@ impl Muc4Model {
             for (role, mention) in &perpetrators {
                 add_filler(template, *role, mention.clone(), options.merge_overlapping);
             }
-            if options.rank_by_frequency {
+            if options.rank_by_confidence {
                 for role in Role::ALL {
-                    let times = |e: &Vec<String>| {
+                    let sure = |e: &Vec<String>| {
                         e.first()
-                            .and_then(|m| found_times.get(&(role.index(), normalise(m))))
+                            .and_then(|m| surest.get(&(role.index(), normalise(m))))
                             .copied()
-                            .unwrap_or(0)
+                            .unwrap_or(f32::MIN)
                     };
-                    // Stable: equally frequent entities keep their order in the text.
+                    // Stable: equally sure entities keep their order in the text.
                     template
                         .role_mut(role)
-                        .sort_by_key(|e| std::cmp::Reverse(times(e)));
+                        .sort_by(|a, b| sure(b).total_cmp(&sure(a)));
                 }
             }
-            if options.role_entities_max > 0 {
-                for role in Role::ALL {
-                    template.role_mut(role).truncate(options.role_entities_max);
+            for role in Role::ALL {
+                let most = options.role_entities_max[role.index()];
+                if most > 0 {
+                    template.role_mut(role).truncate(most);
                 }
             }
         }
@@ -241,9 +275,10 @@ impl Muc4Model {
         text: &str,
         tokens: &[Token],
         words: &[String],
-        outside_penalty: f32,
-    ) -> Vec<(Role, usize, usize)> {
+        options: &DecodeOptions,
+    ) -> Vec<(Role, usize, usize, f32)> {
         let mut tags = vec![0usize; tokens.len()];
+        let mut margins = vec![0f32; tokens.len()];
         let mut feats = Vec::with_capacity(48);
         let all_triggers = triggers(words);
         for (index, sentence) in sentences(text, tokens).into_iter().enumerate() {
@@ -264,11 +299,23 @@ impl Muc4Model {
                 add_history(&mut feats, words, i, prev, prev2);
                 let mut scores = [0f32; TAGS];
                 self.tagger.accumulate(&feats, &mut scores);
-                scores[0] -= outside_penalty;
+                scores[0] -= if prev == 0 {
+                    options.outside_penalty
+                } else {
+                    options.continue_penalty
+                };
+                for (r, bonus) in options.role_bonus.iter().enumerate() {
+                    scores[1 + 2 * r] += bonus;
+                    scores[2 + 2 * r] += bonus;
+                }
                 tags[i] = best_allowed(&scores, prev);
+                margins[i] = scores[tags[i]] - scores[0];
             }
         }
         spans(&tags)
+            .into_iter()
+            .map(|(role, start, end)| (role, start, end, margins[start]))
+            .collect()
     }
 }
 
