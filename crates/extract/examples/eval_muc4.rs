@@ -32,6 +32,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Ok(v) = std::env::var("GAP") {
         options.event_gap_sentences = v.parse()?;
     }
+    if let Ok(v) = std::env::var("CONTINUE_PENALTY") {
+        options.continue_penalty = v.parse()?;
+    }
+    if let Ok(v) = std::env::var("GAP") {
+        options.event_gap_sentences = v.parse()?;
+    }
     if let Ok(v) = std::env::var("NONE_PENALTY") {
         options.none_penalty = v.parse()?;
     }

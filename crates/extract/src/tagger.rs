@@ -26,8 +26,9 @@ const TAGS: usize = 11;
 const CLASSES: usize = 1 + INCIDENT_TYPES.len();
 const MAGIC: &[u8; 5] = b"TSXM1";
 
-/// Decision settings applied on top of the trained scores, chosen on the dev split (they are
-/// settings, not weights).
+/// Decision settings applied on top of the trained scores (they are settings, not weights),
+/// chosen on two held-out folds of the training split (300 documents each, tagged by a model
+/// of the other 1,000), the dev split breaking near-ties.
 #[derive(Debug, Clone, Copy)]
 pub struct DecodeOptions {
     /// Subtracted from the `O` tag's score: a higher value finds more fillers.
@@ -739,5 +740,70 @@ pub fn train(documents: &[Document], options: TrainOptions) -> Muc4Model {
     Muc4Model {
         tagger: tagger.finish(options.floor),
         classifier: classifier.finish(options.floor),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two bombings, four sentences apart, each at a trigger of its own.
+    const TWO_BOMBINGS: &str = "a car bomb exploded today in front of the bank of colombia in \
+        bogota, killing three people.  the police said the bomb was placed by drug traffickers.  \
+        president barco condemned the attack.  the cabinet met to discuss the economy.  in \
+        medellin, a second bomb exploded at a police station last night, destroying the building.";
+
+    fn of_type<'a>(templates: &'a [Template], kind: &str) -> Vec<&'a Template> {
+        templates
+            .iter()
+            .filter(|t| t.incident_type == kind)
+            .collect()
+    }
+
+    #[test]
+    fn a_later_event_of_the_same_type_gets_a_template_of_its_own() {
+        let model = crate::muc4_model().expect("the shipped model reads");
+        let split = model.extract(TWO_BOMBINGS);
+        let bombings = of_type(&split, "bombing");
+        assert_eq!(bombings.len(), 2, "{split:?}");
+        // Each bombing keeps its own target; the perpetrator goes to both.
+        assert!(bombings.iter().all(|t| t.target.len() == 1), "{split:?}");
+        assert_ne!(bombings[0].target, bombings[1].target);
+        assert!(bombings.iter().all(|t| !t.perp_ind.is_empty()), "{split:?}");
+        let joined = model.extract_with(
+            TWO_BOMBINGS,
+            DecodeOptions {
+                event_gap_sentences: usize::MAX,
+                ..DecodeOptions::default()
+            },
+        );
+        let bombings = of_type(&joined, "bombing");
+        assert_eq!(bombings.len(), 1, "{joined:?}");
+        assert_eq!(bombings[0].target.len(), 2, "{joined:?}");
+    }
+
+    #[test]
+    fn role_caps_keep_the_surest_entities() {
+        let model = crate::muc4_model().expect("the shipped model reads");
+        let uncapped = DecodeOptions {
+            role_entities_max: [0; 5],
+            event_gap_sentences: usize::MAX,
+            ..DecodeOptions::default()
+        };
+        let all = model.extract_with(TWO_BOMBINGS, uncapped);
+        let capped = model.extract_with(
+            TWO_BOMBINGS,
+            DecodeOptions {
+                role_entities_max: [1; 5],
+                ..uncapped
+            },
+        );
+        let (all, capped) = (
+            &of_type(&all, "bombing")[0].target,
+            &of_type(&capped, "bombing")[0].target,
+        );
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert_eq!(capped.len(), 1);
+        assert!(all.contains(&capped[0]));
     }
 }
