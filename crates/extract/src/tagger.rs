@@ -546,7 +546,10 @@ fn add_history(out: &mut Vec<FeatureHash>, words: &[String], i: usize, prev: usi
     out.push(combine(feature(21, &[&words[i]]), prev as u32));
 }
 
-/// The classifier's features: the document's distinct words and word pairs.
+/// A trigger among the first this many tokens is in the article's lead.
+const LEAD_TOKENS: usize = 40;
+
+/// The classifier's features: the document's distinct words and word pairs, and its triggers.
 fn document_features(words: &[String]) -> Vec<FeatureHash> {
     let mut out: Vec<FeatureHash> = Vec::with_capacity(words.len() * 2 + 1);
     out.push(feature(0, &[]));
@@ -555,6 +558,26 @@ fn document_features(words: &[String]) -> Vec<FeatureHash> {
         if let Some(next) = words.get(i + 1) {
             out.push(feature(31, &[w, next]));
         }
+    }
+    // Trigger counts by type, the type of the first trigger and whether it is in the lead, and
+    // the words of the first sentence on their own: the lead says what happened.
+    let found = triggers(words);
+    for kind in INCIDENT_TYPES {
+        let times = match found.iter().filter(|(_, k)| *k == kind).count() {
+            0 => "0",
+            1 => "1",
+            2..=3 => "2",
+            _ => "4",
+        };
+        out.push(feature(32, &[kind, times]));
+    }
+    if let Some(&(at, kind)) = found.first() {
+        let lead = if at < LEAD_TOKENS { "lead" } else { "late" };
+        out.push(feature(33, &[kind]));
+        out.push(feature(34, &[kind, lead]));
+    }
+    for w in words.iter().take_while(|w| w.as_str() != ".") {
+        out.push(feature(35, &[w]));
     }
     out.sort_unstable();
     out.dedup();
