@@ -71,7 +71,11 @@ def main():
         with gzip.open(BUNDLE_GZ, "rb") as src, open(bundle, "wb") as dst:
             shutil.copyfileobj(src, dst)
         bundle_bytes = os.path.getsize(bundle)
-        objects = len(json.load(open(bundle))["objects"])
+        # Counted in a child process: a child's peak RSS as the kernel reports it includes what
+        # it inherited at fork, so this process must not hold the parsed bundle itself.
+        objects = int(subprocess.run(
+            [sys.executable, "-c", "import json, sys; print(len(json.load(open(sys.argv[1]))['objects']))",
+             bundle], check=True, capture_output=True, text=True).stdout)
 
         def import_once(binary, i):
             data = os.path.join(work, f"node-{i}")
