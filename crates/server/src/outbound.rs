@@ -21,6 +21,7 @@ use store::StoredVersion;
 use store::query::{Selection, Snapshot, Watermark};
 
 use crate::files::micros_text;
+use crate::node::VersionName;
 use crate::taxii::collections::PEER_SOURCE_PREFIX;
 use crate::taxii::error::TaxiiError;
 use crate::taxii::media::STIX_MEDIA_TYPE;
@@ -278,15 +279,9 @@ impl Released {
     /// The version string TAXII reports: the copy's `modified`, else `created`, else (for
     /// objects STIX does not version) when the node added it.
     fn version_text(&self) -> Result<String, TaxiiError> {
-        let from = |object: &serde_json::Map<String, serde_json::Value>| {
-            object
-                .get("modified")
-                .or_else(|| object.get("created"))
-                .and_then(serde_json::Value::as_str)
-                .map_or_else(|| micros_text(self.date_added_micros), str::to_string)
-        };
         match &self.content {
-            Content::Release { release, .. } => Ok(from(release.object().as_map())),
+            Content::Release { release, .. } => Ok(VersionName::of_map(release.object().as_map())
+                .version(|| micros_text(self.date_added_micros))),
             Content::AsHeld { canonical_json, .. } => Ok(crate::node::version_text(
                 canonical_json,
                 self.date_added_micros,

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use store::{BundleInput, ImportOptions, Store};
 
-use crate::node::{NodeError, holds, now_ms};
+use crate::node::{NodeError, VersionName, holds, now_ms};
 use crate::peers::{Peer, PeerTls};
 use crate::taxii::PAGE_SIGNATURE_HEADER;
 use crate::taxii::collections::PEER_SOURCE_PREFIX;
@@ -650,14 +650,6 @@ fn pull_collection(
     })
 }
 
-/// What the ledger needs of an object besides its text.
-#[derive(Deserialize)]
-struct Named {
-    id: String,
-    modified: Option<String>,
-    created: Option<String>,
-}
-
 /// Objects of verified pages stored in one commit, and pages (so small pages still commit
 /// often and a cut costs little).
 const STORE_BATCH_OBJECTS: usize = 5_000;
@@ -847,16 +839,18 @@ fn store_pages(
         for page in pages {
             let signature = page.answer.signature.clone().unwrap_or_default();
             for object in page.objects() {
-                let named: Named = serde_json::from_slice(object)
+                let mut named = VersionName::of_json(object)
                     .map_err(|e| remote.malformed(&page.url, format!("an object: {e}")))?;
-                let version = named
-                    .modified
-                    .or(named.created)
-                    .unwrap_or_else(|| page.answer.date_added_last.clone().unwrap_or_default());
+                if named.id.is_empty() {
+                    return Err(remote.malformed(&page.url, "an object without an id"));
+                }
+                let object_id = std::mem::take(&mut named.id);
+                let version =
+                    named.version(|| page.answer.date_added_last.clone().unwrap_or_default());
                 let entry = Entry::Received {
                     recorded_at_unix_ms,
                     peer: peer.clone(),
-                    object_id: named.id,
+                    object_id,
                     version,
                     content_hash: hex::encode(stix::canonical::content_hash(object)),
                     page_signature: signature.clone(),
