@@ -28,7 +28,8 @@ const MAGIC: &[u8; 5] = b"TSXM1";
 
 /// Decision settings applied on top of the trained scores (they are settings, not weights),
 /// chosen on two held-out folds of the training split (300 documents each, tagged by a model
-/// of the other 1,000), the dev split breaking near-ties.
+/// of the other 1,000), the dev split breaking near-ties and choosing `event_gap_sentences`
+/// (0 scores a little higher on the folds, clearly lower on dev).
 #[derive(Debug, Clone, Copy)]
 pub struct DecodeOptions {
     /// Subtracted from the `O` tag's score: a higher value finds more fillers.
@@ -223,8 +224,14 @@ impl Muc4Model {
             let open = templates
                 .iter()
                 .zip(&last_sentence)
-                .rposition(|(t, &last)| {
-                    t.incident_type == kind && here.saturating_sub(last) <= gap
+                .rposition(|(t, &last)| t.incident_type == kind && here.saturating_sub(last) <= gap)
+                .or_else(|| {
+                    // A filler met again is the same event's, however late.
+                    let key = normalise(&mention);
+                    templates.iter().rposition(|t| {
+                        t.incident_type == kind
+                            && t.role(role).iter().flatten().any(|m| normalise(m) == key)
+                    })
                 });
             let template = match open {
                 Some(i) => {
@@ -803,6 +810,18 @@ mod tests {
         let bombings = of_type(&joined, "bombing");
         assert_eq!(bombings.len(), 1, "{joined:?}");
         assert_eq!(bombings[0].target.len(), 2, "{joined:?}");
+    }
+
+    #[test]
+    fn a_filler_met_again_late_stays_with_its_event() {
+        // The last sentence is four sentences on, at a trigger of its own, but it names the
+        // same bomb: no second bombing.
+        let text = "a bomb exploded at the bank of colombia in bogota today.  police blamed drug \
+            traffickers.  president barco condemned the attack.  the cabinet met to discuss the \
+            economy.  the bomb that exploded at the bank of colombia weighed 50 kg.";
+        let model = crate::muc4_model().expect("the shipped model reads");
+        let templates = model.extract(text);
+        assert_eq!(of_type(&templates, "bombing").len(), 1, "{templates:?}");
     }
 
     #[test]
