@@ -371,7 +371,7 @@ fn nodes_federate_over_mutual_tls_and_refuse_everything_else() {
             &pki.arg("federation-ca.pem"),
         ],
     );
-    assert!(error.contains("TLS"), "{error}");
+    assert!(error.contains("the TLS connection was refused"), "{error}");
     // a server certificate the pinned CA did not sign;
     let error = peer_add_refused(
         c.path(),
@@ -389,7 +389,7 @@ fn nodes_federate_over_mutual_tls_and_refuse_everything_else() {
             &pki.arg("node-b.key"),
         ],
     );
-    assert!(error.contains("TLS"), "{error}");
+    assert!(error.contains("the TLS connection was refused"), "{error}");
     // TLS settings for an http:// address, a key without its certificate, and a CA file that
     // is not PEM.
     let error = peer_add_refused(
