@@ -128,18 +128,12 @@ impl PeerTls {
     }
 }
 
-/// Every certificate of a PEM text; at least one.
+/// Every certificate of a PEM text, as the sync client takes them.
 fn certificates(pem: &str) -> Result<Vec<ureq::tls::Certificate<'static>>, String> {
-    let mut out = Vec::new();
-    for item in ureq::tls::parse_pem(pem.as_bytes()) {
-        if let ureq::tls::PemItem::Certificate(certificate) = item.map_err(|e| e.to_string())? {
-            out.push(certificate);
-        }
-    }
-    if out.is_empty() {
-        return Err("no PEM certificate (-----BEGIN CERTIFICATE-----) in it".into());
-    }
-    Ok(out)
+    Ok(crate::tls::pem_certificates(pem.as_bytes())?
+        .iter()
+        .map(|der| ureq::tls::Certificate::from_der(der).to_owned())
+        .collect())
 }
 
 impl std::fmt::Debug for Peer {

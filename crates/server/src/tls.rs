@@ -54,10 +54,6 @@ pub enum TlsError {
     Io { path: PathBuf, source: io::Error },
     #[error("{path} is larger than {PEM_BYTES_MAX} bytes; is it really a PEM file?")]
     TooLarge { path: PathBuf },
-    #[error("{path} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)")]
-    NoCertificate { path: PathBuf },
-    #[error("{path} holds more than {CERTIFICATES_MAX} certificates")]
-    TooManyCertificates { path: PathBuf },
     #[error("{path} is not a PEM file of certificates: {detail}")]
     BadCertificate { path: PathBuf, detail: String },
     #[error("{path} holds no PEM private key (PKCS#8, PKCS#1 or SEC1): {detail}")]
@@ -82,28 +78,29 @@ fn read_pem(path: &Path) -> Result<Vec<u8>, TlsError> {
     std::fs::read(path).map_err(io)
 }
 
-/// Reads every certificate of a PEM file, in order.
-pub fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let bytes = read_pem(path)?;
+/// Every certificate of a PEM text, in order; at least one, at most [`CERTIFICATES_MAX`].
+/// (The sync client's pinned CA and client chain are read by this too.)
+pub fn pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
     let mut out = Vec::new();
-    for item in CertificateDer::pem_slice_iter(&bytes) {
-        let certificate = item.map_err(|e| TlsError::BadCertificate {
-            path: path.to_path_buf(),
-            detail: e.to_string(),
-        })?;
+    for item in CertificateDer::pem_slice_iter(pem) {
+        let certificate = item.map_err(|e| e.to_string())?;
         if out.len() == CERTIFICATES_MAX {
-            return Err(TlsError::TooManyCertificates {
-                path: path.to_path_buf(),
-            });
+            return Err(format!("more than {CERTIFICATES_MAX} certificates"));
         }
         out.push(certificate);
     }
     if out.is_empty() {
-        return Err(TlsError::NoCertificate {
-            path: path.to_path_buf(),
-        });
+        return Err("no PEM certificate (-----BEGIN CERTIFICATE-----) in it".into());
     }
     Ok(out)
+}
+
+/// Reads every certificate of a PEM file, in order.
+pub fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    pem_certificates(&read_pem(path)?).map_err(|detail| TlsError::BadCertificate {
+        path: path.to_path_buf(),
+        detail,
+    })
 }
 
 fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
