@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use policy::Tlp;
 use serde_json::{Value, json};
-use taxii_support::{Server, add_partner, run_python, shared_data, tessera};
+use taxii_support::{Server, add_partner, run, run_python, shared_data, tessera};
 
 /// Runs `openssl ARGS...` in `dir`, expecting success.
 fn openssl(dir: &Path, args: &[&str]) {
@@ -208,15 +208,6 @@ fn python_client(url: &str, token: &str, pki: &Pki, cert: Option<(&str, &str)>) 
     serde_json::from_str(out.trim()).unwrap()
 }
 
-fn run(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 /// `tessera peer add` that must fail; returns its standard error.
 fn peer_add_refused(dir: &Path, args: &[&str]) -> String {
     let out = run(dir, &[&["peer", "add"], args].concat());
@@ -359,83 +350,38 @@ fn nodes_federate_over_mutual_tls_and_refuse_everything_else() {
     // no client certificate for a peer that requires one;
     let c = tempfile::tempdir().unwrap();
     tessera(c.path(), &["init"]);
-    let error = peer_add_refused(
-        c.path(),
-        &[
-            "node-a",
-            "--url",
-            &base,
-            "--token",
-            &token_b,
-            "--ca",
-            &pki.arg("federation-ca.pem"),
-        ],
-    );
+    // `peer add node-a --token T` to `url` with `more`, refused; its standard error.
+    let refused = |url: &str, more: &[&str]| {
+        peer_add_refused(
+            c.path(),
+            &[&["node-a", "--url", url, "--token", &token_b], more].concat(),
+        )
+    };
+    let (ca, rogue_ca) = (pki.arg("federation-ca.pem"), pki.arg("rogue-ca.pem"));
+    let (certificate, key) = (pki.arg("node-b.pem"), pki.arg("node-b.key"));
+    let error = refused(&base, &["--ca", &ca]);
     assert!(error.contains("the TLS connection was refused"), "{error}");
     // a server certificate the pinned CA did not sign;
-    let error = peer_add_refused(
-        c.path(),
+    let error = refused(
+        &base,
         &[
-            "node-a",
-            "--url",
-            &base,
-            "--token",
-            &token_b,
             "--ca",
-            &pki.arg("rogue-ca.pem"),
+            &rogue_ca,
             "--client-certificate",
-            &pki.arg("node-b.pem"),
+            &certificate,
             "--client-key",
-            &pki.arg("node-b.key"),
+            &key,
         ],
     );
     assert!(error.contains("the TLS connection was refused"), "{error}");
     // TLS settings for an http:// address, a key without its certificate, and a CA file that
     // is not PEM.
-    let error = peer_add_refused(
-        c.path(),
-        &[
-            "node-a",
-            "--url",
-            &format!("http://{}", server.address),
-            "--token",
-            &token_b,
-            "--key",
-            &key_a,
-            "--ca",
-            &pki.arg("federation-ca.pem"),
-        ],
-    );
+    let plain = format!("http://{}", server.address);
+    let error = refused(&plain, &["--key", &key_a, "--ca", &ca]);
     assert!(error.contains("not an https:// address"), "{error}");
-    let error = peer_add_refused(
-        c.path(),
-        &[
-            "node-a",
-            "--url",
-            &base,
-            "--token",
-            &token_b,
-            "--key",
-            &key_a,
-            "--client-key",
-            &pki.arg("node-b.key"),
-        ],
-    );
+    let error = refused(&base, &["--key", &key_a, "--client-key", &key]);
     assert!(error.contains("--client-certificate"), "{error}");
-    let error = peer_add_refused(
-        c.path(),
-        &[
-            "node-a",
-            "--url",
-            &base,
-            "--token",
-            &token_b,
-            "--key",
-            &key_a,
-            "--ca",
-            &pki.arg("node-b.key"),
-        ],
-    );
+    let error = refused(&base, &["--key", &key_a, "--ca", &key]);
     assert!(error.contains("--ca"), "{error}");
     drop(server);
 }
