@@ -21,7 +21,7 @@ ledgers and a durable store, the peer's none of these.
 Ledger at 1M entries: crates/ledger/examples/million.rs (appends per second, proof sizes).
 
 Usage (from the repository root):
-    bench/sync/run.py [--objects N] [--skip-medallion] [--skip-ledger]
+    bench/sync/run.py [--objects N] [--skip-medallion] [--skip-ledger] [--tessera BIN]
 CARGO_TARGET_DIR is honoured for the release build.
 """
 import argparse
@@ -29,6 +29,7 @@ import importlib.util
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -82,10 +83,18 @@ def new_objects(count):
     } for n in range(count)]
 
 
-def sync(tessera, data_b):
+def sync(tessera, data_b, server_pid=None, cpu=None):
+    """Runs B's sync; with `server_pid`, appends (B's CPU seconds, A's CPU seconds) to `cpu`:
+    on this shared 2-core machine the figures other processes disturb least."""
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_before = taxii_bench.cpu_seconds(server_pid) if server_pid else 0.0
     start = time.perf_counter()
     report = tessera_json(tessera, data_b, "peer", "sync", "--page-size", "1000")
     seconds = time.perf_counter() - start
+    if server_pid:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append((children.ru_utime + children.ru_stime - children_before.ru_utime - children_before.ru_stime,
+                    taxii_bench.cpu_seconds(server_pid) - server_before))
     collections = report["synced"][0].get("collections")
     if collections is None:
         sys.exit(f"sync failed: {report}")
@@ -137,9 +146,10 @@ def main():
     parser.add_argument("--runs", type=int, default=3, help="incremental syncs to time")
     parser.add_argument("--skip-medallion", action="store_true")
     parser.add_argument("--skip-ledger", action="store_true")
+    parser.add_argument("--tessera", help="run this binary instead of building one (to compare builds)")
     opts = parser.parse_args()
 
-    tessera = taxii_bench.build()
+    tessera = opts.tessera or taxii_bench.build()
     work = tempfile.mkdtemp(prefix="tessera-bench-sync-")
     proc = None
     try:
@@ -160,10 +170,13 @@ def main():
         subprocess.run([tessera, "--data-dir", data_b, "peer", "add", "node-a", "--url", f"http://{host}:{port}",
                         "--token", tokens["bench-partner"], "--key", key_a], check=True, stdout=subprocess.DEVNULL)
 
-        seconds, synced, objects = sync(tessera, data_b)
+        cpu = []
+        seconds, synced, objects = sync(tessera, data_b, proc.pid, cpu)
         rate = objects / seconds
+        cpu_b, cpu_a = cpu[0]
         print(f"tessera first sync: {objects:,} objects in {seconds:.1f} s = {rate:,.0f} objects/s "
-              f"({synced:,} stored; signatures, policy and both ledgers included)", flush=True)
+              f"({synced:,} stored; signatures, policy and both ledgers included); CPU: node B {cpu_b:.1f} s, "
+              f"node A {cpu_a:.1f} s; load average {os.getloadavg()[0]:.1f}", flush=True)
         if objects < written:
             sys.exit(f"the sync pulled {objects:,} of {written:,} objects")
 
@@ -180,6 +193,7 @@ def main():
         head_b = tessera_json(tessera, data_b, "ledger", "head")
         print(f"node B ledger: {head_b['tree_size']:,} entries")
         result = {"objects": objects, "first_sync_seconds": seconds, "first_sync_objects_per_s": rate,
+                  "first_sync_cpu_seconds_b": cpu_b, "first_sync_cpu_seconds_a": cpu_a,
                   "incremental_100_ms": [s * 1e3 for s in incremental], "incremental_median_ms": median * 1e3}
 
         if not opts.skip_medallion:

@@ -21,7 +21,7 @@ The ratio is medallion's page latency over Tessera's (median and mean), i.e. how
 Tessera's pages fit in one of medallion's.
 
 Usage (from the repository root):
-    bench/taxii/run.py [--objects N] [--keep DIR] [--reuse DIR] [--skip-medallion]
+    bench/taxii/run.py [--objects N] [--keep DIR] [--reuse DIR] [--skip-medallion] [--tessera BIN]
 CARGO_TARGET_DIR is honoured for the release build.
 """
 import argparse
@@ -289,9 +289,10 @@ def main():
     parser.add_argument("--keep", help="keep the loaded node in this directory")
     parser.add_argument("--reuse", help="serve a node a previous --keep run loaded")
     parser.add_argument("--skip-medallion", action="store_true")
+    parser.add_argument("--tessera", help="serve with this binary instead of building one (to compare builds)")
     opts = parser.parse_args()
 
-    tessera = build()
+    tessera = opts.tessera or build()
     work = tempfile.mkdtemp(prefix="tessera-bench-taxii-")
     try:
         if opts.reuse:

@@ -21,6 +21,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Ok(v) = std::env::var("OUTSIDE_PENALTY") {
         options.outside_penalty = v.parse()?;
     }
+    if let Ok(v) = std::env::var("ROLE_BONUS") {
+        for (slot, x) in options.role_bonus.iter_mut().zip(v.split(',')) {
+            *slot = x.parse()?;
+        }
+    }
+    if let Ok(v) = std::env::var("CONTINUE_PENALTY") {
+        options.continue_penalty = v.parse()?;
+    }
+    if let Ok(v) = std::env::var("GAP") {
+        options.event_gap_sentences = v.parse()?;
+    }
+    if let Ok(v) = std::env::var("CONTINUE_PENALTY") {
+        options.continue_penalty = v.parse()?;
+    }
+    if let Ok(v) = std::env::var("GAP") {
+        options.event_gap_sentences = v.parse()?;
+    }
     if let Ok(v) = std::env::var("NONE_PENALTY") {
         options.none_penalty = v.parse()?;
     }
@@ -28,7 +45,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         options.rescue_fillers = v.parse()?;
     }
     if let Ok(v) = std::env::var("ROLE_MAX") {
-        options.role_entities_max = v.parse()?;
+        for (slot, x) in options.role_entities_max.iter_mut().zip(v.split(',')) {
+            *slot = x.parse()?;
+        }
     }
     if let Ok(v) = std::env::var("SPLIT") {
         options.split_by_trigger = v == "1";
@@ -37,12 +56,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         options.merge_overlapping = v == "1";
     }
     if let Ok(v) = std::env::var("RANK") {
-        options.rank_by_frequency = v == "1";
+        options.rank_by_confidence = v == "1";
     }
     let predicted: Vec<Vec<Template>> = documents
         .iter()
         .map(|d| model.extract_with(&d.doctext, options))
         .collect();
+    if let Ok(path) = std::env::var("DUMP") {
+        let out: Vec<(&str, &Vec<Template>)> = documents
+            .iter()
+            .map(|d| d.docid.as_str())
+            .zip(&predicted)
+            .collect();
+        std::fs::write(path, serde_json::to_string(&out)?)?;
+    }
     let s = score(
         gold.iter()
             .zip(&predicted)

@@ -26,12 +26,21 @@ const TAGS: usize = 11;
 const CLASSES: usize = 1 + INCIDENT_TYPES.len();
 const MAGIC: &[u8; 5] = b"TSXM1";
 
-/// Decision settings applied on top of the trained scores, chosen on the dev split (they are
-/// settings, not weights).
+/// Decision settings applied on top of the trained scores (they are settings, not weights),
+/// chosen on two held-out folds of the training split (300 documents each, tagged by a model
+/// of the other 1,000), the dev split breaking near-ties and choosing `event_gap_sentences`
+/// (0 scores a little higher on the folds, clearly lower on dev).
 #[derive(Debug, Clone, Copy)]
 pub struct DecodeOptions {
     /// Subtracted from the `O` tag's score: a higher value finds more fillers.
     pub outside_penalty: f32,
+    /// Added to each role's `B-` and `I-` scores ([`Role::ALL`] order): a per-role bar for
+    /// finding fillers, on top of `outside_penalty`.
+    pub role_bonus: [f32; 5],
+    /// Subtracted from the `O` tag's score inside a span instead of `outside_penalty`: a
+    /// lower value ends spans sooner, so a low bar for starting a filler does not also make
+    /// fillers run on into the next clause.
+    pub continue_penalty: f32,
     /// Subtracted from the "no incident" class's score: a higher value reports more documents.
     pub none_penalty: f32,
     /// Whether to split the fillers into one template per incident type, by the trigger words
@@ -40,27 +49,33 @@ pub struct DecodeOptions {
     /// When the classifier finds no incident but the tagger finds at least this many fillers,
     /// report one anyway, of the type of the document's commonest trigger (0: never).
     pub rescue_fillers: usize,
-    /// At most this many entities per role in a template, the first ones in the text (0: no
-    /// limit).
-    pub role_entities_max: usize,
+    /// At most this many entities per role in a template ([`Role::ALL`] order; 0: no limit),
+    /// the surest ones when `rank_by_confidence`, else the first ones in the text.
+    pub role_entities_max: [usize; 5],
     /// Whether a filler whose words hold, or are held by, an earlier filler's words in the
     /// same role ("guerrillas", "fmln guerrillas") is taken for the same entity and dropped.
     pub merge_overlapping: bool,
-    /// Whether the entities of a role are ranked by how often the tagger found them before
-    /// the first `role_entities_max` are kept (else the first ones in the text).
-    pub rank_by_frequency: bool,
+    /// Whether the entities of a role are ranked by the tagger's surest finding of them (its
+    /// margin of the `B-` tag over `O`) before the first `role_entities_max` are kept.
+    pub rank_by_confidence: bool,
+    /// A filler more than this many sentences after the last filler of the template of its
+    /// type starts a new template of that type (a second event of the same kind).
+    pub event_gap_sentences: usize,
 }
 
 impl Default for DecodeOptions {
     fn default() -> DecodeOptions {
         DecodeOptions {
             outside_penalty: 15.0,
+            role_bonus: [0.0; 5],
+            continue_penalty: 10.0,
             none_penalty: 30.0,
             split_by_trigger: true,
             rescue_fillers: 2,
-            role_entities_max: 2,
+            role_entities_max: [1, 1, 2, 2, 2],
             merge_overlapping: true,
-            rank_by_frequency: false,
+            rank_by_confidence: true,
+            event_gap_sentences: 1,
         }
     }
 }
@@ -140,7 +155,7 @@ impl Muc4Model {
         if class == 0 && options.rescue_fillers == 0 {
             return Vec::new();
         }
-        let spans = self.tag(text, &tokens, &words, options.outside_penalty);
+        let spans = self.tag(text, &tokens, &words, &options);
         let found_triggers = if options.split_by_trigger || class == 0 {
             triggers(&words)
         } else {
@@ -171,17 +186,19 @@ impl Muc4Model {
         // Perpetrators go to every template; the other fillers to the template of the trigger
         // nearest to them in their sentence, or of the document's type.
         let mut templates: Vec<Template> = Vec::new();
+        let mut last_sentence: Vec<usize> = Vec::new();
         let mut perpetrators: Vec<(Role, String)> = Vec::new();
         let sentence_of = sentence_index(text, &tokens);
-        let mut found_times: std::collections::HashMap<(usize, String), usize> =
+        let mut surest: std::collections::HashMap<(usize, String), f32> =
             std::collections::HashMap::new();
-        if options.rank_by_frequency {
-            for &(role, start, end) in &spans {
+        if options.rank_by_confidence {
+            for &(role, start, end, margin) in &spans {
                 let key = normalise(&text[tokens[start].start..tokens[end - 1].end]);
-                *found_times.entry((role.index(), key)).or_default() += 1;
+                let best = surest.entry((role.index(), key)).or_insert(f32::MIN);
+                *best = best.max(margin);
             }
         }
-        for (role, start, end) in spans {
+        for (role, start, end, _) in spans {
             let mention = text[tokens[start].start..tokens[end - 1].end].to_string();
             if normalise(&mention).is_empty() {
                 continue;
@@ -190,16 +207,40 @@ impl Muc4Model {
                 perpetrators.push((role, mention));
                 continue;
             }
-            let kind = found_triggers
+            let trigger = found_triggers
                 .iter()
                 .filter(|(at, _)| sentence_of[*at] == sentence_of[start])
                 .min_by_key(|(at, _)| at.abs_diff(start))
-                .map(|(_, kind)| *kind)
-                .unwrap_or(document_type);
-            let template = match templates.iter().position(|t| t.incident_type == kind) {
-                Some(i) => &mut templates[i],
+                .map(|(_, kind)| *kind);
+            let kind = trigger.unwrap_or(document_type);
+            // Only a filler next to a trigger of its own can start a second event of a
+            // type; one in a sentence without a trigger belongs to the last event told.
+            let gap = if trigger.is_some() {
+                options.event_gap_sentences
+            } else {
+                usize::MAX
+            };
+            let here = sentence_of[start];
+            let open = templates
+                .iter()
+                .zip(&last_sentence)
+                .rposition(|(t, &last)| t.incident_type == kind && here.saturating_sub(last) <= gap)
+                .or_else(|| {
+                    // A filler met again is the same event's, however late.
+                    let key = normalise(&mention);
+                    templates.iter().rposition(|t| {
+                        t.incident_type == kind
+                            && t.role(role).iter().flatten().any(|m| normalise(m) == key)
+                    })
+                });
+            let template = match open {
+                Some(i) => {
+                    last_sentence[i] = here;
+                    &mut templates[i]
+                }
                 None => {
                     templates.push(Template::new(kind));
+                    last_sentence.push(here);
                     templates.last_mut().expect("just pushed")
                 }
             };
@@ -212,23 +253,24 @@ impl Muc4Model {
             for (role, mention) in &perpetrators {
                 add_filler(template, *role, mention.clone(), options.merge_overlapping);
             }
-            if options.rank_by_frequency {
+            if options.rank_by_confidence {
                 for role in Role::ALL {
-                    let times = |e: &Vec<String>| {
+                    let sure = |e: &Vec<String>| {
                         e.first()
-                            .and_then(|m| found_times.get(&(role.index(), normalise(m))))
+                            .and_then(|m| surest.get(&(role.index(), normalise(m))))
                             .copied()
-                            .unwrap_or(0)
+                            .unwrap_or(f32::MIN)
                     };
-                    // Stable: equally frequent entities keep their order in the text.
+                    // Stable: equally sure entities keep their order in the text.
                     template
                         .role_mut(role)
-                        .sort_by_key(|e| std::cmp::Reverse(times(e)));
+                        .sort_by(|a, b| sure(b).total_cmp(&sure(a)));
                 }
             }
-            if options.role_entities_max > 0 {
-                for role in Role::ALL {
-                    template.role_mut(role).truncate(options.role_entities_max);
+            for role in Role::ALL {
+                let most = options.role_entities_max[role.index()];
+                if most > 0 {
+                    template.role_mut(role).truncate(most);
                 }
             }
         }
@@ -241,9 +283,10 @@ impl Muc4Model {
         text: &str,
         tokens: &[Token],
         words: &[String],
-        outside_penalty: f32,
-    ) -> Vec<(Role, usize, usize)> {
+        options: &DecodeOptions,
+    ) -> Vec<(Role, usize, usize, f32)> {
         let mut tags = vec![0usize; tokens.len()];
+        let mut margins = vec![0f32; tokens.len()];
         let mut feats = Vec::with_capacity(48);
         let all_triggers = triggers(words);
         for (index, sentence) in sentences(text, tokens).into_iter().enumerate() {
@@ -264,11 +307,23 @@ impl Muc4Model {
                 add_history(&mut feats, words, i, prev, prev2);
                 let mut scores = [0f32; TAGS];
                 self.tagger.accumulate(&feats, &mut scores);
-                scores[0] -= outside_penalty;
+                scores[0] -= if prev == 0 {
+                    options.outside_penalty
+                } else {
+                    options.continue_penalty
+                };
+                for (r, bonus) in options.role_bonus.iter().enumerate() {
+                    scores[1 + 2 * r] += bonus;
+                    scores[2 + 2 * r] += bonus;
+                }
                 tags[i] = best_allowed(&scores, prev);
+                margins[i] = scores[tags[i]] - scores[0];
             }
         }
         spans(&tags)
+            .into_iter()
+            .map(|(role, start, end)| (role, start, end, margins[start]))
+            .collect()
     }
 }
 
@@ -498,7 +553,10 @@ fn add_history(out: &mut Vec<FeatureHash>, words: &[String], i: usize, prev: usi
     out.push(combine(feature(21, &[&words[i]]), prev as u32));
 }
 
-/// The classifier's features: the document's distinct words and word pairs.
+/// A trigger among the first this many tokens is in the article's lead.
+const LEAD_TOKENS: usize = 40;
+
+/// The classifier's features: the document's distinct words and word pairs, and its triggers.
 fn document_features(words: &[String]) -> Vec<FeatureHash> {
     let mut out: Vec<FeatureHash> = Vec::with_capacity(words.len() * 2 + 1);
     out.push(feature(0, &[]));
@@ -507,6 +565,26 @@ fn document_features(words: &[String]) -> Vec<FeatureHash> {
         if let Some(next) = words.get(i + 1) {
             out.push(feature(31, &[w, next]));
         }
+    }
+    // Trigger counts by type, the type of the first trigger and whether it is in the lead, and
+    // the words of the first sentence on their own: the lead says what happened.
+    let found = triggers(words);
+    for kind in INCIDENT_TYPES {
+        let times = match found.iter().filter(|(_, k)| *k == kind).count() {
+            0 => "0",
+            1 => "1",
+            2..=3 => "2",
+            _ => "4",
+        };
+        out.push(feature(32, &[kind, times]));
+    }
+    if let Some(&(at, kind)) = found.first() {
+        let lead = if at < LEAD_TOKENS { "lead" } else { "late" };
+        out.push(feature(33, &[kind]));
+        out.push(feature(34, &[kind, lead]));
+    }
+    for w in words.iter().take_while(|w| w.as_str() != ".") {
+        out.push(feature(35, &[w]));
     }
     out.sort_unstable();
     out.dedup();
@@ -692,5 +770,82 @@ pub fn train(documents: &[Document], options: TrainOptions) -> Muc4Model {
     Muc4Model {
         tagger: tagger.finish(options.floor),
         classifier: classifier.finish(options.floor),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two bombings, four sentences apart, each at a trigger of its own.
+    const TWO_BOMBINGS: &str = "a car bomb exploded today in front of the bank of colombia in \
+        bogota, killing three people.  the police said the bomb was placed by drug traffickers.  \
+        president barco condemned the attack.  the cabinet met to discuss the economy.  in \
+        medellin, a second bomb exploded at a police station last night, destroying the building.";
+
+    fn of_type<'a>(templates: &'a [Template], kind: &str) -> Vec<&'a Template> {
+        templates
+            .iter()
+            .filter(|t| t.incident_type == kind)
+            .collect()
+    }
+
+    #[test]
+    fn a_later_event_of_the_same_type_gets_a_template_of_its_own() {
+        let model = crate::muc4_model().expect("the shipped model reads");
+        let split = model.extract(TWO_BOMBINGS);
+        let bombings = of_type(&split, "bombing");
+        assert_eq!(bombings.len(), 2, "{split:?}");
+        // Each bombing keeps its own target; the perpetrator goes to both.
+        assert!(bombings.iter().all(|t| t.target.len() == 1), "{split:?}");
+        assert_ne!(bombings[0].target, bombings[1].target);
+        assert!(bombings.iter().all(|t| !t.perp_ind.is_empty()), "{split:?}");
+        let joined = model.extract_with(
+            TWO_BOMBINGS,
+            DecodeOptions {
+                event_gap_sentences: usize::MAX,
+                ..DecodeOptions::default()
+            },
+        );
+        let bombings = of_type(&joined, "bombing");
+        assert_eq!(bombings.len(), 1, "{joined:?}");
+        assert_eq!(bombings[0].target.len(), 2, "{joined:?}");
+    }
+
+    #[test]
+    fn a_filler_met_again_late_stays_with_its_event() {
+        // The last sentence is four sentences on, at a trigger of its own, but it names the
+        // same bomb: no second bombing.
+        let text = "a bomb exploded at the bank of colombia in bogota today.  police blamed drug \
+            traffickers.  president barco condemned the attack.  the cabinet met to discuss the \
+            economy.  the bomb that exploded at the bank of colombia weighed 50 kg.";
+        let model = crate::muc4_model().expect("the shipped model reads");
+        let templates = model.extract(text);
+        assert_eq!(of_type(&templates, "bombing").len(), 1, "{templates:?}");
+    }
+
+    #[test]
+    fn role_caps_keep_the_surest_entities() {
+        let model = crate::muc4_model().expect("the shipped model reads");
+        let uncapped = DecodeOptions {
+            role_entities_max: [0; 5],
+            event_gap_sentences: usize::MAX,
+            ..DecodeOptions::default()
+        };
+        let all = model.extract_with(TWO_BOMBINGS, uncapped);
+        let capped = model.extract_with(
+            TWO_BOMBINGS,
+            DecodeOptions {
+                role_entities_max: [1; 5],
+                ..uncapped
+            },
+        );
+        let (all, capped) = (
+            &of_type(&all, "bombing")[0].target,
+            &of_type(&capped, "bombing")[0].target,
+        );
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert_eq!(capped.len(), 1);
+        assert!(all.contains(&capped[0]));
     }
 }

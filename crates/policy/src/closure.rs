@@ -51,9 +51,11 @@ use stix::Object;
 use stix::id::type_of;
 
 use crate::decide::{
-    Cleared, JSON_DEPTH_MAX, evaluate, evaluate_in_place, prune_granular_markings,
+    Cleared, FactsVerdict, JSON_DEPTH_MAX, assess_facts, evaluate, evaluate_in_place,
+    prune_granular_markings,
 };
 use crate::decision::{Basis, Decision, Reason, Redaction, Release};
+use crate::facts::{ReleaseFacts, RequiredSlot};
 use crate::model::{Partner, Provenance, Role, Rule};
 use crate::policy::Policy;
 use crate::tlp::is_tlp_marking;
@@ -78,6 +80,14 @@ pub trait Resolver {
     /// them out without a deep copy. Closure calls this one.
     fn resolve_shared(&self, id: &str) -> Option<Arc<Held>> {
         self.resolve(id).map(Arc::new)
+    }
+
+    /// The [`ReleaseFacts`] of the current version of `id`: all closure asks of most referenced
+    /// objects. A resolver that keeps facts per version (they never change, and do not depend
+    /// on the policy or the partner) spares closure a parse of each referenced object.
+    fn resolve_facts(&self, id: &str) -> Option<Arc<ReleaseFacts>> {
+        self.resolve_shared(id)
+            .map(|held| Arc::new(ReleaseFacts::of(&held.object, &held.provenance)))
     }
 }
 
@@ -247,6 +257,12 @@ impl<'a> Releaser<'a> {
     /// This is the only way out of the node: the copy never refers to an object the partner may
     /// not see, and carries every redaction of every rule that releases it.
     pub fn release(&mut self, object: &Object, provenance: &Provenance) -> Decision {
+        self.release_owned(object.clone(), provenance)
+    }
+
+    /// Decides an object version as [`Releaser::release`] does, taking the object: when the
+    /// rules leave it as it is, it becomes the copy without a deep copy.
+    pub fn release_owned(&mut self, object: Object, provenance: &Provenance) -> Decision {
         let Some(partner) = self.partner else {
             return Decision::Withhold(Reason::UnknownPartner {
                 partner: self.partner_name.clone(),
@@ -254,11 +270,16 @@ impl<'a> Releaser<'a> {
         };
         if partner.role == Role::Analyst {
             return Decision::Release(Release {
-                object: object.clone(),
+                object,
                 basis: Basis::Analyst,
                 redactions: Vec::new(),
+                unchanged: true,
             });
         }
+        let object_type = object.object_type().to_string();
+        // Every change to a copy is recorded as a redaction, except the pruning of granular
+        // markings, which only an object with granular markings can need.
+        let no_granular_markings = !object.as_map().contains_key("granular_markings");
         let Cleared {
             basis,
             mut copy,
@@ -268,7 +289,6 @@ impl<'a> Releaser<'a> {
             Err(reason) => return Decision::Withhold(reason),
         };
 
-        let object_type = object.object_type().to_string();
         let (required, optional) = reference_ids(&object_type, &copy);
         let graph = self.explore(&required, &optional);
         let visible = |id: &str| graph.is_released(id);
@@ -283,11 +303,14 @@ impl<'a> Releaser<'a> {
         if let Err(detail) = verify(&copy, &visible) {
             return Decision::Withhold(Reason::InvariantBroken { detail });
         }
+        let unchanged =
+            redactions.is_empty() && matches!(basis, Basis::Rules(_)) && no_granular_markings;
         match Object::from_map(copy) {
-            Ok(object) => Decision::Release(Release {
-                object,
+            Ok(copy) => Decision::Release(Release {
+                object: copy,
                 basis,
                 redactions,
+                unchanged,
             }),
             Err(error) => Decision::Withhold(Reason::InvariantBroken {
                 detail: error.to_string(),
@@ -504,7 +527,7 @@ struct Builder {
     graph: Graph,
     queue: VecDeque<(usize, usize)>,
     /// Reference slots of pending objects, by id, until their targets are explored.
-    pending: HashMap<usize, Vec<(String, bool, Vec<String>)>>,
+    pending: HashMap<usize, Vec<RequiredSlot>>,
     resolved: usize,
 }
 
@@ -543,8 +566,27 @@ impl Builder {
             return self.graph.add(id, None, true);
         }
         self.resolved += 1;
-        let held = match releaser.resolver.resolve_shared(id) {
+        let facts = match releaser.resolver.resolve_facts(id) {
             // A resolver that answers with another id is not trusted with this one.
+            Some(facts) if facts.id() == id => facts,
+            _ => return self.graph.add(id, Some(Err(Reason::NotHeld)), false),
+        };
+        match assess_facts(releaser.policy, partner, &releaser.rules, &facts) {
+            FactsVerdict::Withheld(reason) => self.graph.add(id, Some(Err(reason)), false),
+            FactsVerdict::Cleared => self.pend(id, depth, facts.slots().to_vec()),
+            FactsVerdict::NeedsObject => self.ensure_from_object(releaser, partner, id, depth),
+        }
+    }
+
+    /// Decides a referenced object from the object itself, when its facts do not settle it.
+    fn ensure_from_object(
+        &mut self,
+        releaser: &Releaser<'_>,
+        partner: &Partner,
+        id: &str,
+        depth: usize,
+    ) -> usize {
+        let held = match releaser.resolver.resolve_shared(id) {
             Some(held) if held.object.id() == id => held,
             _ => return self.graph.add(id, Some(Err(Reason::NotHeld)), false),
         };
@@ -563,12 +605,17 @@ impl Builder {
                     None => held.object.as_map(),
                 };
                 let slots = required_slots(held.object.object_type(), copy);
-                let i = self.graph.add(id, None, false);
-                self.pending.insert(i, slots);
-                self.queue.push_back((i, depth));
-                i
+                self.pend(id, depth, slots)
             }
         }
+    }
+
+    /// An object cleared on its own, whose required references are still to explore.
+    fn pend(&mut self, id: &str, depth: usize, slots: Vec<RequiredSlot>) -> usize {
+        let i = self.graph.add(id, None, false);
+        self.pending.insert(i, slots);
+        self.queue.push_back((i, depth));
+        i
     }
 }
 
@@ -610,10 +657,7 @@ fn refers(reference_key: bool, value: &str) -> bool {
 }
 
 /// The required slots of a copy: (property, is a list, referenced ids).
-fn required_slots(
-    object_type: &str,
-    copy: &Map<String, Value>,
-) -> Vec<(String, bool, Vec<String>)> {
+pub(crate) fn required_slots(object_type: &str, copy: &Map<String, Value>) -> Vec<RequiredSlot> {
     let mut slots = Vec::new();
     for (property, value) in copy {
         if is_required_single(object_type, property) {

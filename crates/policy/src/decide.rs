@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use stix::Object;
 
 use crate::decision::{Basis, Reason, Redaction};
+use crate::facts::ReleaseFacts;
 use crate::model::{LocationPrecision, Partner, Provenance, Redact, Rule};
 use crate::policy::Policy;
 use crate::tlp::{Tlp, is_published_form, is_tlp_marking, most_restrictive, published_definition};
@@ -45,21 +46,29 @@ pub(crate) struct Cleared {
 
 /// Decides an object for a partner of role `partner`. `rules` are the rules whose audience holds
 /// the partner.
+/// Takes the object, which becomes the copy when the rules leave it as it is (no deep copy).
 pub(crate) fn evaluate(
     policy: &Policy,
     partner: &Partner,
     rules: &[&Rule],
-    object: &Object,
+    object: Object,
     provenance: &Provenance,
 ) -> Result<Cleared, Reason> {
-    match assess(policy, partner, rules, object, provenance)? {
+    match assess(policy, partner, rules, &object, provenance)? {
         Assessment::Copied(cleared) => Ok(cleared),
         Assessment::ToRedact {
             basis,
             clearance,
             redact,
         } => {
-            let (copy, redactions) = redact_copy(policy, rules, object, clearance, &redact)?;
+            if copy_is_unchanged(&object, &redact) {
+                return Ok(Cleared {
+                    basis,
+                    copy: object.into_map(),
+                    redactions: Vec::new(),
+                });
+            }
+            let (copy, redactions) = redact_copy(policy, rules, &object, clearance, &redact)?;
             Ok(Cleared {
                 basis,
                 copy,
@@ -106,14 +115,85 @@ pub(crate) fn evaluate_in_place(
 /// neither the required-property check nor the re-validation can fail.
 fn copy_is_unchanged(object: &Object, redact: &Redact) -> bool {
     let map = object.as_map();
-    let changes = map.contains_key("granular_markings")
-        || (redact.external_references && map.contains_key("external_references"))
-        || (redact.created_by_ref && map.contains_key("created_by_ref"))
-        || (redact.description && map.contains_key("description"))
-        || (redact.custom_properties && map.keys().any(|k| k.starts_with("x_")))
-        || redact.properties.iter().any(|p| map.contains_key(p))
-        || (object.object_type() == "location" && redact.location.kept_properties().is_some());
+    leaves_unchanged(
+        object.object_type(),
+        |property| map.contains_key(property),
+        || map.keys().any(|k| k.starts_with("x_")),
+        redact,
+    )
+}
+
+/// [`copy_is_unchanged`] from the object's property names alone.
+fn leaves_unchanged(
+    object_type: &str,
+    has: impl Fn(&str) -> bool,
+    has_custom: impl Fn() -> bool,
+    redact: &Redact,
+) -> bool {
+    let changes = has("granular_markings")
+        || (redact.external_references && has("external_references"))
+        || (redact.created_by_ref && has("created_by_ref"))
+        || (redact.description && has("description"))
+        || (redact.custom_properties && has_custom())
+        || redact.properties.iter().any(|p| has(p))
+        || (object_type == "location" && redact.location.kept_properties().is_some());
     !changes
+}
+
+/// What the decision on a referenced object is, from its facts alone.
+pub(crate) enum FactsVerdict {
+    /// Withheld on its own, for this reason.
+    Withheld(Reason),
+    /// Cleared, and the copy is the object as held: its required references are the facts'.
+    Cleared,
+    /// The facts do not settle it (a marking definition, granular markings, or a rule that
+    /// would redact the copy): decide from the object.
+    NeedsObject,
+}
+
+/// Decides a referenced object from its facts as [`evaluate_in_place`] decides it from the
+/// object, whenever that decision does not depend on more than the facts hold.
+pub(crate) fn assess_facts(
+    policy: &Policy,
+    partner: &Partner,
+    rules: &[&Rule],
+    facts: &ReleaseFacts,
+) -> FactsVerdict {
+    // Marking definitions have rules of their own, and granular markings are enforced on values.
+    if facts.object_type() == "marking-definition" || facts.has("granular_markings") {
+        return FactsVerdict::NeedsObject;
+    }
+    if facts.is_too_deep() {
+        return FactsVerdict::Withheld(Reason::TooDeep {
+            depth_max: JSON_DEPTH_MAX,
+        });
+    }
+    let markings = match markings_of(facts.markings()) {
+        Ok(markings) => markings,
+        Err(reason) => return FactsVerdict::Withheld(reason),
+    };
+    match assess_markings(
+        policy,
+        partner,
+        rules,
+        facts.object_type(),
+        &markings,
+        facts.provenance(),
+    ) {
+        Err(reason) => FactsVerdict::Withheld(reason),
+        Ok((_, _, redact)) => {
+            if leaves_unchanged(
+                facts.object_type(),
+                |property| facts.has(property),
+                || facts.has_custom_properties(),
+                &redact,
+            ) {
+                FactsVerdict::Cleared
+            } else {
+                FactsVerdict::NeedsObject
+            }
+        }
+    }
 }
 
 /// What [`assess`] found: a decided copy (published TLP definitions, sharing-group markings),
@@ -191,8 +271,28 @@ fn assess(
         }
     }
 
-    let markings = object_markings(object)?;
-    for marking in &markings {
+    let markings = markings_of(object.get("object_marking_refs"))?;
+    let (basis, clearance, redact) =
+        assess_markings(policy, partner, rules, object_type, &markings, provenance)?;
+    Ok(Assessment::ToRedact {
+        basis,
+        clearance,
+        redact,
+    })
+}
+
+/// The decision on an object that is not a marking definition, from its object-level markings:
+/// the rules that release it (the basis), the clearance its granular markings are held to, and
+/// the redactions to apply.
+fn assess_markings(
+    policy: &Policy,
+    partner: &Partner,
+    rules: &[&Rule],
+    object_type: &str,
+    markings: &[&str],
+    provenance: &Provenance,
+) -> Result<(Basis, Tlp, Redact), Reason> {
+    for marking in markings {
         if !is_tlp_marking(marking)
             && !policy.is_group_marking(marking)
             && !policy.is_neutral_marking(marking)
@@ -258,17 +358,17 @@ fn assess(
     let redact = matching
         .iter()
         .fold(Redact::default(), |all, r| all.union(&r.redact));
-    Ok(Assessment::ToRedact {
-        basis: Basis::Rules(matching.iter().map(|r| r.name.clone()).collect()),
+    Ok((
+        Basis::Rules(matching.iter().map(|r| r.name.clone()).collect()),
         clearance,
         redact,
-    })
+    ))
 }
 
 /// The object-level markings, refusing a malformed `object_marking_refs`: a marking that cannot
 /// be read may be a restriction, so it is not ignored.
-fn object_markings(object: &Object) -> Result<Vec<&str>, Reason> {
-    match object.get("object_marking_refs") {
+fn markings_of(object_marking_refs: Option<&Value>) -> Result<Vec<&str>, Reason> {
+    match object_marking_refs {
         None => Ok(Vec::new()),
         Some(Value::Array(items)) => items
             .iter()

@@ -49,6 +49,8 @@ pub struct Release {
     pub(crate) object: Object,
     pub(crate) basis: Basis,
     pub(crate) redactions: Vec<Redaction>,
+    /// The copy is the object the decision was asked about, unchanged.
+    pub(crate) unchanged: bool,
 }
 
 impl Release {
@@ -65,6 +67,13 @@ impl Release {
     /// Everything removed or changed on the way out, in the order it was done.
     pub fn redactions(&self) -> &[Redaction] {
         &self.redactions
+    }
+
+    /// Whether the copy is exactly the object the decision was asked about (nothing redacted,
+    /// filtered or replaced), so that a caller holding that object's canonical text may send
+    /// the text instead of serialising the copy again.
+    pub fn is_unchanged(&self) -> bool {
+        self.unchanged
     }
 
     /// The redacted copy, by value.

@@ -16,6 +16,8 @@ pub struct Config {
     pub title: String,
     /// Pull from every peer in `peers.json` this often, in the background.
     pub sync_interval_ms: Option<u64>,
+    /// Serve over TLS (and require client certificates) with these files; plain HTTP without.
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 /// Every bound the server enforces. Exceeding one is an error that names it.
@@ -52,6 +54,12 @@ pub struct Limits {
     pub post_wait_ms: u64,
     /// Parsed objects kept for release decisions across requests (each a few kilobytes).
     pub held_cache_max: usize,
+    /// Release facts kept across requests and partners (each well under a kilobyte): about
+    /// seventy copies of ICS ATT&CK's references, decided without reading them again.
+    pub facts_cache_max: usize,
+    /// The store's page cache (redb): enough for the key index of a few million versions, so
+    /// that the ids a partner page refers to are looked up in memory.
+    pub store_cache_bytes: usize,
 }
 
 impl Default for Limits {
@@ -75,6 +83,8 @@ impl Default for Limits {
             query_parameters_max: 64,
             post_wait_ms: 2_000,
             held_cache_max: 8_192,
+            facts_cache_max: 131_072,
+            store_cache_bytes: 512 << 20,
         }
     }
 }

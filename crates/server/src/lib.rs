@@ -35,6 +35,7 @@ pub mod policy_file;
 mod state;
 pub mod sync;
 mod taxii;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -77,6 +78,8 @@ pub enum ServeError {
     Runtime(std::io::Error),
     #[error("the server stopped: {0}")]
     Stopped(std::io::Error),
+    #[error("TLS: {0}")]
+    Tls(#[from] tls::TlsError),
 }
 
 /// What the server reports as it starts.
@@ -89,11 +92,14 @@ pub struct Started {
     pub tokens: usize,
     /// Set when there is no policy file: the empty policy is in force (nothing is released).
     pub no_policy_file: bool,
+    /// Whether it speaks TLS (`https`), and whether clients must present a certificate.
+    pub tls: bool,
+    pub client_certificates: bool,
 }
 
 /// Serves a node until SIGINT or SIGTERM. `started` is called once it listens.
 pub fn serve(config: Config, started: impl FnOnce(&Started)) -> Result<(), ServeError> {
-    let store = Store::open(&config.data_dir)?;
+    let store = Store::open_with_cache(&config.data_dir, config.limits.store_cache_bytes)?;
     let policy_path = policy_file::path(&config.data_dir);
     let policy_stamp = files::Stamp::of(&policy_path).map_err(|source| {
         ServeError::Policy(policy_file::PolicyFileError::Io {
@@ -104,6 +110,8 @@ pub fn serve(config: Config, started: impl FnOnce(&Started)) -> Result<(), Serve
     let policy = policy_file::load(&config.data_dir).map_err(ServeError::Policy)?;
     let no_policy_file = policy.is_none();
     let policy = policy.unwrap_or_else(Policy::new);
+    // TLS files are checked before anything else starts, so a bad one stops the server at once.
+    let tls_config = config.tls.as_ref().map(tls::server_config).transpose()?;
     let partners_path = config.data_dir.join(partners::PARTNERS_FILE);
     let partners_stamp =
         files::Stamp::of(&partners_path).map_err(|source| partners::PartnersError::Io {
@@ -143,14 +151,22 @@ pub fn serve(config: Config, started: impl FnOnce(&Started)) -> Result<(), Serve
         store_jobs: Semaphore::new(limits.store_workers.max(1)),
         writer: Arc::new(Semaphore::new(1)),
         pending_imports: AtomicUsize::new(0),
-        held: outbound::HeldCache::new(limits.held_cache_max),
+        outbound: outbound::Caches {
+            held: outbound::HeldCache::new(limits.held_cache_max),
+            facts: outbound::FactsCache::new(limits.facts_cache_max),
+            memberships: outbound::MembershipCache::new(MEMBERSHIP_PARTNERS_MAX),
+        },
         key,
         ledger: Arc::new(Mutex::new(ledger)),
         data_dir: config.data_dir.clone(),
         analysis: analysis_http::Views::default(),
-        memberships: outbound::MembershipCache::new(MEMBERSHIP_PARTNERS_MAX),
         limits,
         title: config.title.clone(),
+        scheme: if tls_config.is_some() {
+            "https"
+        } else {
+            "http"
+        },
     });
 
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -174,15 +190,27 @@ pub fn serve(config: Config, started: impl FnOnce(&Started)) -> Result<(), Serve
             partners: partners_count,
             tokens,
             no_policy_file,
+            tls: tls_config.is_some(),
+            client_certificates: config.tls.as_ref().is_some_and(|t| t.client_ca.is_some()),
         });
         if let Some(interval_ms) = config.sync_interval_ms {
             tokio::spawn(sync_in_background(Arc::clone(&app), interval_ms));
         }
         let routes = taxii::router(Arc::clone(&app)).merge(analysis_http::router(app));
-        axum::serve(listener, routes)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .map_err(ServeError::Stopped)
+        match tls_config {
+            None => axum::serve(listener, routes)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+                .map_err(ServeError::Stopped),
+            Some(tls_config) => {
+                let listener =
+                    tls::TlsListener::new(listener, tls_config).map_err(ServeError::Stopped)?;
+                axum::serve(listener, routes)
+                    .with_graceful_shutdown(shutdown_signal())
+                    .await
+                    .map_err(ServeError::Stopped)
+            }
+        }
     })
 }
 

@@ -75,18 +75,52 @@ pub fn open_ledger(data_dir: &Path) -> Result<Ledger, NodeError> {
     Ok(ledger)
 }
 
-/// The version string the ledger and TAXII use for a stored version: `modified`, else
-/// `created`, else (objects STIX does not version) when the node added it.
-pub(crate) fn version_text(canonical_json: &[u8], date_added_micros: i64) -> String {
-    #[derive(Deserialize)]
-    struct Times {
-        modified: Option<String>,
-        created: Option<String>,
+/// What names a version of an object, as the ledger and TAXII name it: its id, and its
+/// `modified`, else `created`, else (objects STIX does not version) when the node added it.
+/// The one reading of a version string, for stored versions, released copies and received
+/// objects alike.
+#[derive(Deserialize)]
+pub(crate) struct VersionName {
+    #[serde(default)]
+    pub id: String,
+    modified: Option<String>,
+    created: Option<String>,
+}
+
+impl VersionName {
+    /// From an object's JSON text, reading nothing else of it.
+    pub(crate) fn of_json(json: &[u8]) -> Result<VersionName, serde_json::Error> {
+        serde_json::from_slice(json)
     }
-    serde_json::from_slice::<Times>(canonical_json)
-        .ok()
-        .and_then(|t| t.modified.or(t.created))
-        .unwrap_or_else(|| micros_text(date_added_micros))
+
+    /// From an object already parsed.
+    pub(crate) fn of_map(object: &serde_json::Map<String, serde_json::Value>) -> VersionName {
+        let text = |property| {
+            object
+                .get(property)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        };
+        VersionName {
+            id: text("id").unwrap_or_default(),
+            modified: text("modified"),
+            created: text("created"),
+        }
+    }
+
+    /// The version string; `unversioned` names an object without `modified` or `created`.
+    pub(crate) fn version(self, unversioned: impl FnOnce() -> String) -> String {
+        self.modified.or(self.created).unwrap_or_else(unversioned)
+    }
+}
+
+/// The version string of a stored version (see [`VersionName`]).
+pub(crate) fn version_text(canonical_json: &[u8], date_added_micros: i64) -> String {
+    let unversioned = || micros_text(date_added_micros);
+    match VersionName::of_json(canonical_json) {
+        Ok(name) => name.version(unversioned),
+        Err(_) => unversioned(),
+    }
 }
 
 /// A signed head for the whole ledger: the latest one issued when nothing was appended

@@ -14,12 +14,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use policy::{
-    AsHeld, Decision, Held, Memberships, Policy, Provenance, Release, Releaser, Resolver,
+    AsHeld, Decision, Held, Memberships, Policy, Provenance, Release, ReleaseFacts, Releaser,
+    Resolver,
 };
 use store::StoredVersion;
 use store::query::{Selection, Snapshot, Watermark};
 
 use crate::files::micros_text;
+use crate::node::VersionName;
 use crate::taxii::collections::PEER_SOURCE_PREFIX;
 use crate::taxii::error::TaxiiError;
 use crate::taxii::media::STIX_MEDIA_TYPE;
@@ -37,41 +39,48 @@ pub(crate) fn provenance_of(source: &str) -> Provenance {
     }
 }
 
-/// Parsed versions that release decisions looked up, shared by all requests. A stored
-/// version never changes, so an entry (keyed by seq) is never stale; which version of an id is
-/// current is asked of each request's snapshot, never of this cache.
+/// What release decisions derived from stored versions, by seq, shared by all requests: the
+/// parsed versions ([`HeldCache`]) and their release facts ([`FactsCache`]). A stored version
+/// never changes, and neither depends on a policy or a partner, so an entry is never stale;
+/// which version of an id is current is asked of each request's snapshot, never of a cache.
 ///
 /// Bounded by two generations of `entries_max / 2`: when the young one fills, the old one is
 /// dropped (outside the lock) and the young one becomes old, so recently used entries survive
 /// and no request waits on a large drop.
-pub(crate) struct HeldCache {
-    generations: Mutex<Generations>,
+pub(crate) struct SeqCache<T> {
+    generations: Mutex<Generations<T>>,
     generation_max: usize,
 }
 
-type Shared = Arc<Held>;
+/// Parsed versions that release decisions looked up.
+pub(crate) type HeldCache = SeqCache<Held>;
 
-#[derive(Default)]
-struct Generations {
-    young: HashMap<u64, Shared>,
-    old: HashMap<u64, Shared>,
+/// Release facts of versions that release decisions looked up.
+pub(crate) type FactsCache = SeqCache<ReleaseFacts>;
+
+struct Generations<T> {
+    young: HashMap<u64, Arc<T>>,
+    old: HashMap<u64, Arc<T>>,
 }
 
-impl HeldCache {
-    pub(crate) fn new(entries_max: usize) -> HeldCache {
-        HeldCache {
-            generations: Mutex::new(Generations::default()),
+impl<T: Send + Sync + 'static> SeqCache<T> {
+    pub(crate) fn new(entries_max: usize) -> SeqCache<T> {
+        SeqCache {
+            generations: Mutex::new(Generations {
+                young: HashMap::new(),
+                old: HashMap::new(),
+            }),
             generation_max: (entries_max / 2).max(1),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Generations> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Generations<T>> {
         self.generations
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn get(&self, seq: u64) -> Option<Shared> {
+    fn get(&self, seq: u64) -> Option<Arc<T>> {
         let generations = self.lock();
         generations
             .young
@@ -80,10 +89,10 @@ impl HeldCache {
             .cloned()
     }
 
-    fn insert(&self, seq: u64, held: Shared) {
+    fn insert(&self, seq: u64, value: Arc<T>) {
         let dropped = {
             let mut generations = self.lock();
-            generations.young.insert(seq, held);
+            generations.young.insert(seq, value);
             if generations.young.len() >= self.generation_max {
                 let young = std::mem::take(&mut generations.young);
                 Some(std::mem::replace(&mut generations.old, young))
@@ -91,23 +100,33 @@ impl HeldCache {
                 None
             }
         };
-        drop(dropped);
+        // A generation of facts is tens of thousands of small allocations: freeing them would
+        // stall this request for milliseconds, so another thread does it.
+        if let Some(old) = dropped.filter(|old| !old.is_empty()) {
+            let spawned = std::thread::Builder::new()
+                .name("cache-drop".into())
+                .spawn(move || drop(old));
+            // Without a thread, this request frees them itself.
+            drop(spawned);
+        }
     }
 }
 
-/// Gives the policy the node's current version of a referenced id, from the page's snapshot.
-/// A version that cannot be read counts as not held, which only ever withholds more.
+/// Gives the policy the node's current version of a referenced id, or its release facts, from
+/// the page's snapshot. A version that cannot be read counts as not held, which only ever
+/// withholds more.
 struct SnapshotResolver<'s> {
     snapshot: &'s Snapshot<'s>,
-    cache: &'s HeldCache,
+    held: &'s HeldCache,
+    facts: &'s FactsCache,
 }
 
 impl SnapshotResolver<'_> {
-    fn lookup(&self, id: &str) -> Result<Option<Shared>, store::StoreError> {
+    fn lookup(&self, id: &str) -> Result<Option<Arc<Held>>, store::StoreError> {
         let Some(seq) = self.snapshot.current_seq(id)? else {
             return Ok(None);
         };
-        if let Some(held) = self.cache.get(seq) {
+        if let Some(held) = self.held.get(seq) {
             return Ok(Some(held));
         }
         let version = self.snapshot.version(seq)?;
@@ -115,9 +134,42 @@ impl SnapshotResolver<'_> {
             object: version.object()?,
             provenance: provenance_of(&version.source),
         });
-        self.cache.insert(seq, Arc::clone(&held));
+        self.held.insert(seq, Arc::clone(&held));
         Ok(Some(held))
     }
+
+    /// The facts of the current version: from the cache, else from a parsed version at hand,
+    /// else scanned from the stored text (no values built but the references).
+    fn lookup_facts(&self, id: &str) -> Result<Option<Arc<ReleaseFacts>>, store::StoreError> {
+        let Some(seq) = self.snapshot.current_seq(id)? else {
+            return Ok(None);
+        };
+        if let Some(facts) = self.facts.get(seq) {
+            return Ok(Some(facts));
+        }
+        let facts = match self.held.get(seq) {
+            Some(held) => ReleaseFacts::of(&held.object, &held.provenance),
+            None => {
+                let version = self.snapshot.version(seq)?;
+                let provenance = provenance_of(&version.source);
+                match ReleaseFacts::from_json(&version.canonical_json, &provenance) {
+                    Ok(facts) => facts,
+                    // Text the scan does not take (a property name with escapes): the object.
+                    Err(_) => ReleaseFacts::of(&version.object()?, &provenance),
+                }
+            }
+        };
+        let facts = Arc::new(facts);
+        self.facts.insert(seq, Arc::clone(&facts));
+        Ok(Some(facts))
+    }
+}
+
+fn logged<T>(id: &str, found: Result<Option<T>, store::StoreError>) -> Option<T> {
+    found.unwrap_or_else(|e| {
+        crate::log(&format!("resolving {id} for a release decision: {e}"));
+        None
+    })
 }
 
 impl Resolver for SnapshotResolver<'_> {
@@ -126,13 +178,11 @@ impl Resolver for SnapshotResolver<'_> {
     }
 
     fn resolve_shared(&self, id: &str) -> Option<Arc<Held>> {
-        match self.lookup(id) {
-            Ok(held) => held,
-            Err(e) => {
-                crate::log(&format!("resolving {id} for a release decision: {e}"));
-                None
-            }
-        }
+        logged(id, self.lookup(id))
+    }
+
+    fn resolve_facts(&self, id: &str) -> Option<Arc<ReleaseFacts>> {
+        logged(id, self.lookup_facts(id))
     }
 }
 
@@ -214,8 +264,12 @@ pub(crate) struct Released {
 
 /// What goes out for one version.
 enum Content {
-    /// The copy the policy released.
-    Release(Release),
+    /// The copy the policy released, with the stored canonical text of the version when the
+    /// policy says the copy is that version unchanged.
+    Release {
+        release: Release,
+        unchanged_json: Option<Vec<u8>>,
+    },
     /// The version as stored (its canonical JSON), for a caller the policy releases everything
     /// to as held ([`AsHeld`]): the node's analysts. Nothing to parse, copy or re-serialise.
     AsHeld { id: String, canonical_json: Vec<u8> },
@@ -225,15 +279,9 @@ impl Released {
     /// The version string TAXII reports: the copy's `modified`, else `created`, else (for
     /// objects STIX does not version) when the node added it.
     fn version_text(&self) -> Result<String, TaxiiError> {
-        let from = |object: &serde_json::Map<String, serde_json::Value>| {
-            object
-                .get("modified")
-                .or_else(|| object.get("created"))
-                .and_then(serde_json::Value::as_str)
-                .map_or_else(|| micros_text(self.date_added_micros), str::to_string)
-        };
         match &self.content {
-            Content::Release(release) => Ok(from(release.object().as_map())),
+            Content::Release { release, .. } => Ok(VersionName::of_map(release.object().as_map())
+                .version(|| micros_text(self.date_added_micros))),
             Content::AsHeld { canonical_json, .. } => Ok(crate::node::version_text(
                 canonical_json,
                 self.date_added_micros,
@@ -243,10 +291,17 @@ impl Released {
 
     fn id(&self) -> &str {
         match &self.content {
-            Content::Release(release) => release.object().id(),
+            Content::Release { release, .. } => release.object().id(),
             Content::AsHeld { id, .. } => id,
         }
     }
+}
+
+/// What the outbound path keeps across requests.
+pub(crate) struct Caches {
+    pub held: HeldCache,
+    pub facts: FactsCache,
+    pub memberships: MembershipCache,
 }
 
 /// One page of released versions.
@@ -275,7 +330,7 @@ impl Page {
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn page(
     snapshot: &Snapshot<'_>,
-    caches: (&HeldCache, &MembershipCache),
+    caches: &Caches,
     policy: &Arc<Policy>,
     partner: &str,
     selection: &Selection,
@@ -283,8 +338,12 @@ pub(crate) fn page(
     limit: usize,
     examine_max: usize,
 ) -> Result<Page, TaxiiError> {
-    let (cache, learnt) = caches;
-    let resolver = SnapshotResolver { snapshot, cache };
+    let resolver = SnapshotResolver {
+        snapshot,
+        held: &caches.held,
+        facts: &caches.facts,
+    };
+    let learnt = &caches.memberships;
     let watermark = snapshot.watermark()?;
     let mut releaser = policy
         .releaser(partner, &resolver)
@@ -365,11 +424,14 @@ fn release(
 ) -> Result<Option<Released>, TaxiiError> {
     let object = version.object()?;
     let provenance = provenance_of(&version.source);
-    Ok(match releaser.release(&object, &provenance) {
+    Ok(match releaser.release_owned(object, &provenance) {
         Decision::Release(release) => Some(Released {
             seq: version.seq,
             date_added_micros: version.date_added_micros,
-            content: Content::Release(release),
+            content: Content::Release {
+                unchanged_json: release.is_unchanged().then_some(version.canonical_json),
+                release,
+            },
         }),
         Decision::Withhold(_) => None,
     })
@@ -416,7 +478,15 @@ pub(crate) fn envelope(
         }
         let start = out.len();
         match &item.content {
-            Content::Release(release) => out.extend_from_slice(&stix::canonical::canonical_object(
+            // The copy is the version as stored, which is kept in canonical form.
+            Content::Release {
+                unchanged_json: Some(canonical_json),
+                ..
+            } => out.extend_from_slice(canonical_json),
+            Content::Release {
+                release,
+                unchanged_json: None,
+            } => out.extend_from_slice(&stix::canonical::canonical_object(
                 release.object().as_map(),
             )),
             // Stored versions are kept in canonical form already.

@@ -49,6 +49,91 @@ pub struct Peer {
     /// The peer's Ed25519 public key (hex): every page and tree head must verify against it.
     pub public_key: String,
     pub added: String,
+    /// How to reach an `https://` peer whose certificate no public CA signed, or that asks
+    /// for this node's certificate (mutual TLS). Kept as PEM text in this 0600 file, so the
+    /// pin does not depend on files elsewhere staying in place.
+    #[serde(default, skip_serializing_if = "PeerTls::is_empty")]
+    pub tls: PeerTls,
+}
+
+/// A peer's TLS trust and this node's client identity towards it, as PEM text.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerTls {
+    /// Trust only these CA certificates for the peer (else the public web PKI roots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_pem: Option<String>,
+    /// This node's certificate chain and key, for a peer that requires client certificates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_certificate_pem: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_key_pem: Option<String>,
+}
+
+/// Largest PEM text kept per field.
+const PEM_BYTES_MAX: usize = 256 << 10;
+
+impl PeerTls {
+    pub fn is_empty(&self) -> bool {
+        self.ca_pem.is_none()
+            && self.client_certificate_pem.is_none()
+            && self.client_key_pem.is_none()
+    }
+
+    /// Checks that the PEM texts parse and that a client certificate comes with its key.
+    pub fn check(&self) -> Result<(), PeersError> {
+        let invalid = |what: &str, detail: String| PeersError::Invalid(format!("{what}: {detail}"));
+        for (what, pem) in [
+            ("--ca", &self.ca_pem),
+            ("--client-certificate", &self.client_certificate_pem),
+            ("--client-key", &self.client_key_pem),
+        ] {
+            if pem.as_ref().is_some_and(|p| p.len() > PEM_BYTES_MAX) {
+                return Err(invalid(what, format!("larger than {PEM_BYTES_MAX} bytes")));
+            }
+        }
+        if let Some(pem) = &self.ca_pem {
+            certificates(pem).map_err(|e| invalid("--ca", e))?;
+        }
+        match (&self.client_certificate_pem, &self.client_key_pem) {
+            (None, None) => {}
+            (Some(chain), Some(key)) => {
+                certificates(chain).map_err(|e| invalid("--client-certificate", e))?;
+                ureq::tls::PrivateKey::from_pem(key.as_bytes())
+                    .map_err(|e| invalid("--client-key", e.to_string()))?;
+            }
+            _ => {
+                return Err(PeersError::Invalid(
+                    "--client-certificate and --client-key go together".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The sync client's TLS settings (checked by [`PeerTls::check`] when the peer was added).
+    pub fn client_config(&self) -> Result<ureq::tls::TlsConfig, String> {
+        let mut builder = ureq::tls::TlsConfig::builder().provider(ureq::tls::TlsProvider::Rustls);
+        if let Some(pem) = &self.ca_pem {
+            builder = builder.root_certs(ureq::tls::RootCerts::new_with_certs(&certificates(pem)?));
+        }
+        if let (Some(chain), Some(key)) = (&self.client_certificate_pem, &self.client_key_pem) {
+            let key = ureq::tls::PrivateKey::from_pem(key.as_bytes()).map_err(|e| e.to_string())?;
+            builder = builder.client_cert(Some(ureq::tls::ClientCert::new_with_certs(
+                &certificates(chain)?,
+                key,
+            )));
+        }
+        Ok(builder.build())
+    }
+}
+
+/// Every certificate of a PEM text, as the sync client takes them.
+fn certificates(pem: &str) -> Result<Vec<ureq::tls::Certificate<'static>>, String> {
+    Ok(crate::tls::pem_certificates(pem.as_bytes())?
+        .iter()
+        .map(|der| ureq::tls::Certificate::from_der(der).to_owned())
+        .collect())
 }
 
 impl std::fmt::Debug for Peer {
@@ -79,7 +164,20 @@ impl Peer {
             token: token.to_string(),
             public_key: key.to_hex(),
             added: micros_text(now_micros()),
+            tls: PeerTls::default(),
         })
+    }
+
+    /// The same peer reached with these TLS settings, once they check out.
+    pub fn with_tls(self, tls: PeerTls) -> Result<Peer, PeersError> {
+        tls.check()?;
+        if !tls.is_empty() && !self.url.starts_with("https://") {
+            return Err(PeersError::Invalid(format!(
+                "TLS settings were given for {}, which is not an https:// address",
+                self.url
+            )));
+        }
+        Ok(Peer { tls, ..self })
     }
 
     pub fn key(&self) -> Result<NodePublicKey, PeersError> {

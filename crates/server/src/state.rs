@@ -31,8 +31,11 @@ pub(crate) struct App {
     /// POSTs accepted and not yet finished.
     pub pending_imports: AtomicUsize,
     pub title: String,
-    /// Parsed versions release decisions looked up, shared across requests.
-    pub held: crate::outbound::HeldCache,
+    /// `https` when the server speaks TLS, for the absolute URLs it hands out.
+    pub scheme: &'static str,
+    /// What release decisions derived from stored versions and learnt per partner, kept
+    /// across requests.
+    pub outbound: crate::outbound::Caches,
     /// Signs every page of objects, manifest entries or versions the node serves, and its
     /// ledger's tree heads.
     pub key: ledger::NodeKey,
@@ -41,9 +44,6 @@ pub(crate) struct App {
     pub data_dir: PathBuf,
     /// Each viewer's analysis view (`/app/` endpoints).
     pub analysis: crate::analysis_http::Views,
-    /// Release memberships learnt per partner, kept while the policy and the store stay as
-    /// they were.
-    pub memberships: crate::outbound::MembershipCache,
 }
 
 impl App {

@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use store::{BundleInput, ImportOptions, Store};
 
-use crate::node::{NodeError, holds, now_ms};
-use crate::peers::Peer;
+use crate::node::{NodeError, VersionName, holds, now_ms};
+use crate::peers::{Peer, PeerTls};
 use crate::taxii::PAGE_SIGNATURE_HEADER;
 use crate::taxii::collections::PEER_SOURCE_PREFIX;
 
@@ -79,6 +79,14 @@ pub enum SyncError {
         peer: String,
         url: String,
         status: u16,
+        detail: String,
+    },
+    #[error(
+        "peer {peer}: {url}: the TLS connection was refused ({detail}); check the peer's certificate, --ca, and whether it requires --client-certificate"
+    )]
+    Tls {
+        peer: String,
+        url: String,
         detail: String,
     },
     #[error(
@@ -218,17 +226,23 @@ struct Answer {
 }
 
 impl<'p> Remote<'p> {
-    fn new(peer: &'p Peer, options: &'p SyncOptions) -> Remote<'p> {
+    fn new(peer: &'p Peer, options: &'p SyncOptions) -> Result<Remote<'p>, SyncError> {
+        let tls = peer.tls.client_config().map_err(|detail| SyncError::Tls {
+            peer: peer.name.clone(),
+            url: peer.url.clone(),
+            detail: format!("the pinned TLS settings: {detail}"),
+        })?;
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_millis(options.timeout_ms)))
             .http_status_as_error(false)
+            .tls_config(tls)
             .build()
             .into();
-        Remote {
+        Ok(Remote {
             peer,
             agent,
             options,
-        }
+        })
     }
 
     /// GET with bounded retries and exponential back-off on what may pass (network errors,
@@ -297,6 +311,14 @@ impl<'p> Remote<'p> {
                         }
                     }
                 }
+                // A certificate the pinned trust refuses will be refused again: say so now.
+                Err(e) if is_tls_refusal(&e) => {
+                    return Err(SyncError::Tls {
+                        peer: self.peer.name.clone(),
+                        url: url.to_string(),
+                        detail: e.to_string(),
+                    });
+                }
                 Err(e) => e.to_string(),
             };
             if attempt >= self.options.attempts_max {
@@ -335,9 +357,21 @@ impl<'p> Remote<'p> {
     }
 }
 
+/// Whether a request failed on TLS itself (an untrusted or mismatched certificate, a refused
+/// client certificate) rather than on the network, so that retrying cannot help.
+fn is_tls_refusal(error: &ureq::Error) -> bool {
+    match error {
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => true,
+        ureq::Error::Io(io) => io
+            .get_ref()
+            .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()),
+        _ => false,
+    }
+}
+
 /// The public key a node announces in its discovery document, for `tessera peer add` without
 /// `--key` (trust on first use: the operator should compare it with one received out of band).
-pub fn announced_key(url: &str, token: &str) -> Result<NodePublicKey, SyncError> {
+pub fn announced_key(url: &str, token: &str, tls: &PeerTls) -> Result<NodePublicKey, SyncError> {
     let options = SyncOptions {
         attempts_max: 2,
         ..SyncOptions::default()
@@ -352,8 +386,9 @@ pub fn announced_key(url: &str, token: &str) -> Result<NodePublicKey, SyncError>
         token: token.to_string(),
         public_key: String::new(),
         added: String::new(),
+        tls: tls.clone(),
     };
-    let remote = Remote::new(&placeholder, &options);
+    let remote = Remote::new(&placeholder, &options)?;
     let discovery_url = format!("{}/taxii2/", placeholder.url);
     let (discovery, _) = remote.get_json(&discovery_url)?;
     let text = discovery["x_tessera_public_key"].as_str().ok_or_else(|| {
@@ -377,7 +412,7 @@ pub fn sync_peer(
         url: String::new(),
         detail: e.to_string(),
     })?;
-    let remote = Remote::new(peer, options);
+    let remote = Remote::new(peer, options)?;
     let discovery_url = format!("{}/taxii2/", peer.url);
     let (discovery, _) = remote.get_json(&discovery_url)?;
     let presented = discovery["x_tessera_public_key"].as_str().unwrap_or("none");
@@ -615,14 +650,6 @@ fn pull_collection(
     })
 }
 
-/// What the ledger needs of an object besides its text.
-#[derive(Deserialize)]
-struct Named {
-    id: String,
-    modified: Option<String>,
-    created: Option<String>,
-}
-
 /// Objects of verified pages stored in one commit, and pages (so small pages still commit
 /// often and a cut costs little).
 const STORE_BATCH_OBJECTS: usize = 5_000;
@@ -812,16 +839,18 @@ fn store_pages(
         for page in pages {
             let signature = page.answer.signature.clone().unwrap_or_default();
             for object in page.objects() {
-                let named: Named = serde_json::from_slice(object)
+                let mut named = VersionName::of_json(object)
                     .map_err(|e| remote.malformed(&page.url, format!("an object: {e}")))?;
-                let version = named
-                    .modified
-                    .or(named.created)
-                    .unwrap_or_else(|| page.answer.date_added_last.clone().unwrap_or_default());
+                if named.id.is_empty() {
+                    return Err(remote.malformed(&page.url, "an object without an id"));
+                }
+                let object_id = std::mem::take(&mut named.id);
+                let version =
+                    named.version(|| page.answer.date_added_last.clone().unwrap_or_default());
                 let entry = Entry::Received {
                     recorded_at_unix_ms,
                     peer: peer.clone(),
-                    object_id: named.id,
+                    object_id,
                     version,
                     content_hash: hex::encode(stix::canonical::content_hash(object)),
                     page_signature: signature.clone(),

@@ -51,17 +51,21 @@ pub fn content_hash(canonical_bytes: &[u8]) -> [u8; 32] {
 }
 
 fn write_object(map: &Map<String, Value>, out: &mut Vec<u8>) {
-    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
     // serde_json's map iterates in UTF-8 byte order, which equals UTF-16 order unless a key
-    // holds characters above U+FFFF next to ones in U+E000..U+FFFF; only then re-sort.
-    if entries
-        .iter()
-        .any(|(k, _)| k.chars().any(|c| c as u32 >= 0xE000))
-    {
+    // holds characters above U+FFFF next to ones in U+E000..U+FFFF; only then re-sort. Those
+    // characters, and only they, begin with a UTF-8 byte of 0xEE or above.
+    if map.keys().any(|k| k.bytes().any(|b| b >= 0xEE)) {
+        let mut entries: Vec<(&String, &Value)> = map.iter().collect();
         entries.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+        write_members(entries.into_iter(), out);
+    } else {
+        write_members(map.iter(), out);
     }
+}
+
+fn write_members<'m>(members: impl Iterator<Item = (&'m String, &'m Value)>, out: &mut Vec<u8>) {
     out.push(b'{');
-    for (i, (key, value)) in entries.into_iter().enumerate() {
+    for (i, (key, value)) in members.enumerate() {
         if i > 0 {
             out.push(b',');
         }
@@ -73,10 +77,12 @@ fn write_object(map: &Map<String, Value>, out: &mut Vec<u8>) {
 }
 
 fn write_number(n: &Number, out: &mut Vec<u8>) {
+    use std::io::Write;
+    // Writing to a Vec cannot fail.
     if let Some(i) = n.as_i64() {
-        out.extend_from_slice(i.to_string().as_bytes());
+        let _ = write!(out, "{i}");
     } else if let Some(u) = n.as_u64() {
-        out.extend_from_slice(u.to_string().as_bytes());
+        let _ = write!(out, "{u}");
     } else if let Some(f) = n.as_f64() {
         if f == 0.0 {
             // ECMAScript writes -0 as 0.
@@ -88,11 +94,32 @@ fn write_number(n: &Number, out: &mut Vec<u8>) {
     }
 }
 
+/// Whether any of the eight bytes of `word` must be escaped: a control character (below
+/// 0x20), a quotation mark or a backslash. Word-at-a-time, because descriptions make most of a
+/// STIX object's bytes and almost none of them need escaping.
+fn needs_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    // A byte below n (n <= 0x80) sets its high bit in (word - n) while clear in word.
+    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGH_BITS;
+    let equal = |byte: u8| below(word ^ (ONES * u64::from(byte)), 1);
+    (below(word, 0x20) | equal(b'"') | equal(b'\\')) != 0
+}
+
 fn write_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(word) = bytes.get(i..i + 8) {
+            let word = u64::from_le_bytes(word.try_into().expect("a slice of eight bytes"));
+            if !needs_escape(word) {
+                i += 8;
+                continue;
+            }
+        }
+        let b = bytes[i];
         let escape: Option<&[u8]> = match b {
             b'"' => Some(b"\\\""),
             b'\\' => Some(b"\\\\"),
@@ -102,7 +129,10 @@ fn write_string(s: &str, out: &mut Vec<u8>) {
             b'\r' => Some(b"\\r"),
             b'\t' => Some(b"\\t"),
             0x00..=0x1f => None,
-            _ => continue,
+            _ => {
+                i += 1;
+                continue;
+            }
         };
         out.extend_from_slice(&bytes[start..i]);
         match escape {
@@ -114,7 +144,8 @@ fn write_string(s: &str, out: &mut Vec<u8>) {
                 out.push(HEX[usize::from(b & 0xf)]);
             }
         }
-        start = i + 1;
+        i += 1;
+        start = i;
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
@@ -148,6 +179,27 @@ mod tests {
             String::from_utf8(canonical(&v)).unwrap(),
             "\"a\\\"b\\\\c\\u0001\\u001f\\n\u{007f}é€😀/\""
         );
+    }
+
+    #[test]
+    fn escapes_wherever_they_fall_in_a_word() {
+        for special in ['"', '\\', '\u{0}', '\u{1f}', '\n'] {
+            for position in 0..20 {
+                let mut text: String = "abcdefghijklmnopqrs".into();
+                text.insert(position, special);
+                let expected = serde_json::to_string(&text).unwrap();
+                assert_eq!(
+                    String::from_utf8(canonical(&Value::String(text))).unwrap(),
+                    expected
+                );
+            }
+        }
+        assert!(!needs_escape(u64::from_le_bytes(*b" !#[]~\x7f\xee")));
+        for byte in (0u8..0x20).chain([b'"', b'\\']) {
+            let mut word = *b"abcdefgh";
+            word[5] = byte;
+            assert!(needs_escape(u64::from_le_bytes(word)), "{byte:#x}");
+        }
     }
 
     #[test]

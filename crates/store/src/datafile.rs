@@ -84,11 +84,17 @@ impl DataFile {
         ))
     }
 
-    /// Writes `bytes` at `offset` and syncs them to disk before returning.
-    pub fn write_synced(&self, offset: u64, bytes: &[u8]) -> Result<(), StoreError> {
+    /// Writes `bytes` at `offset`, without syncing: nothing may point at them before [`sync`].
+    ///
+    /// [`sync`]: DataFile::sync
+    pub fn write_at(&self, offset: u64, bytes: &[u8]) -> Result<(), StoreError> {
         self.file
             .write_all_at(bytes, offset)
-            .map_err(io(&self.path))?;
+            .map_err(io(&self.path))
+    }
+
+    /// Makes every byte written so far durable.
+    pub fn sync(&self) -> Result<(), StoreError> {
         self.file.sync_data().map_err(io(&self.path))
     }
 

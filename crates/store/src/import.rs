@@ -33,9 +33,11 @@ pub struct ImportOptions {
     pub problems_max: usize,
     /// Largest canonical JSON of one object.
     pub object_bytes_max: usize,
-    /// A batch is committed early when its canonical JSON reaches this many bytes, so memory
-    /// stays bounded whatever the objects' sizes.
-    pub batch_bytes_max: usize,
+    /// Judged versions are handed to the writer in slices of at most this many bytes of
+    /// canonical JSON (or [`SLICE_VERSIONS_MAX`] versions), so memory stays bounded whatever
+    /// the objects' sizes and however large a batch is: the writer sends each slice's bodies to
+    /// disk at once and keeps only index entries until the batch commits.
+    pub slice_bytes_max: usize,
     pub bundle: BundleReader,
 }
 
@@ -43,11 +45,11 @@ impl Default for ImportOptions {
     fn default() -> Self {
         ImportOptions {
             skip_invalid: false,
-            batch_size: 5_000,
+            batch_size: 50_000,
             source: "local".to_string(),
             problems_max: 1_000,
             object_bytes_max: 16 << 20,
-            batch_bytes_max: 2 << 20,
+            slice_bytes_max: 2 << 20,
             bundle: BundleReader::default(),
         }
     }
@@ -153,6 +155,18 @@ struct Committed {
     versions: usize,
 }
 
+/// What the judging side hands the writer thread.
+enum ToWriter {
+    /// Versions to add to the open batch (opening one if none is).
+    Slice(Vec<PreparedVersion>),
+    /// Commit the open batch. A batch still open when the channel closes is abandoned.
+    Commit,
+}
+
+/// Versions handed to the writer at a time: enough that sorting a slice's index entries
+/// groups its B-tree inserts, few enough that little waits in memory.
+pub const SLICE_VERSIONS_MAX: usize = 1024;
+
 fn run_import<'s, 'e: 's>(
     scope: &'s std::thread::Scope<'s, 'e>,
     store: &'e Store,
@@ -160,28 +174,51 @@ fn run_import<'s, 'e: 's>(
     options: &'e ImportOptions,
     progress: &mut dyn ImportProgress,
 ) -> Result<ImportReport, ImportError> {
-    // A full batch is handed over when the writer is ready for it: judging runs at most one
-    // batch ahead (the one it is filling), so at most two batches are in memory at once.
-    let (batch_sender, batch_receiver) = mpsc::sync_channel::<Vec<PreparedVersion>>(0);
+    // A slice is handed over when the writer is ready for it: judging runs at most one slice
+    // ahead (the one it is filling), so at most two slices of bodies are in memory at once.
+    let (batch_sender, batch_receiver) = mpsc::sync_channel::<ToWriter>(0);
     let (commit_sender, commit_receiver) = mpsc::channel::<Committed>();
     let writer = scope.spawn(move || -> Result<(), ImportError> {
-        for batch in batch_receiver {
-            let outcomes = store.write_batch(&batch, &options.source)?;
-            let mut committed = Committed {
-                written: 0,
-                duplicates: 0,
-                conflicts: 0,
-                versions: batch.len(),
-            };
-            for outcome in outcomes {
-                match outcome {
-                    WriteOutcome::Written { .. } => committed.written += 1,
-                    WriteOutcome::Duplicate { .. } => committed.duplicates += 1,
-                    WriteOutcome::Conflict { .. } => committed.conflicts += 1,
+        let mut open = None;
+        let mut committed = Committed {
+            written: 0,
+            duplicates: 0,
+            conflicts: 0,
+            versions: 0,
+        };
+        for message in batch_receiver {
+            match message {
+                ToWriter::Slice(slice) => {
+                    let batch = match &mut open {
+                        Some(batch) => batch,
+                        None => open.insert(store.begin_batch()?),
+                    };
+                    for outcome in batch.add(&slice, &options.source)? {
+                        match outcome {
+                            WriteOutcome::Written { .. } => committed.written += 1,
+                            WriteOutcome::Duplicate { .. } => committed.duplicates += 1,
+                            WriteOutcome::Conflict { .. } => committed.conflicts += 1,
+                        }
+                    }
+                    committed.versions += slice.len();
                 }
-            }
-            if commit_sender.send(committed).is_err() {
-                break;
+                ToWriter::Commit => {
+                    if let Some(batch) = open.take() {
+                        batch.commit()?;
+                    }
+                    let done = std::mem::replace(
+                        &mut committed,
+                        Committed {
+                            written: 0,
+                            duplicates: 0,
+                            conflicts: 0,
+                            versions: 0,
+                        },
+                    );
+                    if commit_sender.send(done).is_err() {
+                        break;
+                    }
+                }
             }
         }
         Ok(())
@@ -192,13 +229,14 @@ fn run_import<'s, 'e: 's>(
         seen: HashMap::new(),
         pending: Vec::new(),
         pending_bytes: 0,
+        batch_versions: 0,
         report: ImportReport::default(),
         sink: Some(batch_sender),
         commits: commit_receiver,
         committed_versions: 0,
     };
     let judged = judge_all(store, input, options, &mut merge, progress);
-    let flushed = judged.and_then(|()| merge.flush(progress));
+    let flushed = judged.and_then(|()| merge.flush(true, progress));
     // Closing the channel ends the writer once it has written what it holds.
     merge.sink = None;
     let written = writer.join().unwrap_or(Err(ImportError::Worker));
@@ -437,11 +475,14 @@ struct Merge<'a> {
     options: &'a ImportOptions,
     /// (id, version) -> content hash of every version accepted from this bundle.
     seen: HashMap<(String, i128), [u8; 32]>,
+    /// The slice being filled.
     pending: Vec<PreparedVersion>,
     pending_bytes: usize,
+    /// Versions handed to the writer in the batch it has open.
+    batch_versions: usize,
     report: ImportReport,
-    /// Where full batches go to be written; `None` once writing is over.
-    sink: Option<mpsc::SyncSender<Vec<PreparedVersion>>>,
+    /// Where slices go to be written; `None` once writing is over.
+    sink: Option<mpsc::SyncSender<ToWriter>>,
     commits: mpsc::Receiver<Committed>,
     committed_versions: usize,
 }
@@ -473,23 +514,33 @@ impl Merge<'_> {
         }
     }
 
-    /// Hands the pending versions to the writer, unless a rejection has stopped the writing.
-    fn flush(&mut self, progress: &mut dyn ImportProgress) -> Result<(), ImportError> {
+    /// Hands the pending versions to the writer, and commits the open batch when it is full or
+    /// `end` is set, unless a rejection has stopped the writing (the open batch is then
+    /// abandoned when the channel closes).
+    fn flush(&mut self, end: bool, progress: &mut dyn ImportProgress) -> Result<(), ImportError> {
         while let Ok(committed) = self.commits.try_recv() {
             self.count(committed, progress);
         }
-        let batch = std::mem::take(&mut self.pending);
+        let slice = std::mem::take(&mut self.pending);
         self.pending_bytes = 0;
         let stopped = self.report.rejected > 0 && !self.options.skip_invalid;
-        if batch.is_empty() || stopped {
+        if stopped {
             return Ok(());
         }
         let Some(sink) = &self.sink else {
             return Ok(());
         };
-        self.report.batches += 1;
         // The writer only hangs up after failing; its error is what the caller reports.
-        let _ = sink.send(batch);
+        if !slice.is_empty() {
+            self.batch_versions += slice.len();
+            let _ = sink.send(ToWriter::Slice(slice));
+        }
+        if self.batch_versions > 0 && (end || self.batch_versions >= self.options.batch_size.max(1))
+        {
+            self.batch_versions = 0;
+            self.report.batches += 1;
+            let _ = sink.send(ToWriter::Commit);
+        }
         Ok(())
     }
 
@@ -569,10 +620,11 @@ impl Merge<'_> {
         self.pending_bytes += prepared.canonical_json.len();
         self.seen.insert(key, prepared.content_hash);
         self.pending.push(prepared);
-        if self.pending.len() >= self.options.batch_size.max(1)
-            || self.pending_bytes >= self.options.batch_bytes_max
+        if self.pending.len() >= SLICE_VERSIONS_MAX
+            || self.pending_bytes >= self.options.slice_bytes_max
+            || self.batch_versions + self.pending.len() >= self.options.batch_size.max(1)
         {
-            self.flush(progress)?;
+            self.flush(false, progress)?;
         }
         Ok(())
     }

@@ -53,9 +53,12 @@ const VERSION_KEYS: TableDefinition<(&str, i128), (u64, [u8; 32])> =
 const BY_TYPE: TableDefinition<(&str, u64), ()> = TableDefinition::new("by_type");
 /// seq -> the version's edges, `property\0target\0...`.
 const REFS_OUT: TableDefinition<u64, &[u8]> = TableDefinition::new("refs_out");
-/// (hash of the target id, seq) -> `target\0property\0property...`. The hash keeps keys
-/// fixed-width; the target in the value settles the (rare) collisions.
-const REFS_IN: TableDefinition<(u64, u64), &str> = TableDefinition::new("refs_in");
+/// (hash of the target id, first seq) -> the edges into targets of that hash from one slice of
+/// a batch, in seq order (see [`encode_incoming`]). One entry per target and slice rather than
+/// per edge: almost every object refers to its creator and its marking, so per-edge keys made
+/// this the largest index and its inserts the largest cost of an import. The hash keeps keys
+/// fixed-width; the targets in the value settle the (rare) collisions.
+const REFS_IN: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("refs_in");
 const NAMES: TableDefinition<(&str, u64), ()> = TableDefinition::new("names");
 /// (time property code, nanoseconds, seq).
 const TIMES: TableDefinition<(u8, i128, u64), ()> = TableDefinition::new("times");
@@ -66,7 +69,8 @@ const META_LAST_ADDED: &str = "last_date_added_micros";
 const META_NEXT_BATCH: &str = "next_batch";
 const META_BODIES_LEN: &str = "bodies_len";
 const META_SCHEMA: &str = "schema_version";
-const SCHEMA_VERSION: u64 = 2;
+/// 3: the incoming-edge index holds one entry per target and slice of a batch.
+const SCHEMA_VERSION: u64 = 3;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -78,7 +82,12 @@ pub enum StoreError {
     #[error("the store at {0} is open in another process (is `tessera serve` running on it?)")]
     InUse(PathBuf),
     #[error(
-        "the store was written by a newer Tessera (schema {found}, this build reads {SCHEMA_VERSION})"
+        "the store's layout is schema {found} and this build reads schema {SCHEMA_VERSION}: {}",
+        if *found > SCHEMA_VERSION {
+            "it was written by a newer Tessera"
+        } else {
+            "it was written by an older Tessera; export it with that version and import the bundle into a new store"
+        }
     )]
     Schema { found: u64 },
     #[error("IO error on {path}: {source}")]
@@ -226,13 +235,20 @@ impl Store {
     /// Opens the store in `dir`. A store left by a killed process opens cleanly: redb
     /// recovers to the last committed transaction.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        Store::open_with_cache(dir, CACHE_BYTES)
+    }
+
+    /// Opens the store as [`Store::open`] does, with `cache_bytes` of redb page cache instead
+    /// of [`CACHE_BYTES`]: a server looking up the ids a page refers to, scattered over a large
+    /// key index, reads each index page from the file again once a small cache dropped it.
+    pub fn open_with_cache(dir: &Path, cache_bytes: usize) -> Result<Store, StoreError> {
         let path = dir.join(STORE_FILE);
         if !path.exists() {
             return Err(StoreError::NotInitialised(dir.to_path_buf()));
         }
-        let db = database_builder()
-            .open(&path)
-            .map_err(|e| open_error(e, dir))?;
+        let mut builder = database_builder();
+        builder.set_cache_size(cache_bytes);
+        let db = builder.open(&path).map_err(|e| open_error(e, dir))?;
         let (schema, bodies_len) = {
             let txn = db.begin_read().map_err(dbe)?;
             let meta = txn.open_table(META).map_err(dbe)?;
@@ -312,176 +328,44 @@ impl Store {
         batch: &[PreparedVersion],
         source: &str,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
-        let now_micros = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros() as i64);
+        let mut writer = self.begin_batch()?;
+        let outcomes = writer.add(batch, source)?;
+        writer.commit()?;
+        Ok(outcomes)
+    }
+
+    /// Opens a batch that versions are added to a slice at a time and that becomes visible,
+    /// whole and durably, when [`BatchWriter::commit`] returns. Bodies go to `versions.dat` as
+    /// they are added (beyond the committed length, where a crash or a dropped batch leaves
+    /// only a tail that is cut), so a batch holds its index entries in memory, not its bodies.
+    pub fn begin_batch(&self) -> Result<BatchWriter<'_>, StoreError> {
         let mut txn = self.db.begin_write().map_err(db_err)?;
         txn.set_durability(redb::Durability::Immediate)
             .map_err(dbe)?;
-        let mut outcomes = Vec::with_capacity(batch.len());
-        {
-            let mut meta = txn.open_table(META).map_err(dbe)?;
-            let mut versions = txn.open_table(VERSIONS).map_err(dbe)?;
-            let mut version_keys = txn.open_table(VERSION_KEYS).map_err(dbe)?;
-            let mut by_type = txn.open_table(BY_TYPE).map_err(dbe)?;
-            let mut refs_out = txn.open_table(REFS_OUT).map_err(dbe)?;
-            let mut refs_in = txn.open_table(REFS_IN).map_err(dbe)?;
-            let mut names = txn.open_table(NAMES).map_err(dbe)?;
-            let mut times = txn.open_table(TIMES).map_err(dbe)?;
-            let mut batches = txn.open_table(BATCHES).map_err(dbe)?;
-
-            let get = |meta: &redb::Table<&str, u64>, key: &str| {
-                meta.get(key).map(|v| v.map(|v| v.value())).map_err(dbe)
-            };
-            let mut next_seq = get(&meta, META_NEXT_SEQ)?.unwrap_or(1);
-            let mut last_added = get(&meta, META_LAST_ADDED)?.map_or(i64::MIN, |v| v as i64);
-            let batch_no = get(&meta, META_NEXT_BATCH)?.unwrap_or(1);
-            let bodies_start = get(&meta, META_BODIES_LEN)?.ok_or(StoreError::Corrupt {
-                seq: 0,
-                message: "the bodies length is missing".into(),
-            })?;
-            let first_seq = next_seq;
-            let mut bodies: Vec<u8> =
-                Vec::with_capacity(batch.iter().map(|v| v.canonical_json.len() + 128).sum());
-            let mut by_target: Vec<(&str, &str)> = Vec::new();
-            // Index entries are gathered and inserted in key order after the loop: B-tree
-            // inserts in order touch each leaf once instead of jumping across the tree.
-            let mut incoming: Vec<((u64, u64), String)> = Vec::new();
-            let mut timed: Vec<(u8, i128, u64)> = Vec::new();
-            let mut typed: Vec<(&str, u64)> = Vec::new();
-            let mut named: Vec<(&str, u64)> = Vec::new();
-            let mut keyed: Vec<(IdVersion<'_>, (u64, [u8; 32]))> = Vec::with_capacity(batch.len());
-
-            // What the store holds of each key, read in key order like the inserts below (the
-            // ids are random, so in bundle order every read would land on another page).
-            let mut order: Vec<usize> = (0..batch.len()).collect();
-            order.sort_unstable_by(|&a, &b| key_of(&batch[a]).cmp(&key_of(&batch[b])));
-            let mut held: Vec<Option<(u64, [u8; 32])>> = vec![None; batch.len()];
-            for &i in &order {
-                held[i] = version_keys
-                    .get(key_of(&batch[i]))
-                    .map_err(dbe)?
-                    .map(|v| v.value());
-            }
-            // A key offered twice in one batch: the later one meets what the earlier one wrote.
-            let repeated = order
-                .windows(2)
-                .any(|pair| key_of(&batch[pair[0]]) == key_of(&batch[pair[1]]));
-            let mut written_here: std::collections::HashMap<IdVersion<'_>, (u64, [u8; 32])> =
-                std::collections::HashMap::new();
-
-            for (i, version) in batch.iter().enumerate() {
-                let existing = held[i].or_else(|| {
-                    if repeated {
-                        written_here.get(&key_of(version)).copied()
-                    } else {
-                        None
-                    }
-                });
-                if let Some((seq, stored_hash)) = existing {
-                    outcomes.push(if stored_hash == version.content_hash {
-                        WriteOutcome::Duplicate { seq }
-                    } else {
-                        WriteOutcome::Conflict { seq, stored_hash }
-                    });
-                    continue;
-                }
-                let seq = next_seq;
-                next_seq += 1;
-                // date_added strictly increases, so it orders versions exactly as seq does and a
-                // TAXII client paging by added_after can never skip a version that shares an instant.
-                let date_added = now_micros.max(last_added.saturating_add(1));
-                last_added = date_added;
-
-                let offset = bodies_start + bodies.len() as u64;
-                let record = record::encode(
-                    date_added,
-                    &version.content_hash,
-                    source,
-                    &version.id,
-                    &version.canonical_json,
-                );
-                let length = u32::try_from(record.len()).map_err(|_| StoreError::Corrupt {
-                    seq,
-                    message: "a version body over 4 GiB".into(),
-                })?;
-                bodies.extend_from_slice(&record);
-                versions
-                    .insert(seq, (offset, length, date_added))
-                    .map_err(dbe)?;
-                keyed.push((key_of(version), (seq, version.content_hash)));
-                if repeated {
-                    written_here.insert(key_of(version), (seq, version.content_hash));
-                }
-                typed.push((version.object_type.as_str(), seq));
-                if !version.references.is_empty() {
-                    refs_out
-                        .insert(seq, encode_refs(&version.references).as_slice())
-                        .map_err(dbe)?;
-                    by_target.clear();
-                    by_target.extend(
-                        version
-                            .references
-                            .iter()
-                            .map(|(p, t)| (t.as_str(), p.as_str())),
-                    );
-                    by_target.sort_unstable();
-                    for group in by_target.chunk_by(|a, b| a.0 == b.0) {
-                        let target = group[0].0;
-                        let mut value = String::from(target);
-                        for (_, property) in group {
-                            value.push('\0');
-                            value.push_str(property);
-                        }
-                        incoming.push(((target_hash(target), seq), value));
-                    }
-                }
-                named.extend(version.names.iter().map(|name| (name.as_str(), seq)));
-                timed.extend(
-                    version
-                        .times
-                        .iter()
-                        .map(|(property, nanos)| (*property, *nanos, seq)),
-                );
-                outcomes.push(WriteOutcome::Written { seq });
-            }
-            keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            for (key, value) in keyed {
-                version_keys.insert(key, value).map_err(dbe)?;
-            }
-            incoming.sort_unstable();
-            for (key, value) in &incoming {
-                refs_in.insert(*key, value.as_str()).map_err(dbe)?;
-            }
-            timed.sort_unstable();
-            for key in timed {
-                times.insert(key, ()).map_err(dbe)?;
-            }
-            typed.sort_unstable();
-            for key in typed {
-                by_type.insert(key, ()).map_err(dbe)?;
-            }
-            named.sort_unstable();
-            for key in named {
-                names.insert(key, ()).map_err(dbe)?;
-            }
-            let written = next_seq - first_seq;
-            if written > 0 {
-                // The bodies reach the disk before the transaction that points at them commits.
-                self.bodies.write_synced(bodies_start, &bodies)?;
-                batches
-                    .insert(batch_no, (first_seq, written))
-                    .map_err(dbe)?;
-                meta.insert(META_NEXT_BATCH, batch_no + 1).map_err(dbe)?;
-                meta.insert(META_NEXT_SEQ, next_seq).map_err(dbe)?;
-                meta.insert(META_LAST_ADDED, last_added as u64)
-                    .map_err(dbe)?;
-                meta.insert(META_BODIES_LEN, bodies_start + bodies.len() as u64)
-                    .map_err(dbe)?;
-            }
-        }
-        txn.commit().map_err(dbe)?;
-        Ok(outcomes)
+        let (next_seq, last_added, batch_no, bodies_start) = {
+            let meta = txn.open_table(META).map_err(dbe)?;
+            let get = |key: &str| meta.get(key).map(|v| v.map(|v| v.value())).map_err(dbe);
+            (
+                get(META_NEXT_SEQ)?.unwrap_or(1),
+                get(META_LAST_ADDED)?.map_or(i64::MIN, |v| v as i64),
+                get(META_NEXT_BATCH)?.unwrap_or(1),
+                get(META_BODIES_LEN)?.ok_or(StoreError::Corrupt {
+                    seq: 0,
+                    message: "the bodies length is missing".into(),
+                })?,
+            )
+        };
+        Ok(BatchWriter {
+            store: self,
+            txn: Some(txn),
+            first_seq: next_seq,
+            next_seq,
+            last_added,
+            batch_no,
+            bodies_start,
+            bodies_end: bodies_start,
+            records: Vec::new(),
+        })
     }
 
     fn read_version(&self, txn: &ReadTransaction, seq: u64) -> Result<StoredVersion, StoreError> {
@@ -538,14 +422,16 @@ impl Store {
             .map_err(dbe)?
         {
             let (key, value) = entry.map_err(dbe)?;
-            let mut parts = value.value().split('\0');
-            if parts.next() != Some(target) {
-                continue;
-            }
-            let properties = parts.map(str::to_string).collect();
-            out.push((properties, self.read_version(&txn, key.value().1)?));
-            if out.len() >= limit {
-                break;
+            let first_seq = key.value().1;
+            for edge in decode_incoming(first_seq, value.value())? {
+                if edge.target != target {
+                    continue;
+                }
+                let properties = edge.properties.into_iter().map(str::to_string).collect();
+                out.push((properties, self.read_version(&txn, edge.seq)?));
+                if out.len() >= limit {
+                    return Ok(out);
+                }
             }
         }
         Ok(out)
@@ -799,14 +685,24 @@ impl Store {
                 ));
             }
             for (property, target) in &prepared.references {
-                let indexed = refs_in
-                    .get((target_hash(target), seq))
+                // The entry holding this seq's edges is the last one that starts at or before it.
+                let hash = target_hash(target);
+                let group = refs_in
+                    .range((hash, 0u64)..=(hash, seq))
                     .map_err(dbe)?
-                    .map(|v| v.value().to_string());
-                let found = indexed.is_some_and(|v| {
-                    let mut parts = v.split('\0');
-                    parts.next() == Some(target.as_str()) && parts.any(|p| p == property)
-                });
+                    .next_back()
+                    .transpose()
+                    .map_err(dbe)?;
+                let found = match group {
+                    Some((key, value)) => decode_incoming(key.value().1, value.value())?
+                        .iter()
+                        .any(|edge| {
+                            edge.seq == seq
+                                && edge.target == target.as_str()
+                                && edge.properties.contains(&property.as_str())
+                        }),
+                    None => false,
+                };
                 if !found {
                     note(format!(
                         "version {seq} ({}): edge {property} -> {target} missing from the reference index",
@@ -827,6 +723,221 @@ impl Store {
             ));
         }
         Ok(report)
+    }
+}
+
+/// A batch being written (see [`Store::begin_batch`]). Dropped without a commit, nothing of it
+/// becomes visible.
+pub struct BatchWriter<'s> {
+    store: &'s Store,
+    /// `None` once committed.
+    txn: Option<redb::WriteTransaction>,
+    first_seq: u64,
+    next_seq: u64,
+    last_added: i64,
+    batch_no: u64,
+    /// Where this batch's bodies begin and end in `versions.dat`.
+    bodies_start: u64,
+    bodies_end: u64,
+    /// The records of one `add`, reused so that a batch allocates its buffer once.
+    records: Vec<u8>,
+}
+
+impl BatchWriter<'_> {
+    /// Versions this batch writes (duplicates and conflicts excluded).
+    pub fn written(&self) -> u64 {
+        self.next_seq - self.first_seq
+    }
+
+    /// Adds versions to the batch. Duplicates (of what is held or of what this batch already
+    /// added) are skipped, conflicts reported and never written.
+    pub fn add(
+        &mut self,
+        batch: &[PreparedVersion],
+        source: &str,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        let txn = self.txn.as_ref().ok_or(StoreError::Corrupt {
+            seq: 0,
+            message: "a version added to a committed batch".into(),
+        })?;
+        let now_micros = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as i64);
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut versions = txn.open_table(VERSIONS).map_err(dbe)?;
+        let mut version_keys = txn.open_table(VERSION_KEYS).map_err(dbe)?;
+        let mut by_type = txn.open_table(BY_TYPE).map_err(dbe)?;
+        let mut refs_out = txn.open_table(REFS_OUT).map_err(dbe)?;
+        let mut refs_in = txn.open_table(REFS_IN).map_err(dbe)?;
+        let mut names = txn.open_table(NAMES).map_err(dbe)?;
+        let mut times = txn.open_table(TIMES).map_err(dbe)?;
+
+        let records_start = self.bodies_end;
+        self.records.clear();
+        // Index entries are gathered and inserted in key order after the loop: B-tree
+        // inserts in order touch each leaf once instead of jumping across the tree.
+        let mut incoming: Vec<IncomingEdge<'_>> = Vec::new();
+        let mut timed: Vec<(u8, i128, u64)> = Vec::new();
+        let mut typed: Vec<(&str, u64)> = Vec::new();
+        let mut named: Vec<(&str, u64)> = Vec::new();
+        let mut keyed: Vec<(IdVersion<'_>, (u64, [u8; 32]))> = Vec::with_capacity(batch.len());
+        let mut located: Vec<(u64, (u64, u32, i64))> = Vec::with_capacity(batch.len());
+
+        // What the store holds of each key (this transaction's own inserts included), read in
+        // key order like the inserts below (the ids are random, so in bundle order every read
+        // would land on another page).
+        let mut order: Vec<usize> = (0..batch.len()).collect();
+        order.sort_unstable_by(|&a, &b| key_of(&batch[a]).cmp(&key_of(&batch[b])));
+        let mut held: Vec<Option<(u64, [u8; 32])>> = vec![None; batch.len()];
+        for &i in &order {
+            held[i] = version_keys
+                .get(key_of(&batch[i]))
+                .map_err(dbe)?
+                .map(|v| v.value());
+        }
+        // A key offered twice in one slice: the later one meets what the earlier one wrote.
+        let repeated = order
+            .windows(2)
+            .any(|pair| key_of(&batch[pair[0]]) == key_of(&batch[pair[1]]));
+        let mut written_here: std::collections::HashMap<IdVersion<'_>, (u64, [u8; 32])> =
+            std::collections::HashMap::new();
+
+        for (i, version) in batch.iter().enumerate() {
+            let existing = held[i].or_else(|| {
+                if repeated {
+                    written_here.get(&key_of(version)).copied()
+                } else {
+                    None
+                }
+            });
+            if let Some((seq, stored_hash)) = existing {
+                outcomes.push(if stored_hash == version.content_hash {
+                    WriteOutcome::Duplicate { seq }
+                } else {
+                    WriteOutcome::Conflict { seq, stored_hash }
+                });
+                continue;
+            }
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            // date_added strictly increases, so it orders versions exactly as seq does and a
+            // TAXII client paging by added_after can never skip a version that shares an instant.
+            let date_added = now_micros.max(self.last_added.saturating_add(1));
+            self.last_added = date_added;
+
+            let offset = records_start + self.records.len() as u64;
+            record::encode_into(
+                &mut self.records,
+                date_added,
+                &version.content_hash,
+                source,
+                &version.id,
+                &version.canonical_json,
+            );
+            let length = u32::try_from(records_start + self.records.len() as u64 - offset)
+                .map_err(|_| StoreError::Corrupt {
+                    seq,
+                    message: "a version body over 4 GiB".into(),
+                })?;
+            located.push((seq, (offset, length, date_added)));
+            keyed.push((key_of(version), (seq, version.content_hash)));
+            if repeated {
+                written_here.insert(key_of(version), (seq, version.content_hash));
+            }
+            typed.push((version.object_type.as_str(), seq));
+            if !version.references.is_empty() {
+                refs_out
+                    .insert(seq, encode_refs(&version.references).as_slice())
+                    .map_err(dbe)?;
+                incoming.extend(version.references.iter().map(|(property, target)| {
+                    (target_hash(target), seq, target.as_str(), property.as_str())
+                }));
+            }
+            named.extend(version.names.iter().map(|name| (name.as_str(), seq)));
+            timed.extend(
+                version
+                    .times
+                    .iter()
+                    .map(|(property, nanos)| (*property, *nanos, seq)),
+            );
+            outcomes.push(WriteOutcome::Written { seq });
+        }
+        // The bodies go out now, unsynced: nothing points at them until the commit, which
+        // syncs them first.
+        if !self.records.is_empty() {
+            self.store.bodies.write_at(records_start, &self.records)?;
+            self.bodies_end = records_start + self.records.len() as u64;
+        }
+        for (seq, location) in located {
+            versions.insert(seq, location).map_err(dbe)?;
+        }
+        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (key, value) in keyed {
+            version_keys.insert(key, value).map_err(dbe)?;
+        }
+        incoming.sort_unstable();
+        let mut value = Vec::new();
+        for group in incoming.chunk_by(|a, b| a.0 == b.0) {
+            encode_incoming(group, &mut value)?;
+            refs_in
+                .insert((group[0].0, group[0].1), value.as_slice())
+                .map_err(dbe)?;
+        }
+        timed.sort_unstable();
+        for key in timed {
+            times.insert(key, ()).map_err(dbe)?;
+        }
+        typed.sort_unstable();
+        for key in typed {
+            by_type.insert(key, ()).map_err(dbe)?;
+        }
+        named.sort_unstable();
+        for key in named {
+            names.insert(key, ()).map_err(dbe)?;
+        }
+        Ok(outcomes)
+    }
+
+    /// Makes the batch visible, durably: the bodies are synced, then the index transaction
+    /// that points at them commits. All of it is on disk when this returns, or none of it is
+    /// visible.
+    pub fn commit(mut self) -> Result<(), StoreError> {
+        let Some(txn) = self.txn.take() else {
+            return Ok(());
+        };
+        let written = self.written();
+        if written > 0 {
+            // The bodies reach the disk before the transaction that points at them commits.
+            self.store.bodies.sync()?;
+            let mut meta = txn.open_table(META).map_err(dbe)?;
+            let mut batches = txn.open_table(BATCHES).map_err(dbe)?;
+            batches
+                .insert(self.batch_no, (self.first_seq, written))
+                .map_err(dbe)?;
+            meta.insert(META_NEXT_BATCH, self.batch_no + 1)
+                .map_err(dbe)?;
+            meta.insert(META_NEXT_SEQ, self.next_seq).map_err(dbe)?;
+            meta.insert(META_LAST_ADDED, self.last_added as u64)
+                .map_err(dbe)?;
+            meta.insert(META_BODIES_LEN, self.bodies_end).map_err(dbe)?;
+        }
+        txn.commit().map_err(dbe)?;
+        Ok(())
+    }
+}
+
+impl Drop for BatchWriter<'_> {
+    fn drop(&mut self) {
+        // The transaction is held until the cut is done, so no other batch can begin writing
+        // bodies at the same offset meanwhile.
+        if let Some(txn) = self.txn.take() {
+            if self.bodies_end > self.bodies_start {
+                // An abandoned batch: its bodies are an uncommitted tail. Cutting it now keeps
+                // the file tidy; if this fails, the next open cuts it.
+                let _ = self.store.bodies.truncate(self.bodies_start);
+            }
+            drop(txn);
+        }
     }
 }
 
@@ -958,6 +1069,82 @@ fn target_hash(id: &str) -> u64 {
     hash
 }
 
+/// (hash of the target, seq, target, property): one edge, as the incoming-edge index sorts it.
+type IncomingEdge<'a> = (u64, u64, &'a str, &'a str);
+
+/// One edge read back from the incoming-edge index.
+#[derive(Debug, PartialEq, Eq)]
+struct Incoming<'v> {
+    seq: u64,
+    target: &'v str,
+    properties: Vec<&'v str>,
+}
+
+/// Encodes sorted edges that share a target hash as one value: for each (seq, target), the
+/// seq as its distance from the first seq (u32 LE), the target (u16 LE length, bytes) and its
+/// properties (u16 LE count, then each as u16 LE length and bytes).
+fn encode_incoming(edges: &[IncomingEdge<'_>], out: &mut Vec<u8>) -> Result<(), StoreError> {
+    let too_large = |what: &str| StoreError::Corrupt {
+        seq: edges.first().map_or(0, |e| e.1),
+        message: format!("{what} does not fit the incoming-edge index"),
+    };
+    out.clear();
+    let first_seq = edges.first().map_or(0, |e| e.1);
+    for group in edges.chunk_by(|a, b| (a.1, a.2) == (b.1, b.2)) {
+        let (_, seq, target, _) = group[0];
+        let distance = u32::try_from(seq - first_seq).map_err(|_| too_large("a slice"))?;
+        out.extend_from_slice(&distance.to_le_bytes());
+        let length = u16::try_from(target.len()).map_err(|_| too_large("an identifier"))?;
+        out.extend_from_slice(&length.to_le_bytes());
+        out.extend_from_slice(target.as_bytes());
+        let count = u16::try_from(group.len()).map_err(|_| too_large("a list of references"))?;
+        out.extend_from_slice(&count.to_le_bytes());
+        for (_, _, _, property) in group {
+            let length = u16::try_from(property.len()).map_err(|_| too_large("a property path"))?;
+            out.extend_from_slice(&length.to_le_bytes());
+            out.extend_from_slice(property.as_bytes());
+        }
+    }
+    Ok(())
+}
+
+fn decode_incoming(first_seq: u64, mut bytes: &[u8]) -> Result<Vec<Incoming<'_>>, StoreError> {
+    let corrupt = || StoreError::Corrupt {
+        seq: first_seq,
+        message: "an incoming-edge index entry is cut short or not UTF-8".into(),
+    };
+    fn take<'b>(bytes: &mut &'b [u8], n: usize) -> Option<&'b [u8]> {
+        let (head, rest) = bytes.split_at_checked(n)?;
+        *bytes = rest;
+        Some(head)
+    }
+    fn text<'b>(bytes: &mut &'b [u8]) -> Option<&'b str> {
+        let length = u16::from_le_bytes(take(bytes, 2)?.try_into().ok()?);
+        std::str::from_utf8(take(bytes, usize::from(length))?).ok()
+    }
+    let mut edges = Vec::new();
+    while !bytes.is_empty() {
+        let distance = take(&mut bytes, 4)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_le_bytes)
+            .ok_or_else(corrupt)?;
+        let target = text(&mut bytes).ok_or_else(corrupt)?;
+        let count = take(&mut bytes, 2)
+            .and_then(|b| b.try_into().ok())
+            .map(u16::from_le_bytes)
+            .ok_or_else(corrupt)?;
+        let properties = (0..count)
+            .map(|_| text(&mut bytes).ok_or_else(corrupt))
+            .collect::<Result<Vec<_>, _>>()?;
+        edges.push(Incoming {
+            seq: first_seq + u64::from(distance),
+            target,
+            properties,
+        });
+    }
+    Ok(edges)
+}
+
 fn encode_refs(references: &[(String, String)]) -> Vec<u8> {
     let mut out = Vec::new();
     for (property, target) in references {
@@ -996,5 +1183,102 @@ fn open_error(e: redb::DatabaseError, dir: &Path) -> StoreError {
     match e {
         redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(dir.to_path_buf()),
         other => dbe(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn relationship(n: u32, source: &str, target: &str) -> PreparedVersion {
+        let text = format!(
+            r#"{{"type":"relationship","spec_version":"2.1","id":"relationship--00000000-0000-4000-8000-{n:012}","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","relationship_type":"uses","source_ref":"{source}","target_ref":"{target}","object_marking_refs":["{target}"]}}"#
+        );
+        PreparedVersion::from_object(&stix::Object::from_slice(text.as_bytes()).unwrap())
+    }
+
+    const GROUP: &str = "intrusion-set--00000000-0000-4000-8000-000000000001";
+    const TOOL: &str = "tool--00000000-0000-4000-8000-000000000002";
+
+    #[test]
+    fn referrers_span_slices_and_batches_in_seq_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::init(dir.path()).unwrap();
+        let mut batch = store.begin_batch().unwrap();
+        batch
+            .add(
+                &[relationship(1, GROUP, TOOL), relationship(2, TOOL, GROUP)],
+                "t",
+            )
+            .unwrap();
+        batch.add(&[relationship(3, GROUP, TOOL)], "t").unwrap();
+        batch.commit().unwrap();
+        store
+            .write_batch(&[relationship(4, GROUP, TOOL)], "t")
+            .unwrap();
+        // A batch dropped without a commit leaves nothing behind.
+        let mut dropped = store.begin_batch().unwrap();
+        dropped.add(&[relationship(5, GROUP, TOOL)], "t").unwrap();
+        drop(dropped);
+
+        let into_tool = store.referrers(TOOL, 10).unwrap();
+        let seqs: Vec<u64> = into_tool.iter().map(|(_, v)| v.seq).collect();
+        assert_eq!(seqs, [1, 2, 3, 4]);
+        assert_eq!(into_tool[0].0, ["object_marking_refs", "target_ref"]);
+        assert_eq!(into_tool[1].0, ["source_ref"]);
+        let into_group = store.referrers(GROUP, 10).unwrap();
+        let seqs: Vec<(Vec<String>, u64)> =
+            into_group.into_iter().map(|(p, v)| (p, v.seq)).collect();
+        assert_eq!(
+            seqs,
+            [
+                (vec!["source_ref".to_string()], 1),
+                (
+                    vec!["object_marking_refs".to_string(), "target_ref".to_string()],
+                    2
+                ),
+                (vec!["source_ref".to_string()], 3),
+                (vec!["source_ref".to_string()], 4)
+            ]
+        );
+        assert_eq!(store.referrers(GROUP, 2).unwrap().len(), 2);
+        let report = store.verify().unwrap();
+        assert!(report.is_ok(), "{:?}", report.problems);
+        assert_eq!((report.versions_checked, report.batches), (4, 2));
+    }
+
+    #[test]
+    fn incoming_edges_of_colliding_targets_stay_apart() {
+        // Two targets under one hash (as a collision would put them) in one entry.
+        let edges = [
+            (7, 10, "tool--a", "target_ref"),
+            (7, 10, "tool--b", "object_marking_refs"),
+            (7, 12, "tool--a", "object_marking_refs"),
+            (7, 12, "tool--a", "target_ref"),
+        ];
+        let mut value = Vec::new();
+        encode_incoming(&edges, &mut value).unwrap();
+        let decoded = decode_incoming(10, &value).unwrap();
+        assert_eq!(
+            decoded,
+            [
+                Incoming {
+                    seq: 10,
+                    target: "tool--a",
+                    properties: vec!["target_ref"]
+                },
+                Incoming {
+                    seq: 10,
+                    target: "tool--b",
+                    properties: vec!["object_marking_refs"]
+                },
+                Incoming {
+                    seq: 12,
+                    target: "tool--a",
+                    properties: vec!["object_marking_refs", "target_ref"]
+                },
+            ]
+        );
+        assert!(decode_incoming(10, &value[..value.len() - 1]).is_err());
     }
 }

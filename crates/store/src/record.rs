@@ -46,13 +46,35 @@ impl StoredVersion {
 /// Longest source label kept; longer ones are cut (they are labels, not data).
 pub const SOURCE_LEN_MAX: usize = 1024;
 
-pub(crate) fn encode(
+#[cfg(test)]
+fn encode(
     date_added_micros: i64,
     content_hash: &[u8; 32],
     source: &str,
     id: &str,
     canonical_json: &[u8],
 ) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_into(
+        &mut out,
+        date_added_micros,
+        content_hash,
+        source,
+        id,
+        canonical_json,
+    );
+    out
+}
+
+/// Appends one record to `out` (a batch's records go out in one write).
+pub(crate) fn encode_into(
+    out: &mut Vec<u8>,
+    date_added_micros: i64,
+    content_hash: &[u8; 32],
+    source: &str,
+    id: &str,
+    canonical_json: &[u8],
+) {
     let mut cut = source.len().min(SOURCE_LEN_MAX);
     while !source.is_char_boundary(cut) {
         cut -= 1;
@@ -62,7 +84,7 @@ pub(crate) fn encode(
         id.len() <= 512,
         "identifiers are bounded by the type name (250) and a UUID"
     );
-    let mut out = Vec::with_capacity(HEADER_LEN + source.len() + id.len() + canonical_json.len());
+    out.reserve(HEADER_LEN + source.len() + id.len() + canonical_json.len());
     out.push(FORMAT);
     out.extend_from_slice(&date_added_micros.to_le_bytes());
     out.extend_from_slice(content_hash);
@@ -71,7 +93,6 @@ pub(crate) fn encode(
     out.extend_from_slice(source);
     out.extend_from_slice(id.as_bytes());
     out.extend_from_slice(canonical_json);
-    out
 }
 
 pub(crate) fn decode(seq: u64, bytes: &[u8]) -> Result<StoredVersion, StoreError> {

@@ -104,7 +104,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = formats::Format::Auto)]
         format: formats::Format,
         /// Versions per durable commit.
-        #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
         batch_size: u64,
         /// File the bundles (drafts from `tessera extract`) into the review queue instead of
         /// the store; `tessera review accept` imports them.

@@ -1,11 +1,11 @@
 //! `tessera peer`: the nodes this node pulls from, and the sync itself.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use server::peers::{self, Peer};
+use server::peers::{self, Peer, PeerTls};
 use server::sync::{self, SyncOptions};
 
 #[derive(clap::Subcommand)]
@@ -23,6 +23,16 @@ pub enum PeerCommand {
         /// announces now is pinned (trust on first use) and printed for you to compare.
         #[arg(long)]
         key: Option<String>,
+        /// For an https:// peer: trust only the CA certificates in this PEM file (a peer with
+        /// its own CA); without it, the public web PKI roots.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        /// This node's certificate chain (PEM), for a peer that requires client certificates.
+        #[arg(long, requires = "client_key")]
+        client_certificate: Option<PathBuf>,
+        /// The key of --client-certificate (PEM).
+        #[arg(long, requires = "client_certificate")]
+        client_key: Option<PathBuf>,
     },
     /// The pinned peers.
     List,
@@ -42,6 +52,22 @@ pub enum PeerCommand {
     },
 }
 
+/// Largest PEM file `peer add` reads (certificates and keys are a few kilobytes).
+const PEM_BYTES_MAX: u64 = 256 << 10;
+
+fn read_pem(path: &Path) -> Result<String, String> {
+    let length = std::fs::metadata(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .len();
+    if length > PEM_BYTES_MAX {
+        return Err(format!(
+            "{}: larger than {PEM_BYTES_MAX} bytes; is it really a PEM file?",
+            path.display()
+        ));
+    }
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 pub fn run(dir: &Path, command: PeerCommand, json_output: bool) -> Result<u8, String> {
     match command {
         PeerCommand::Add {
@@ -49,17 +75,28 @@ pub fn run(dir: &Path, command: PeerCommand, json_output: bool) -> Result<u8, St
             url,
             token,
             key,
+            ca,
+            client_certificate,
+            client_key,
         } => {
+            let tls = PeerTls {
+                ca_pem: ca.as_deref().map(read_pem).transpose()?,
+                client_certificate_pem: client_certificate.as_deref().map(read_pem).transpose()?,
+                client_key_pem: client_key.as_deref().map(read_pem).transpose()?,
+            };
+            tls.check().map_err(|e| e.to_string())?;
             let (key, announced) = match key {
                 Some(key) => (key, false),
                 None => (
-                    sync::announced_key(&url, &token)
+                    sync::announced_key(&url, &token, &tls)
                         .map_err(|e| e.to_string())?
                         .to_hex(),
                     true,
                 ),
             };
-            let peer = Peer::new(&name, &url, &token, &key).map_err(|e| e.to_string())?;
+            let peer = Peer::new(&name, &url, &token, &key)
+                .and_then(|p| p.with_tls(tls))
+                .map_err(|e| e.to_string())?;
             peers::add(dir, peer.clone()).map_err(|e| e.to_string())?;
             let text = if announced {
                 format!(
@@ -80,7 +117,13 @@ pub fn run(dir: &Path, command: PeerCommand, json_output: bool) -> Result<u8, St
             let list = peers::load(dir).map_err(|e| e.to_string())?;
             let values: Vec<Value> = list
                 .iter()
-                .map(|p| json!({ "name": p.name, "url": p.url, "public_key": p.public_key, "added": p.added }))
+                .map(|p| {
+                    json!({
+                        "name": p.name, "url": p.url, "public_key": p.public_key, "added": p.added,
+                        "tls_ca": p.tls.ca_pem.is_some(),
+                        "tls_client_certificate": p.tls.client_certificate_pem.is_some(),
+                    })
+                })
                 .collect();
             let text = if list.is_empty() {
                 "no peers (add one with `tessera peer add NAME --url URL --token TOKEN --key KEY`)"

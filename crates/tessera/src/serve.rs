@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::json;
 use server::{Config, Limits};
@@ -31,6 +31,16 @@ pub struct ServeArgs {
     /// Pull from every peer (`tessera peer add`) this often, in the background.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     sync_interval_s: Option<u64>,
+    /// Serve over TLS with this certificate chain (PEM, leaf first); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_certificate: Option<PathBuf>,
+    /// The private key of --tls-certificate (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, requires = "tls_certificate")]
+    tls_key: Option<PathBuf>,
+    /// Require every client to present a certificate issued by a CA in this PEM file
+    /// (mutual TLS, for partner nodes); needs --tls-certificate.
+    #[arg(long, requires = "tls_certificate")]
+    tls_client_ca: Option<PathBuf>,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -76,9 +86,18 @@ pub fn run(dir: &Path, args: ServeArgs, json_output: bool) -> Result<u8, String>
         limits,
         title: format!("Tessera node ({})", dir.display()),
         sync_interval_ms: args.sync_interval_s.map(|s| s * 1_000),
+        tls: match (args.tls_certificate, args.tls_key) {
+            (Some(certificate), Some(key)) => Some(server::tls::TlsFiles {
+                certificate,
+                key,
+                client_ca: args.tls_client_ca,
+            }),
+            _ => None,
+        },
     };
     server::serve(config, |started| {
-        let url = format!("http://{}/taxii2/", started.address);
+        let scheme = if started.tls { "https" } else { "http" };
+        let url = format!("{scheme}://{}/taxii2/", started.address);
         if json_output {
             println!(
                 "{}",
@@ -88,10 +107,15 @@ pub fn run(dir: &Path, args: ServeArgs, json_output: bool) -> Result<u8, String>
                     "partners": started.partners,
                     "tokens": started.tokens,
                     "policy_file": !started.no_policy_file,
+                    "tls": started.tls,
+                    "client_certificates": started.client_certificates,
                 })
             );
         } else {
             println!("listening on {url}");
+            if started.client_certificates {
+                eprintln!("clients must present a certificate from the --tls-client-ca file");
+            }
             if started.no_policy_file {
                 eprintln!(
                     "no policy file in {}: nothing is released until `tessera partner add` or an operator writes one",

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use policy::Tlp;
 use serde_json::{Value, json};
-use taxii_support::{Server, add_partner, shared_data, tessera};
+use taxii_support::{Server, add_partner, run, shared_data, tessera};
 
 const ANALYSTS: &str = "analysts";
 
@@ -121,15 +121,6 @@ impl Node {
     fn path(&self) -> &Path {
         self.dir.path()
     }
-}
-
-fn run(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 /// (id, version) → content hash of every version `token` may read in a collection.

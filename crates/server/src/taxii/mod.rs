@@ -185,7 +185,7 @@ fn taxii_json(value: &Value) -> Response {
 
 /// The API root's URL as the client reached it: from `Host` when it is a plain host name or
 /// address (the server has no public name of its own), else relative.
-fn api_root_url(headers: &HeaderMap) -> String {
+fn api_root_url(scheme: &str, headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -196,13 +196,13 @@ fn api_root_url(headers: &HeaderMap) -> String {
                     .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
         });
     match host {
-        Some(host) => format!("http://{host}{API_ROOT_PATH}"),
+        Some(host) => format!("{scheme}://{host}{API_ROOT_PATH}"),
         None => API_ROOT_PATH.to_string(),
     }
 }
 
 async fn discovery(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let root = api_root_url(&headers);
+    let root = api_root_url(app.scheme, &headers);
     taxii_json(&json!({
         "title": app.title,
         "description": "A Tessera node: STIX 2.1 shared under release policy.",
@@ -279,7 +279,7 @@ async fn paged(
         let snapshot = app.store.snapshot()?;
         let page = outbound::page(
             &snapshot,
-            (&app.held, &app.memberships),
+            &app.outbound,
             &caller.policy,
             &caller.name,
             &selection,
@@ -299,7 +299,7 @@ async fn paged(
             };
             let found = outbound::page(
                 &snapshot,
-                (&app.held, &app.memberships),
+                &app.outbound,
                 &caller.policy,
                 &caller.name,
                 &any_version,

@@ -38,6 +38,16 @@ pub fn tessera(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Runs `tessera --data-dir DIR ARGS...`, whatever its outcome.
+pub fn run(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("the tessera binary runs")
+}
+
 /// A fresh, initialised node.
 pub fn fresh_node() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -103,6 +113,7 @@ impl Server {
         let address = line
             .trim()
             .strip_prefix("listening on http://")
+            .or_else(|| line.trim().strip_prefix("listening on https://"))
             .and_then(|rest| rest.strip_suffix("/taxii2/"))
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| {
