@@ -391,37 +391,31 @@ fn a_server_with_bad_tls_files_does_not_start() {
     let pki = Pki::new();
     let dir = tempfile::tempdir().unwrap();
     tessera(dir.path(), &["init"]);
+    // `serve` with these TLS files, refused before it listens; its standard error.
+    let refused = |certificate: &str, key: &str| {
+        let out = run(
+            dir.path(),
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--tls-certificate",
+                &pki.arg(certificate),
+                "--tls-key",
+                &pki.arg(key),
+            ],
+        );
+        assert!(
+            !out.status.success(),
+            "serve started with {certificate} and {key}"
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
     // A key that does not belong to the certificate.
-    let out = run(
-        dir.path(),
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--tls-certificate",
-            &pki.arg("node-a.pem"),
-            "--tls-key",
-            &pki.arg("rogue-server.key"),
-        ],
-    );
-    assert!(!out.status.success());
-    let error = String::from_utf8_lossy(&out.stderr);
+    let error = refused("node-a.pem", "rogue-server.key");
     assert!(error.contains("TLS"), "{error}");
     // A certificate file that holds no certificate: the error names the file.
-    let out = run(
-        dir.path(),
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--tls-certificate",
-            &pki.arg("node-a.key"),
-            "--tls-key",
-            &pki.arg("node-a.key"),
-        ],
-    );
-    assert!(!out.status.success());
-    let error = String::from_utf8_lossy(&out.stderr);
+    let error = refused("node-a.key", "node-a.key");
     assert!(error.contains("node-a.key"), "{error}");
     // A key without a certificate is a usage error.
     let out = run(

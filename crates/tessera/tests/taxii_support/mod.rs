@@ -19,7 +19,7 @@ pub const TAXII: &str = "application/taxii+json;version=2.1";
 mod common;
 // Each test target uses a different subset, as with the helpers below (`dead_code` above).
 #[allow(unused_imports)]
-pub use common::{python, shared_data};
+pub use common::{python, shared_data, tessera as run};
 
 /// Runs `tessera --data-dir DIR ARGS...`, expecting success; returns standard output.
 pub fn tessera(dir: &Path, args: &[&str]) -> String {
@@ -36,16 +36,6 @@ pub fn tessera(dir: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Runs `tessera --data-dir DIR ARGS...`, whatever its outcome.
-pub fn run(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .expect("the tessera binary runs")
 }
 
 /// A fresh, initialised node.
