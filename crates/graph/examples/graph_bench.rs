@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use graph::centrality::{self, Sources};
 use graph::community::{self, LouvainOptions};
+use graph::rng::SplitMix64;
 use graph::traverse::{self, Filter};
 use graph::{Batch, Limits, LinkRecord, ObjectRecord, Snapshot};
 
@@ -26,33 +27,17 @@ const RECORDS_PER_BATCH: usize = 500_000;
 /// Nodes of the induced subgraph networkx's Louvain is timed on.
 const SUBSET: u64 = 100_000;
 
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
-    }
-}
-
 fn generate(nodes: u64, edges: usize) -> Vec<(u32, u32)> {
-    let mut rng = Random(42);
+    let mut rng = SplitMix64::new(42);
     let mut seen: HashSet<u64> = HashSet::with_capacity(edges);
     let mut out = Vec::with_capacity(edges);
     while out.len() < edges {
-        let a = rng.below(nodes);
-        let b = if rng.below(10) < 8 {
+        let a = rng.below_u64(nodes);
+        let b = if rng.below_u64(10) < 8 {
             let base = a / BLOCK * BLOCK;
-            base + rng.below(BLOCK.min(nodes - base))
+            base + rng.below_u64(BLOCK.min(nodes - base))
         } else {
-            rng.below(nodes)
+            rng.below_u64(nodes)
         };
         if a == b {
             continue;
@@ -217,9 +202,9 @@ fn main() {
 
     // Incremental: 1,000 more relationships, then a reindex.
     let started = Instant::now();
-    let mut rng = Random(7);
+    let mut rng = SplitMix64::new(7);
     for k in 0..1_000u64 {
-        let (a, b) = (rng.below(nodes), rng.below(nodes));
+        let (a, b) = (rng.below_u64(nodes), rng.below_u64(nodes));
         snapshot
             .add_link(LinkRecord {
                 id: format!("relationship--extra-{k}"),
@@ -236,10 +221,10 @@ fn main() {
 
     let limits = Limits::default();
     let filter = Filter::default();
-    let mut rng = Random(99);
-    let starts: Vec<u32> = (0..QUERIES).map(|_| rng.below(nodes) as u32).collect();
+    let mut rng = SplitMix64::new(99);
+    let starts: Vec<u32> = (0..QUERIES).map(|_| rng.below_u64(nodes) as u32).collect();
     let pairs: Vec<(u32, u32)> = (0..QUERIES)
-        .map(|_| (rng.below(nodes) as u32, rng.below(nodes) as u32))
+        .map(|_| (rng.below_u64(nodes) as u32, rng.below_u64(nodes) as u32))
         .collect();
 
     let mut depth2 = Vec::with_capacity(QUERIES);

@@ -28,7 +28,7 @@ pub mod centrality;
 pub mod community;
 mod ids;
 mod marks;
-mod rng;
+pub mod rng;
 mod snapshot;
 pub mod traverse;
 pub mod trend;
