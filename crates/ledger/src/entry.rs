@@ -70,8 +70,9 @@ pub enum Entry {
         version: String,
         /// Hex SHA-256 of the canonical object.
         content_hash: String,
-        /// Hex Ed25519 signature of the page that carried it, so the peer
-        /// cannot later deny having sent it.
+        /// Hex Ed25519 signature of the page (or pushed envelope) that carried
+        /// it, so the peer cannot later deny having sent it; empty for a push
+        /// that came unsigned (from a plain TAXII client).
         page_signature: String,
     },
     /// This node released an object version to a partner.
@@ -309,8 +310,8 @@ fn check_content_hash(value: &str) -> Result<(), LedgerError> {
 }
 
 fn check_page_signature(value: &str) -> Result<(), LedgerError> {
-    if value.is_empty()
-        || value.len() > PAGE_SIGNATURE_HEX_CHARS_MAX
+    // Empty: received unsigned (a partner's push from a plain TAXII client).
+    if value.len() > PAGE_SIGNATURE_HEX_CHARS_MAX
         || !value.len().is_multiple_of(2)
         || !is_lower_hex(value)
     {

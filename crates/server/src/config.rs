@@ -16,6 +16,8 @@ pub struct Config {
     pub title: String,
     /// Pull from every peer in `peers.json` this often, in the background.
     pub sync_interval_ms: Option<u64>,
+    /// Push to every peer the policy names as a partner this often, in the background.
+    pub push_interval_ms: Option<u64>,
     /// Serve over TLS (and require client certificates) with these files; plain HTTP without.
     pub tls: Option<crate::tls::TlsFiles>,
 }

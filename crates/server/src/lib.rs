@@ -32,6 +32,7 @@ mod outbound;
 pub mod partners;
 pub mod peers;
 pub mod policy_file;
+pub mod push;
 mod state;
 pub mod sync;
 mod taxii;
@@ -196,6 +197,9 @@ pub fn serve(config: Config, started: impl FnOnce(&Started)) -> Result<(), Serve
         if let Some(interval_ms) = config.sync_interval_ms {
             tokio::spawn(sync_in_background(Arc::clone(&app), interval_ms));
         }
+        if let Some(interval_ms) = config.push_interval_ms {
+            tokio::spawn(push_in_background(Arc::clone(&app), interval_ms));
+        }
         let routes = taxii::router(Arc::clone(&app)).merge(analysis_http::router(app));
         match tls_config {
             None => axum::serve(listener, routes)
@@ -212,6 +216,52 @@ pub fn serve(config: Config, started: impl FnOnce(&Started)) -> Result<(), Serve
             }
         }
     })
+}
+
+/// Pushes to every peer the policy in force names as a partner every `interval_ms`. Pushing
+/// only reads the store, so it does not wait for the writer; one run at a time.
+async fn push_in_background(app: Arc<App>, interval_ms: u64) {
+    let mut ticker = tokio::time::interval(std::time::Duration::from_millis(interval_ms.max(100)));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let worker = Arc::clone(&app);
+        let finished = tokio::task::spawn_blocking(move || {
+            let peers = match peers::load(&worker.data_dir) {
+                Ok(peers) => peers,
+                Err(e) => {
+                    log(&format!("background push: {e}"));
+                    return;
+                }
+            };
+            let policy = worker.policy.get();
+            let local = push::Outgoing {
+                data_dir: &worker.data_dir,
+                store: &worker.store,
+                ledger: &worker.ledger,
+                key: &worker.key,
+                policy: Arc::clone(&policy),
+            };
+            for peer in peers.iter().filter(|p| {
+                policy
+                    .partner(&p.name)
+                    .is_some_and(|partner| partner.role == policy::Role::Partner)
+            }) {
+                match push::push_peer(&local, peer, &peer.name, &push::PushOptions::default()) {
+                    Ok(report) if report.objects > 0 => log(&format!(
+                        "pushed {} versions to {} ({} stored or already held there)",
+                        report.objects, peer.name, report.accepted
+                    )),
+                    Ok(_) => {}
+                    Err(e) => log(&format!("background push: {e}")),
+                }
+            }
+        })
+        .await;
+        if let Err(e) = finished {
+            log(&format!("background push failed: {e}"));
+        }
+    }
 }
 
 /// Pulls from every peer every `interval_ms`, as the node's writer (imports wait their turn).

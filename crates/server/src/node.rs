@@ -202,6 +202,63 @@ pub fn record_created(
     }
 }
 
+/// Records the versions a partner's push stored (every version after `after_seq` whose source
+/// is that partner's), as received from it with the push's signature, or with none for a
+/// push a plain TAXII client made unsigned. Returns how many it recorded.
+pub(crate) fn record_pushed(
+    store: &Store,
+    ledger: &mut Ledger,
+    partner: &str,
+    after_seq: u64,
+    signature_hex: &str,
+) -> Result<usize, NodeError> {
+    let source = format!("{PEER_SOURCE_PREFIX}{partner}");
+    let selection = Selection {
+        versions: VersionMatch::all(),
+        sources: SourceFilter::Prefixed(source.clone()),
+        ..Selection::default()
+    };
+    let mut after_seq = after_seq;
+    let mut recorded = 0;
+    loop {
+        let snapshot = store.snapshot()?;
+        let mut selected = snapshot.select(&selection, after_seq, RECORD_BATCH_MAX)?;
+        let mut entries = Vec::new();
+        let mut last_seq = None;
+        for version in &mut selected {
+            let version = version?;
+            last_seq = Some(version.seq);
+            // `peer:bfv` also prefixes `peer:bfv2`.
+            if version.source != source {
+                continue;
+            }
+            let entry = Entry::Received {
+                recorded_at_unix_ms: now_ms(),
+                peer: partner.to_string(),
+                object_id: version.id.clone(),
+                version: version_text(&version.canonical_json, version.date_added_micros),
+                content_hash: version.content_hash_hex(),
+                page_signature: signature_hex.to_string(),
+            };
+            if !holds(ledger, &entry)? {
+                entries.push(entry);
+            }
+        }
+        let exhausted = selected.exhausted();
+        let resume = selected.resume_after().or(last_seq);
+        drop(selected);
+        drop(snapshot);
+        if !entries.is_empty() {
+            ledger.append_batch(&entries)?;
+            recorded += entries.len();
+        }
+        match resume {
+            Some(seq) if !exhausted => after_seq = seq,
+            _ => return Ok(recorded),
+        }
+    }
+}
+
 /// Whether the ledger shows this version was released to `partner`.
 pub(crate) fn released_to(
     ledger: &Ledger,

@@ -213,20 +213,20 @@ fn save_cursors(data_dir: &Path, peer: &str, cursors: &Cursors) -> Result<(), Sy
 }
 
 /// A peer's HTTP side.
-struct Remote<'p> {
-    peer: &'p Peer,
+pub(crate) struct Remote<'p> {
+    pub(crate) peer: &'p Peer,
     agent: ureq::Agent,
     options: &'p SyncOptions,
 }
 
-struct Answer {
-    body: Vec<u8>,
+pub(crate) struct Answer {
+    pub(crate) body: Vec<u8>,
     signature: Option<String>,
     date_added_last: Option<String>,
 }
 
 impl<'p> Remote<'p> {
-    fn new(peer: &'p Peer, options: &'p SyncOptions) -> Result<Remote<'p>, SyncError> {
+    pub(crate) fn new(peer: &'p Peer, options: &'p SyncOptions) -> Result<Remote<'p>, SyncError> {
         let tls = peer.tls.client_config().map_err(|detail| SyncError::Tls {
             peer: peer.name.clone(),
             url: peer.url.clone(),
@@ -247,17 +247,43 @@ impl<'p> Remote<'p> {
 
     /// GET with bounded retries and exponential back-off on what may pass (network errors,
     /// 5xx, 429); any other refusal ends the run at once.
-    fn get(&self, url: &str) -> Result<Answer, SyncError> {
+    pub(crate) fn get(&self, url: &str) -> Result<Answer, SyncError> {
+        self.request(url, None)
+    }
+
+    /// POST of a TAXII envelope with its signature, retried as [`Remote::get`] is (storing
+    /// the same versions again is a no-op on the other side).
+    pub(crate) fn post(
+        &self,
+        url: &str,
+        envelope: &[u8],
+        signature_hex: &str,
+    ) -> Result<Answer, SyncError> {
+        self.request(url, Some((envelope, signature_hex)))
+    }
+
+    fn request(&self, url: &str, post: Option<(&[u8], &str)>) -> Result<Answer, SyncError> {
         let mut pause_ms = self.options.backoff_initial_ms;
         let mut attempt = 0;
+        let authorization = format!("Bearer {}", self.peer.token);
         loop {
             attempt += 1;
-            let outcome = self
-                .agent
-                .get(url)
-                .header("Authorization", &format!("Bearer {}", self.peer.token))
-                .header("Accept", ACCEPT)
-                .call();
+            let outcome = match post {
+                None => self
+                    .agent
+                    .get(url)
+                    .header("Authorization", &authorization)
+                    .header("Accept", ACCEPT)
+                    .call(),
+                Some((envelope, signature_hex)) => self
+                    .agent
+                    .post(url)
+                    .header("Authorization", &authorization)
+                    .header("Accept", ACCEPT)
+                    .header("Content-Type", ACCEPT)
+                    .header(PAGE_SIGNATURE_HEADER, signature_hex)
+                    .send(envelope),
+            };
             let retry_detail = match outcome {
                 Ok(mut response) => {
                     let status = response.status().as_u16();
@@ -338,7 +364,7 @@ impl<'p> Remote<'p> {
         }
     }
 
-    fn get_json(&self, url: &str) -> Result<(Value, Answer), SyncError> {
+    pub(crate) fn get_json(&self, url: &str) -> Result<(Value, Answer), SyncError> {
         let answer = self.get(url)?;
         let value = serde_json::from_slice(&answer.body).map_err(|e| SyncError::Malformed {
             peer: self.peer.name.clone(),
@@ -348,7 +374,7 @@ impl<'p> Remote<'p> {
         Ok((value, answer))
     }
 
-    fn malformed(&self, url: &str, detail: impl Into<String>) -> SyncError {
+    pub(crate) fn malformed(&self, url: &str, detail: impl Into<String>) -> SyncError {
         SyncError::Malformed {
             peer: self.peer.name.clone(),
             url: url.to_string(),
@@ -519,7 +545,7 @@ fn pull_withdrawals(
 
 /// Resolves the API root the peer announced against the URL this node reaches it by (a peer
 /// behind a proxy may announce a relative root).
-fn absolute(base: &str, root: &str) -> String {
+pub(crate) fn absolute(base: &str, root: &str) -> String {
     let root = if root.ends_with('/') {
         root.to_string()
     } else {
@@ -881,6 +907,6 @@ fn store_pages(
     Ok(())
 }
 
-fn encode(text: &str) -> String {
+pub(crate) fn encode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }

@@ -279,6 +279,14 @@ pub struct Watermark {
     last_withdrawn: Option<(u64, i64)>,
 }
 
+impl Watermark {
+    /// The seq of the last version the snapshot holds (0 for an empty store): every version a
+    /// later commit adds comes after it.
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+}
+
 /// Most withdrawals one call of [`Snapshot::withdrawals`] returns.
 pub const WITHDRAWALS_MAX: usize = 10_000;
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use server::peers::{self, Peer, PeerTls};
+use server::push::{self, PushOptions};
 use server::sync::{self, SyncOptions};
 
 #[derive(clap::Subcommand)]
@@ -49,6 +50,20 @@ pub enum PeerCommand {
         /// Objects per page asked of the peer.
         #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=10_000))]
         page_size: u64,
+    },
+    /// Push to a peer's inbox what this node's policy releases to it: signed envelopes, each
+    /// recorded in the ledger as released, resumed from the last one the peer stored.
+    Push {
+        name: String,
+        /// The partner of this node's policy the peer is (default: the peer's name).
+        #[arg(long = "as")]
+        partner: Option<String>,
+        /// Objects per envelope.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        envelope_objects: u64,
+        /// Walk the whole store again (after a policy change that releases more).
+        #[arg(long)]
+        from_start: bool,
     },
 }
 
@@ -164,7 +179,78 @@ pub fn run(dir: &Path, command: PeerCommand, json_output: bool) -> Result<u8, St
                 std::thread::sleep(Duration::from_secs(interval_s));
             }
         }
+        PeerCommand::Push {
+            name,
+            partner,
+            envelope_objects,
+            from_start,
+        } => {
+            let options = PushOptions {
+                envelope_objects: envelope_objects as usize,
+                from_start,
+                ..PushOptions::default()
+            };
+            push(dir, &name, partner.as_deref(), &options, json_output)
+        }
     }
+}
+
+fn push(
+    dir: &Path,
+    name: &str,
+    partner: Option<&str>,
+    options: &PushOptions,
+    json_output: bool,
+) -> Result<u8, String> {
+    let all = peers::load(dir).map_err(|e| e.to_string())?;
+    let peer = all
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| peers::PeersError::Unknown(name.to_string()).to_string())?;
+    let partner = partner.unwrap_or(name);
+    let policy = server::policy_file::load(dir)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| {
+            format!(
+                "no {} in {}: this node releases nothing to anyone until it has a policy",
+                server::policy_file::path(dir).display(),
+                dir.display()
+            )
+        })?;
+    let store = store::Store::open(dir).map_err(|e| e.to_string())?;
+    let key = server::node::load_or_create_key(dir).map_err(|e| e.to_string())?;
+    // What is pushed must be in the ledger as created before it is recorded as released.
+    let mut ledger = server::node::open_ledger(dir).map_err(|e| e.to_string())?;
+    server::node::record_created(dir, &store, &mut ledger).map_err(|e| e.to_string())?;
+    let ledger = Mutex::new(ledger);
+    let local = push::Outgoing {
+        data_dir: dir,
+        store: &store,
+        ledger: &ledger,
+        key: &key,
+        policy: std::sync::Arc::new(policy),
+    };
+    let outcome = push::push_peer(&local, peer, partner, options);
+    let ledger = ledger
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    ledger.close().map_err(|e| e.to_string())?;
+    let report = outcome.map_err(|e| e.to_string())?;
+    crate::emit(
+        json_output,
+        &json!({ "pushed": report }),
+        &format!(
+            "{}: {} objects released to {} in {} signed envelopes to collection {}; {} stored or already held there; {} releases recorded",
+            report.peer,
+            report.objects,
+            report.partner,
+            report.envelopes,
+            report.collection,
+            report.accepted,
+            report.recorded
+        ),
+    );
+    Ok(crate::EXIT_OK)
 }
 
 fn sync_once(

@@ -31,6 +31,10 @@ pub struct ServeArgs {
     /// Pull from every peer (`tessera peer add`) this often, in the background.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     sync_interval_s: Option<u64>,
+    /// Push to every peer that the policy names as a partner (same name) this often, in the
+    /// background: what the policy releases to it, into its inbox, signed.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    push_interval_s: Option<u64>,
     /// Serve over TLS with this certificate chain (PEM, leaf first); needs --tls-key.
     #[arg(long, requires = "tls_key")]
     tls_certificate: Option<PathBuf>,
@@ -86,6 +90,7 @@ pub fn run(dir: &Path, args: ServeArgs, json_output: bool) -> Result<u8, String>
         limits,
         title: format!("Tessera node ({})", dir.display()),
         sync_interval_ms: args.sync_interval_s.map(|s| s * 1_000),
+        push_interval_ms: args.push_interval_s.map(|s| s * 1_000),
         tls: match (args.tls_certificate, args.tls_key) {
             (Some(certificate), Some(key)) => Some(server::tls::TlsFiles {
                 certificate,

@@ -689,3 +689,185 @@ fn revocations_and_withdrawals_travel_to_the_receiver() {
     );
     assert_eq!(gone.status, 404, "B still serves what A withdrew");
 }
+
+/// Push: A sends B what its policy releases to B, into B's inbox, in envelopes signed with A's
+/// key; B checks each against the key it pinned for A, stores it, and records it as received
+/// with the signature. From the command line (A not serving), then in the background of
+/// `serve --push-interval-s`. A push signed by someone else, or signed by a partner whose key
+/// B never pinned, is refused whole.
+#[test]
+fn a_node_pushes_what_its_policy_releases_into_a_peers_inbox() {
+    let a = node("Node A", &policy_a());
+    let b = node(
+        "Node B",
+        &policy(
+            &[
+                ("node-a", "identity--0c1a6f33-2d3c-4b6e-9d43-6f1f1f2a8e51"),
+                NODE_C,
+            ],
+            "[[rule]]\nname = \"everything-to-c\"\npartners = [\"node-c\"]\ntlp_max = \"red\"\n",
+        ),
+    );
+    let (bundle, strict) = marked_bundle(a.path());
+    tessera(a.path(), &["import", bundle.to_str().unwrap()]);
+    let a_for_b = add_partner(a.path(), "node-b", "partner");
+    let b_for_a = add_partner(b.path(), "node-a", "partner");
+    let b_for_c = add_partner(b.path(), "node-c", "partner");
+    // B pins A's key (it never pulls from A here: the pin is what checks A's pushes).
+    tessera(
+        b.path(),
+        &[
+            "peer",
+            "add",
+            "node-a",
+            "--url",
+            "http://127.0.0.1:9",
+            "--token",
+            &a_for_b,
+            "--key",
+            &a.key,
+        ],
+    );
+    let server_b = Server::start(b.path(), &[]);
+    peer_add(a.path(), "node-b", &server_b, &b_for_a, &b.key);
+
+    let out: Value =
+        serde_json::from_str(&tessera(a.path(), &["--json", "peer", "push", "node-b"])).unwrap();
+    let pushed = &out["pushed"];
+    assert_eq!(pushed["partner"], "node-b");
+    assert!(pushed["envelopes"].as_u64().unwrap() >= 3, "{pushed}");
+    assert_eq!(pushed["objects"], pushed["accepted"], "{pushed}");
+    assert_eq!(pushed["objects"], pushed["recorded"], "{pushed}");
+
+    // B holds exactly what A's policy releases to B, as A would serve it to B.
+    let server_a = Server::start(a.path(), &[]);
+    let released_to_b = holdings(&server_a, &a_for_b, "shared");
+    drop(server_a);
+    assert!(
+        strict
+            .iter()
+            .all(|id| released_to_b.keys().any(|(i, _)| i == id)),
+        "B is cleared for the AMBER+STRICT intrusion sets"
+    );
+    let b_holds = received(&server_b, &b.analyst_token, &released_to_b);
+    assert_same(
+        &b_holds,
+        &released_to_b,
+        "B's inbox against A's release to B",
+    );
+    let inbox = holdings(&server_b, &b.analyst_token, "inbox");
+    assert_eq!(
+        pushed["objects"].as_u64().unwrap() as usize,
+        released_to_b.len()
+    );
+    let held_already: Vec<_> = released_to_b
+        .keys()
+        .filter(|k| !inbox.contains_key(*k))
+        .collect();
+    assert!(
+        held_already
+            .iter()
+            .all(|(id, _)| id.starts_with("marking-definition--")),
+        "every pushed version is in B's inbox but the TLP definitions B ships: {held_already:?}"
+    );
+    // Pushed AMBER+STRICT data is B's to read, not to pass on.
+    let b_to_c = holdings(&server_b, &b_for_c, "shared");
+    assert!(b_to_c.len() > 1_000, "B passes the GREEN objects on");
+    assert!(!b_to_c.keys().any(|(id, _)| strict.contains(id)));
+
+    // Nothing new: nothing sent.
+    let again: Value =
+        serde_json::from_str(&tessera(a.path(), &["--json", "peer", "push", "node-b"])).unwrap();
+    assert_eq!(again["pushed"]["objects"], 0, "{again}");
+
+    // Refused whole, nothing stored: a push signed with another key, and a signed push from a
+    // partner whose key B never pinned.
+    let indicator = |n: u32| {
+        json!({
+            "type": "indicator", "spec_version": "2.1",
+            "id": format!("indicator--6b8e5c1a-3f2d-4e7a-9c1b-5d3e7f9a1b{n:02}"),
+            "created": "2024-03-22T10:00:00.000Z", "modified": "2024-03-22T10:00:00.000Z",
+            "pattern": "[ipv4-addr:value = '198.51.100.7']", "pattern_type": "stix",
+            "valid_from": "2024-03-22T10:00:00Z",
+            "object_marking_refs": [Tlp::Green.marking_id()],
+        })
+    };
+    let envelope = serde_json::to_vec(&json!({ "objects": [indicator(1)] })).unwrap();
+    let forged = "ab".repeat(64);
+    let post_signed = |token: &str, signature: &str| {
+        let mut headers = taxii_support::auth(token);
+        headers.push((
+            "Content-Type".into(),
+            "application/taxii+json;version=2.1".into(),
+        ));
+        headers.push(("x-tessera-signature".into(), signature.into()));
+        taxii_support::request(
+            server_b.address,
+            "POST",
+            "/api/collections/inbox/objects/",
+            &headers,
+            Some(&envelope),
+        )
+    };
+    let refused = post_signed(&b_for_a, &forged).expect_error(403);
+    assert!(
+        refused["description"]
+            .as_str()
+            .unwrap()
+            .contains("does not match"),
+        "{refused}"
+    );
+    let refused = post_signed(&b_for_c, &forged).expect_error(403);
+    assert!(
+        refused["description"]
+            .as_str()
+            .unwrap()
+            .contains("no key is pinned for node-c"),
+        "{refused}"
+    );
+    assert_eq!(
+        holdings(&server_b, &b.analyst_token, "inbox").len(),
+        inbox.len(),
+        "a refused push stored nothing"
+    );
+
+    // In the background: A serves, its analyst adds an indicator, and it reaches B's inbox.
+    let server_a = Server::start(a.path(), &["--push-interval-s", "1"]);
+    let added = server_a.post(
+        "/api/collections/internal/objects/",
+        &a.analyst_token,
+        &envelope,
+    );
+    assert_eq!(added.status, 202);
+    let id = indicator(1)["id"].as_str().unwrap().to_string();
+    wait_for("the new indicator to reach B's inbox", || {
+        holdings(&server_b, &b.analyst_token, "inbox")
+            .keys()
+            .any(|(i, _)| *i == id)
+    });
+    drop(server_a);
+    drop(server_b);
+
+    // The ledgers: A released it to B; B received it from A, with A's signature.
+    let proof: Value =
+        serde_json::from_str(&tessera(a.path(), &["--json", "ledger", "prove", &id])).unwrap();
+    assert!(
+        proof["proofs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| { p["entry"]["kind"] == "released" && p["entry"]["partner"] == "node-b" }),
+        "{proof}"
+    );
+    for id in [id.as_str(), strict.iter().next().unwrap()] {
+        let proof: Value =
+            serde_json::from_str(&tessera(b.path(), &["--json", "ledger", "prove", id])).unwrap();
+        let entry = &proof["proofs"][0]["entry"];
+        assert_eq!(entry["kind"], "received", "{proof}");
+        assert_eq!(entry["peer"], "node-a");
+        assert_eq!(entry["page_signature"].as_str().unwrap().len(), 128);
+    }
+    for node in [&a, &b] {
+        tessera(node.path(), &["ledger", "verify"]);
+    }
+}

@@ -126,6 +126,11 @@ impl TaxiiError {
         )
     }
 
+    /// The error as one line, for a log or a command's message.
+    pub(crate) fn message(&self) -> String {
+        format!("{}: {}", self.title, self.description)
+    }
+
     #[cfg(test)]
     pub(crate) fn status(&self) -> StatusCode {
         self.status

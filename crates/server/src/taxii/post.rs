@@ -26,7 +26,7 @@ use store::{BundleInput, ImportOptions, ImportReport, import_bundle};
 use super::collections::{self, Access, PEER_SOURCE_PREFIX};
 use super::error::TaxiiError;
 use super::media;
-use super::{Caller, on_store, taxii};
+use super::{Caller, PAGE_SIGNATURE_HEADER, on_store, taxii};
 use crate::files::{micros_text, now_micros};
 use crate::state::{App, Detail, Status};
 
@@ -54,7 +54,23 @@ pub(crate) async fn add_objects(
     let request_micros = now_micros();
 
     let objects_max = app.limits.objects_per_post_max;
-    let (bundle, heads) = on_store(&app, move |_| wrap_envelope(&bytes, objects_max)).await?;
+    let signature = headers
+        .get(PAGE_SIGNATURE_HEADER)
+        .map(|v| v.to_str().unwrap_or("").to_string());
+    let signer = (caller.role == Role::Partner).then(|| caller.name.clone());
+    let (bundle, heads, signature) = on_store(&app, move |app| {
+        // Checked before anything is parsed into the store: a push that fails its signature
+        // is refused whole.
+        let signature = match (signature, signer) {
+            (Some(signature), Some(partner)) => {
+                Some(verified_push(&app.data_dir, &partner, &bytes, &signature)?)
+            }
+            _ => None,
+        };
+        let (bundle, heads) = wrap_envelope(&bytes, objects_max)?;
+        Ok((bundle, heads, signature))
+    })
+    .await?;
 
     let pending_max = app.limits.pending_imports_max;
     if app.pending_imports.fetch_add(1, Ordering::SeqCst) >= pending_max {
@@ -91,6 +107,7 @@ pub(crate) async fn add_objects(
     };
     let (done_sender, done_receiver) = tokio::sync::oneshot::channel::<()>();
     let importer = Arc::clone(&app);
+    let caller = caller.clone();
     tokio::spawn(async move {
         let outcome = match importer.writer.clone().acquire_owned().await {
             Ok(permit) => {
@@ -109,15 +126,36 @@ pub(crate) async fn add_objects(
                         },
                         ..ImportOptions::default()
                     };
+                    let pushed_by = match caller.role {
+                        Role::Partner => Some(caller.name.as_str()),
+                        Role::Analyst => None,
+                    };
+                    // The writer permit is held: every version after this seq is this POST's.
+                    let before_seq = store
+                        .snapshot()
+                        .and_then(|s| s.watermark())
+                        .map_err(|e| e.to_string())?
+                        .last_seq();
                     let report =
                         import_bundle(&store, BundleInput::Slice(&bundle), &options, &mut ())
                             .map_err(|e| e.to_string())?;
-                    // What the node's analysts added is the node's own: the ledger records it
-                    // as created (a partner's push is received, not created, and is skipped).
                     let mut ledger = ledger
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    if let Err(e) = crate::node::record_created(&data_dir, &store, &mut ledger) {
+                    // What the node's analysts added is the node's own: the ledger records it
+                    // as created. A partner's push is received: recorded with the partner's
+                    // signature when it signed the envelope.
+                    let recorded = match pushed_by {
+                        None => crate::node::record_created(&data_dir, &store, &mut ledger),
+                        Some(partner) => crate::node::record_pushed(
+                            &store,
+                            &mut ledger,
+                            partner,
+                            before_seq,
+                            signature.as_deref().unwrap_or(""),
+                        ),
+                    };
+                    if let Err(e) = recorded {
                         crate::log(&format!("recording the posted versions in the ledger: {e}"));
                     }
                     Ok(report)
@@ -173,6 +211,45 @@ fn lock(app: &App) -> std::sync::MutexGuard<'_, crate::state::StatusBook> {
     app.statuses
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The signature of a partner's push, once it verifies against the key this node pinned for
+/// a peer of the same name (`tessera peer add`): the envelope as received, or its RFC 8785
+/// form, as for pages. A signature this node cannot check is refused, not taken on trust.
+fn verified_push(
+    data_dir: &std::path::Path,
+    partner: &str,
+    body: &[u8],
+    signature_hex: &str,
+) -> Result<String, TaxiiError> {
+    let refuse = |detail: String| {
+        let message = format!("the push from {partner} is refused, nothing of it stored: {detail}");
+        crate::log(&message);
+        TaxiiError::forbidden(message)
+    };
+    let mut signature = [0u8; 64];
+    hex::decode_to_slice(signature_hex, &mut signature)
+        .map_err(|_| refuse(format!("{PAGE_SIGNATURE_HEADER} is not 64 bytes of hex")))?;
+    let peers = crate::peers::load(data_dir).map_err(|e| TaxiiError::internal(e.to_string()))?;
+    let key = peers
+        .iter()
+        .find(|p| p.name == partner)
+        .ok_or_else(|| {
+            refuse(format!(
+                "it is signed, but no key is pinned for {partner} to check it (`tessera peer add {partner} --key ...`)"
+            ))
+        })?
+        .key()
+        .map_err(|e| TaxiiError::internal(e.to_string()))?;
+    let verifies = key.verifies(body, &signature)
+        || serde_json::from_slice::<Value>(body)
+            .is_ok_and(|envelope| key.verifies(&stix::canonical::canonical(&envelope), &signature));
+    if !verifies {
+        return Err(refuse(format!(
+            "the signature does not match the envelope under the key pinned for {partner}"
+        )));
+    }
+    Ok(signature_hex.to_ascii_lowercase())
 }
 
 fn too_large(max: usize) -> TaxiiError {
