@@ -830,6 +830,12 @@ fn a_node_pushes_what_its_policy_releases_into_a_peers_inbox() {
         inbox.len(),
         "a refused push stored nothing"
     );
+    // A plain TAXII client's push is unsigned: taken, and recorded as received unsigned.
+    let unsigned = serde_json::to_vec(&json!({ "objects": [indicator(2)] })).unwrap();
+    let status = server_b
+        .post("/api/collections/inbox/objects/", &b_for_c, &unsigned)
+        .json();
+    assert_eq!(status["success_count"], 1, "{status}");
 
     // In the background: A serves, its analyst adds an indicator, and it reaches B's inbox.
     let server_a = Server::start(a.path(), &["--push-interval-s", "1"]);
@@ -867,6 +873,17 @@ fn a_node_pushes_what_its_policy_releases_into_a_peers_inbox() {
         assert_eq!(entry["peer"], "node-a");
         assert_eq!(entry["page_signature"].as_str().unwrap().len(), 128);
     }
+    let unsigned_id = indicator(2)["id"].as_str().unwrap().to_string();
+    let proof: Value = serde_json::from_str(&tessera(
+        b.path(),
+        &["--json", "ledger", "prove", &unsigned_id],
+    ))
+    .unwrap();
+    let entry = &proof["proofs"][0]["entry"];
+    assert_eq!(
+        (&entry["kind"], &entry["peer"], &entry["page_signature"]),
+        (&json!("received"), &json!("node-c"), &json!(""))
+    );
     for node in [&a, &b] {
         tessera(node.path(), &["ledger", "verify"]);
     }
