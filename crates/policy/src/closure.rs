@@ -157,6 +157,50 @@ impl Memberships {
     }
 }
 
+/// What [`Releaser::release_stored`] settled from a stored version's facts and text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoredDecision {
+    /// Released: the copy is the stored canonical text, or the text the policy made of it.
+    Release(StoredRelease),
+    /// Withheld, for this reason (the reason [`Releaser::release_owned`] gives).
+    Withhold(Reason),
+    /// Not settled without the object: decide it with [`Releaser::release_owned`].
+    NeedsObject,
+}
+
+/// The policy's release of a stored version as text: the version as stored, or as the policy
+/// rewrote it (ids the partner may not see dropped from its lists of references), in the
+/// canonical form [`Releaser::release_owned`]'s copy would have. Only
+/// [`Releaser::release_stored`] makes one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRelease {
+    basis: Basis,
+    redactions: Vec<Redaction>,
+    text: Option<Vec<u8>>,
+}
+
+impl StoredRelease {
+    /// Why the version may go to this partner.
+    pub fn basis(&self) -> &Basis {
+        &self.basis
+    }
+
+    /// What was removed on the way out, as [`Release::redactions`] lists it.
+    pub fn redactions(&self) -> &[Redaction] {
+        &self.redactions
+    }
+
+    /// Whether the copy is the version as stored.
+    pub fn is_unchanged(&self) -> bool {
+        self.text.is_none()
+    }
+
+    /// The copy's canonical text, given the stored text the decision was made on.
+    pub fn into_text(self, stored: Vec<u8>) -> Vec<u8> {
+        self.text.unwrap_or(stored)
+    }
+}
+
 /// The policy's word that a partner (one of the node's analysts) receives every object as the
 /// node holds it. Only [`Releaser::releases_as_held`] makes one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -315,6 +359,99 @@ impl<'a> Releaser<'a> {
             Err(error) => Decision::Withhold(Reason::InvariantBroken {
                 detail: error.to_string(),
             }),
+        }
+    }
+
+    /// Decides a stored version from its release facts and its stored (canonical) text, without
+    /// the object, when they settle it: withheld on its own or by closure, or released exactly
+    /// as stored (no rule redacts it, and every id it holds is released). Anything else (a
+    /// copy to redact or filter, a marking definition, granular markings, a closure limit)
+    /// is [`StoredDecision::NeedsObject`]: decide the parsed object with
+    /// [`Releaser::release_owned`], which decides the same wherever this one does.
+    ///
+    /// `facts` must be the facts of `stored_json`, the version being released (a caller
+    /// holding them for a referenced object may reuse them).
+    pub fn release_stored(&mut self, facts: &ReleaseFacts, stored_json: &[u8]) -> StoredDecision {
+        let Some(partner) = self.partner else {
+            return StoredDecision::Withhold(Reason::UnknownPartner {
+                partner: self.partner_name.clone(),
+            });
+        };
+        if partner.role == Role::Analyst {
+            return StoredDecision::NeedsObject;
+        }
+        let basis = match assess_facts(self.policy, partner, &self.rules, facts) {
+            FactsVerdict::Withheld(reason) => return StoredDecision::Withhold(reason),
+            FactsVerdict::NeedsObject => return StoredDecision::NeedsObject,
+            FactsVerdict::Cleared(basis) => basis,
+        };
+        let Ok(candidates) = crate::facts::candidate_references(stored_json) else {
+            return StoredDecision::NeedsObject;
+        };
+        let slots = facts.slots();
+        let mut required: Vec<String> = slots
+            .iter()
+            .flat_map(|(_, _, ids)| ids.iter().cloned())
+            .collect();
+        let mut seen: HashSet<String> = required.iter().cloned().collect();
+        required.retain(|id| !is_tlp_marking(id));
+        let optional: Vec<String> = candidates
+            .iter()
+            .filter(|id| !is_tlp_marking(id) && seen.insert((*id).clone()))
+            .cloned()
+            .collect();
+        let graph = self.explore(&required, &optional);
+        if graph.truncated.is_some() {
+            return StoredDecision::NeedsObject;
+        }
+        // The first required slot that fails, in property order, as the copy's filter finds
+        // it (the slots are in the object's property order).
+        for (property, list, ids) in slots {
+            if *list {
+                if !ids.is_empty() && !ids.iter().any(|id| graph.is_released(id)) {
+                    return StoredDecision::Withhold(Reason::RequiredListEmptied {
+                        property: property.clone(),
+                    });
+                }
+            } else if let Some(id) = ids.iter().find(|id| !graph.is_released(id)) {
+                return StoredDecision::Withhold(Reason::ReferenceWithheld {
+                    property: property.clone(),
+                    ref_id: id.clone(),
+                });
+            }
+        }
+        let unreleased: HashSet<&str> = required
+            .iter()
+            .chain(&optional)
+            .filter(|id| !graph.is_released(id))
+            .map(String::as_str)
+            .collect();
+        if unreleased.is_empty() {
+            return StoredDecision::Release(StoredRelease {
+                basis,
+                redactions: Vec::new(),
+                text: None,
+            });
+        }
+        // The one filtering done on text: ids dropped from top-level lists of references (a
+        // marking definition the partner may not see, in `object_marking_refs`). It must
+        // account for every occurrence of every withheld id; else the object decides.
+        let occurrences = candidates
+            .iter()
+            .filter(|c| unreleased.contains(c.as_str()))
+            .count();
+        match crate::facts::drop_from_reference_lists(stored_json, &|id| unreleased.contains(id)) {
+            Some((text, removed)) if removed.len() == occurrences => {
+                StoredDecision::Release(StoredRelease {
+                    basis,
+                    redactions: removed
+                        .into_iter()
+                        .map(|(path, ref_id)| Redaction::ReferenceRemoved { path, ref_id })
+                        .collect(),
+                    text: Some(text),
+                })
+            }
+            _ => StoredDecision::NeedsObject,
         }
     }
 
@@ -573,7 +710,7 @@ impl Builder {
         };
         match assess_facts(releaser.policy, partner, &releaser.rules, &facts) {
             FactsVerdict::Withheld(reason) => self.graph.add(id, Some(Err(reason)), false),
-            FactsVerdict::Cleared => self.pend(id, depth, facts.slots().to_vec()),
+            FactsVerdict::Cleared(_) => self.pend(id, depth, facts.slots().to_vec()),
             FactsVerdict::NeedsObject => self.ensure_from_object(releaser, partner, id, depth),
         }
     }

@@ -144,8 +144,9 @@ fn leaves_unchanged(
 pub(crate) enum FactsVerdict {
     /// Withheld on its own, for this reason.
     Withheld(Reason),
-    /// Cleared, and the copy is the object as held: its required references are the facts'.
-    Cleared,
+    /// Cleared on this basis, and the copy is the object as held: its required references
+    /// are the facts'.
+    Cleared(Basis),
     /// The facts do not settle it (a marking definition, granular markings, or a rule that
     /// would redact the copy): decide from the object.
     NeedsObject,
@@ -181,14 +182,14 @@ pub(crate) fn assess_facts(
         facts.provenance(),
     ) {
         Err(reason) => FactsVerdict::Withheld(reason),
-        Ok((_, _, redact)) => {
+        Ok((basis, _, redact)) => {
             if leaves_unchanged(
                 facts.object_type(),
                 |property| facts.has(property),
                 || facts.has_custom_properties(),
                 &redact,
             ) {
-                FactsVerdict::Cleared
+                FactsVerdict::Cleared(basis)
             } else {
                 FactsVerdict::NeedsObject
             }

@@ -139,6 +139,193 @@ impl ReleaseFacts {
     }
 }
 
+/// Every string of an object's JSON text that could be a reference: each string value, at any
+/// depth, that contains `--` (every reference walk of this crate and of `stix` looks only at
+/// such strings), except the object's own top-level `id`. A superset: a release decided on
+/// these is at least as strict as one decided on the references the walks find.
+pub(crate) fn candidate_references(json: &[u8]) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    de::Deserializer::deserialize_map(&mut deserializer, TopCandidates { out: &mut out })
+        .map_err(|e| e.to_string())?;
+    deserializer.end().map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+struct TopCandidates<'o> {
+    out: &'o mut Vec<String>,
+}
+
+impl<'de> Visitor<'de> for TopCandidates<'_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a STIX object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(property) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if property == "id" {
+                map.next_value::<IgnoredAny>()?;
+            } else {
+                map.next_value_seed(Candidates {
+                    out: &mut *self.out,
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+struct Candidates<'o> {
+    out: &'o mut Vec<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for Candidates<'_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Candidates<'_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, text: &str) -> Result<(), E> {
+        if text.contains("--") {
+            self.out.push(text.to_string());
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq
+            .next_element_seed(Candidates {
+                out: &mut *self.out,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key::<IgnoredAny>()?.is_some() {
+            map.next_value_seed(Candidates {
+                out: &mut *self.out,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// The canonical text of an object with the ids `drop` names removed from its top-level lists
+/// of references (`*_refs` properties whose items are all strings), as the release filter
+/// removes them: a list left empty goes with its property. Returns the text and each
+/// (property, id) removed, in order; `None` for text this cannot rewrite faithfully (a name or
+/// an item with escapes, a list holding more than strings), which the object then decides.
+///
+/// The input is the stored canonical form (RFC 8785: no whitespace, members in order), so
+/// leaving out members and items of it is the canonical form of the filtered object.
+pub(crate) fn drop_from_reference_lists(
+    json: &[u8],
+    drop: &dyn Fn(&str) -> bool,
+) -> Option<(Vec<u8>, Vec<(String, String)>)> {
+    use serde_json::value::RawValue;
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    let members = de::Deserializer::deserialize_map(&mut deserializer, Members).ok()?;
+    deserializer.end().ok()?;
+    let mut out = Vec::with_capacity(json.len());
+    let mut removed = Vec::new();
+    out.push(b'{');
+    let mut first = true;
+    for (property, value) in members {
+        let mut kept_items: Option<Vec<&str>> = None;
+        if is_reference_property(property) && property.ends_with("_refs") {
+            let raw: &RawValue = value;
+            if raw.get().starts_with('[') {
+                let items: Vec<&str> = serde_json::from_str(raw.get()).ok()?;
+                let before = removed.len();
+                let kept: Vec<&str> = items
+                    .into_iter()
+                    .filter(|item| {
+                        let gone = drop(item);
+                        if gone {
+                            removed.push((property.to_string(), item.to_string()));
+                        }
+                        !gone
+                    })
+                    .collect();
+                if removed.len() > before {
+                    kept_items = Some(kept);
+                }
+            }
+        }
+        let value_text = match kept_items {
+            None => value.get().to_string(),
+            // An emptied list goes, with its property.
+            Some(kept) if kept.is_empty() => continue,
+            Some(kept) => {
+                let quoted: Vec<String> = kept.iter().map(|item| format!("\"{item}\"")).collect();
+                format!("[{}]", quoted.join(","))
+            }
+        };
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        out.push(b'"');
+        out.extend_from_slice(property.as_bytes());
+        out.extend_from_slice(b"\":");
+        out.extend_from_slice(value_text.as_bytes());
+    }
+    out.push(b'}');
+    Some((out, removed))
+}
+
+/// An object's members in text order, names and values borrowed (a name with escapes fails).
+struct Members;
+
+impl<'de> Visitor<'de> for Members {
+    type Value = Vec<(&'de str, &'de serde_json::value::RawValue)>;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a STIX object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut members = Vec::new();
+        while let Some(name) = map.next_key::<&'de str>()? {
+            members.push((name, map.next_value::<&'de serde_json::value::RawValue>()?));
+        }
+        Ok(members)
+    }
+}
+
 #[derive(Default)]
 struct Scanned {
     id: Option<String>,

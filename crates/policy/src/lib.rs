@@ -117,7 +117,9 @@ mod model;
 mod policy;
 mod tlp;
 
-pub use closure::{AsHeld, ClosureLimits, Held, Memberships, Releaser, Resolver};
+pub use closure::{
+    AsHeld, ClosureLimits, Held, Memberships, Releaser, Resolver, StoredDecision, StoredRelease,
+};
 pub use decide::JSON_DEPTH_MAX;
 pub use decision::{Basis, Decision, Reason, Redaction, Release};
 pub use error::{PolicyError, Problem, ProblemKind};

@@ -19,7 +19,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use common::*;
 use policy::{
     Decision, Held, LocationPrecision, Partner, Policy, Provenance, Redact, ReleaseFacts, Resolver,
-    Role, Rule, SharingGroup, Tlp,
+    Role, Rule, SharingGroup, StoredDecision, Tlp,
 };
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
@@ -887,6 +887,37 @@ fn check_world(world: &World) -> Result<(), TestCaseError> {
             let scanning = ScanningResolver { store: &store };
             let scanned = policy.release(&h.object, &h.provenance, partner, &scanning);
             prop_assert_eq!(&decision, &scanned);
+            // Deciding from the stored text and its facts, where that settles it, decides the
+            // same: the same reason to withhold, or the copy is the object unchanged.
+            let text = stix::canonical::canonical_object(h.object.as_map());
+            let facts =
+                ReleaseFacts::from_json(&text, &h.provenance).expect("canonical text scans");
+            match policy
+                .releaser(partner, &scanning)
+                .release_stored(&facts, &text)
+            {
+                StoredDecision::Release(stored) => {
+                    let Decision::Release(release) = &decision else {
+                        return Err(TestCaseError::fail(format!(
+                            "{} to {}: released from its text, but the object's decision is {:?}",
+                            h.object.id(),
+                            partner,
+                            decision
+                        )));
+                    };
+                    prop_assert_eq!(stored.basis(), release.basis());
+                    prop_assert_eq!(stored.redactions(), release.redactions());
+                    prop_assert_eq!(stored.is_unchanged(), release.is_unchanged());
+                    prop_assert_eq!(
+                        stored.into_text(text.clone()),
+                        stix::canonical::canonical_object(release.object().as_map())
+                    );
+                }
+                StoredDecision::Withhold(reason) => {
+                    prop_assert_eq!(&decision, &Decision::Withhold(reason))
+                }
+                StoredDecision::NeedsObject => {}
+            }
 
             // (a) released exactly when the oracle says so.
             let should = expected.contains(h.object.id());

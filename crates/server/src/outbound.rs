@@ -3,7 +3,9 @@
 //!
 //! Every TAXII body that carries STIX objects, manifest entries or versions is written by the
 //! functions of this module from a [`Page`] of `Released` values, and a `Released` can only be
-//! made here, from the policy's [`Release`]. Analysts are no exception: the policy releases
+//! made here, from the policy's [`Release`] (of a parsed object) or [`policy::StoredRelease`]
+//! (of a stored version's text, which the policy decides from its release facts without
+//! parsing it: most versions). Analysts are no exception: the policy releases
 //! everything to them, but it is still the policy that says so. A version the policy withholds
 //! leaves no trace in a body: not its object, not its manifest entry, not its version string.
 //!
@@ -15,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use policy::{
     AsHeld, Decision, Held, Memberships, Policy, Provenance, Release, ReleaseFacts, Releaser,
-    Resolver,
+    Resolver, StoredDecision,
 };
 use store::StoredVersion;
 use store::query::{Selection, Snapshot, Watermark};
@@ -273,6 +275,9 @@ enum Content {
     /// The version as stored (its canonical JSON), for a caller the policy releases everything
     /// to as held ([`AsHeld`]): the node's analysts. Nothing to parse, copy or re-serialise.
     AsHeld { id: String, canonical_json: Vec<u8> },
+    /// The copy the policy released from the stored text itself ([`StoredRelease`]): the text
+    /// as stored or as the policy rewrote it, canonical either way.
+    Stored { id: String, canonical_json: Vec<u8> },
 }
 
 impl Released {
@@ -282,17 +287,16 @@ impl Released {
         match &self.content {
             Content::Release { release, .. } => Ok(VersionName::of_map(release.object().as_map())
                 .version(|| micros_text(self.date_added_micros))),
-            Content::AsHeld { canonical_json, .. } => Ok(crate::node::version_text(
-                canonical_json,
-                self.date_added_micros,
-            )),
+            Content::AsHeld { canonical_json, .. } | Content::Stored { canonical_json, .. } => Ok(
+                crate::node::version_text(canonical_json, self.date_added_micros),
+            ),
         }
     }
 
     fn id(&self) -> &str {
         match &self.content {
             Content::Release { release, .. } => release.object().id(),
-            Content::AsHeld { id, .. } => id,
+            Content::AsHeld { id, .. } | Content::Stored { id, .. } => id,
         }
     }
 }
@@ -350,6 +354,7 @@ pub(crate) fn page(
         .with_memberships(learnt.take(partner, policy, watermark));
     let page = page_with(
         &mut releaser,
+        &caches.facts,
         snapshot,
         selection,
         after_seq,
@@ -362,6 +367,7 @@ pub(crate) fn page(
 
 fn page_with(
     releaser: &mut Releaser<'_>,
+    facts: &FactsCache,
     snapshot: &Snapshot<'_>,
     selection: &Selection,
     after_seq: u64,
@@ -377,7 +383,7 @@ fn page_with(
         let version = version?;
         let released = match &as_held {
             Some(word) => Some(release_as_held(word, version)),
-            None => release(releaser, version)?,
+            None => release(releaser, facts, version)?,
         };
         let Some(released) = released else {
             continue;
@@ -417,13 +423,38 @@ fn release_as_held(_word: &AsHeld, version: StoredVersion) -> Released {
     }
 }
 
-/// Releases one stored version, or `None` if the policy withholds it.
+/// Releases one stored version, or `None` if the policy withholds it: from its release facts
+/// and stored text when the policy can decide so (most versions: nothing is parsed), else from
+/// the parsed object.
 fn release(
     releaser: &mut Releaser<'_>,
+    facts: &FactsCache,
     version: StoredVersion,
 ) -> Result<Option<Released>, TaxiiError> {
-    let object = version.object()?;
     let provenance = provenance_of(&version.source);
+    let known = match facts.get(version.seq) {
+        Some(known) => Some(known),
+        None => ReleaseFacts::from_json(&version.canonical_json, &provenance)
+            .ok()
+            .map(Arc::new),
+    };
+    if let Some(known) = known {
+        match releaser.release_stored(&known, &version.canonical_json) {
+            StoredDecision::Withhold(_) => return Ok(None),
+            StoredDecision::Release(stored) => {
+                return Ok(Some(Released {
+                    seq: version.seq,
+                    date_added_micros: version.date_added_micros,
+                    content: Content::Stored {
+                        id: version.id,
+                        canonical_json: stored.into_text(version.canonical_json),
+                    },
+                }));
+            }
+            StoredDecision::NeedsObject => {}
+        }
+    }
+    let object = version.object()?;
     Ok(match releaser.release_owned(object, &provenance) {
         Decision::Release(release) => Some(Released {
             seq: version.seq,
@@ -489,8 +520,11 @@ pub(crate) fn envelope(
             } => out.extend_from_slice(&stix::canonical::canonical_object(
                 release.object().as_map(),
             )),
-            // Stored versions are kept in canonical form already.
-            Content::AsHeld { canonical_json, .. } => out.extend_from_slice(canonical_json),
+            // Stored versions are kept in canonical form already, and the policy's rewrites of
+            // them are canonical too.
+            Content::AsHeld { canonical_json, .. } | Content::Stored { canonical_json, .. } => {
+                out.extend_from_slice(canonical_json)
+            }
         }
         if let Some((partner, entries)) = ledger.as_mut() {
             entries.push(ledger::Entry::Released {
