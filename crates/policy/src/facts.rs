@@ -243,6 +243,9 @@ impl<'de> Visitor<'de> for Candidates<'_> {
     }
 }
 
+/// One id [`drop_from_reference_lists`] removed: (property, id).
+pub(crate) type DroppedReference = (String, String);
+
 /// The canonical text of an object with the ids `drop` names removed from its top-level lists
 /// of references (`*_refs` properties whose items are all strings), as the release filter
 /// removes them: a list left empty goes with its property. Returns the text and each
@@ -254,7 +257,7 @@ impl<'de> Visitor<'de> for Candidates<'_> {
 pub(crate) fn drop_from_reference_lists(
     json: &[u8],
     drop: &dyn Fn(&str) -> bool,
-) -> Option<(Vec<u8>, Vec<(String, String)>)> {
+) -> Option<(Vec<u8>, Vec<DroppedReference>)> {
     use serde_json::value::RawValue;
     let mut deserializer = serde_json::Deserializer::from_slice(json);
     let members = de::Deserializer::deserialize_map(&mut deserializer, Members).ok()?;

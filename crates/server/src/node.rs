@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use ledger::{Entry, Ledger, LedgerError, NodeKey, NodePublicKey};
 use serde::Deserialize;
-use store::Store;
 use store::query::{Selection, SourceFilter, VersionMatch};
+use store::{Store, StoredVersion};
 
 use crate::files::{micros_text, now_micros, write_atomically};
 use crate::taxii::collections::PEER_SOURCE_PREFIX;
@@ -151,7 +151,7 @@ pub fn record_created(
     ledger: &mut Ledger,
 ) -> Result<usize, NodeError> {
     let watermark_path = data_dir.join(WATERMARK_FILE);
-    let mut after_seq = std::fs::read_to_string(&watermark_path)
+    let after_seq = std::fs::read_to_string(&watermark_path)
         .ok()
         .and_then(|t| t.trim().parse::<u64>().ok())
         .unwrap_or(0);
@@ -160,46 +160,22 @@ pub fn record_created(
         sources: SourceFilter::NotPrefixed(PEER_SOURCE_PREFIX.to_string()),
         ..Selection::default()
     };
-    let mut recorded = 0;
-    loop {
-        let snapshot = store.snapshot()?;
-        let mut selected = snapshot.select(&selection, after_seq, RECORD_BATCH_MAX)?;
-        let mut entries = Vec::new();
-        let mut last_seq = None;
-        for version in &mut selected {
-            let version = version?;
-            last_seq = Some(version.seq);
-            let entry = Entry::Created {
-                recorded_at_unix_ms: now_ms(),
-                object_id: version.id.clone(),
-                version: version_text(&version.canonical_json, version.date_added_micros),
-                content_hash: version.content_hash_hex(),
-            };
-            if !holds(ledger, &entry)? {
-                entries.push(entry);
+    let created = |version: &StoredVersion| {
+        Some(Entry::Created {
+            recorded_at_unix_ms: now_ms(),
+            object_id: version.id.clone(),
+            version: version_text(&version.canonical_json, version.date_added_micros),
+            content_hash: version.content_hash_hex(),
+        })
+    };
+    record_log(store, ledger, &selection, after_seq, created, |seq| {
+        write_atomically(&watermark_path, seq.to_string().as_bytes(), 0o644).map_err(|source| {
+            NodeError::Io {
+                path: watermark_path.clone(),
+                source,
             }
-        }
-        let exhausted = selected.exhausted();
-        let resume = selected.resume_after().or(last_seq);
-        drop(selected);
-        drop(snapshot);
-        if !entries.is_empty() {
-            ledger.append_batch(&entries)?;
-            recorded += entries.len();
-        }
-        if let Some(seq) = resume {
-            after_seq = seq;
-            write_atomically(&watermark_path, after_seq.to_string().as_bytes(), 0o644).map_err(
-                |source| NodeError::Io {
-                    path: watermark_path.clone(),
-                    source,
-                },
-            )?;
-        }
-        if exhausted || resume.is_none() {
-            return Ok(recorded);
-        }
-    }
+        })
+    })
 }
 
 /// Records the versions a partner's push stored (every version after `after_seq` whose source
@@ -218,29 +194,43 @@ pub(crate) fn record_pushed(
         sources: SourceFilter::Prefixed(source.clone()),
         ..Selection::default()
     };
-    let mut after_seq = after_seq;
+    // `peer:bfv` also prefixes `peer:bfv2`.
+    let received = |version: &StoredVersion| {
+        (version.source == source).then(|| Entry::Received {
+            recorded_at_unix_ms: now_ms(),
+            peer: partner.to_string(),
+            object_id: version.id.clone(),
+            version: version_text(&version.canonical_json, version.date_added_micros),
+            content_hash: version.content_hash_hex(),
+            page_signature: signature_hex.to_string(),
+        })
+    };
+    record_log(store, ledger, &selection, after_seq, received, |_| Ok(()))
+}
+
+/// Appends the entry `entry_of` makes of each version `selection` keeps after `after_seq`,
+/// unless the ledger holds it already, a batch at a time; `committed` learns how far each
+/// appended batch reached. Returns how many it appended.
+fn record_log(
+    store: &Store,
+    ledger: &mut Ledger,
+    selection: &Selection,
+    mut after_seq: u64,
+    entry_of: impl Fn(&StoredVersion) -> Option<Entry>,
+    mut committed: impl FnMut(u64) -> Result<(), NodeError>,
+) -> Result<usize, NodeError> {
     let mut recorded = 0;
     loop {
         let snapshot = store.snapshot()?;
-        let mut selected = snapshot.select(&selection, after_seq, RECORD_BATCH_MAX)?;
+        let mut selected = snapshot.select(selection, after_seq, RECORD_BATCH_MAX)?;
         let mut entries = Vec::new();
         let mut last_seq = None;
         for version in &mut selected {
             let version = version?;
             last_seq = Some(version.seq);
-            // `peer:bfv` also prefixes `peer:bfv2`.
-            if version.source != source {
-                continue;
-            }
-            let entry = Entry::Received {
-                recorded_at_unix_ms: now_ms(),
-                peer: partner.to_string(),
-                object_id: version.id.clone(),
-                version: version_text(&version.canonical_json, version.date_added_micros),
-                content_hash: version.content_hash_hex(),
-                page_signature: signature_hex.to_string(),
-            };
-            if !holds(ledger, &entry)? {
+            if let Some(entry) = entry_of(&version)
+                && !holds(ledger, &entry)?
+            {
                 entries.push(entry);
             }
         }
@@ -252,9 +242,12 @@ pub(crate) fn record_pushed(
             ledger.append_batch(&entries)?;
             recorded += entries.len();
         }
-        match resume {
-            Some(seq) if !exhausted => after_seq = seq,
-            _ => return Ok(recorded),
+        if let Some(seq) = resume {
+            after_seq = seq;
+            committed(after_seq)?;
+        }
+        if exhausted || resume.is_none() {
+            return Ok(recorded);
         }
     }
 }

@@ -29,11 +29,10 @@ use store::query::{Selection, SourceFilter, VersionMatch};
 use crate::node::NodeError;
 use crate::outbound;
 use crate::peers::Peer;
-use crate::sync::{Remote, SyncError, SyncOptions, absolute, encode};
+use crate::sync::{
+    Remote, SYNC_DIR, SyncError, SyncOptions, encode, load_cursor_file, save_cursor_file,
+};
 use crate::taxii::collections::PEER_SOURCE_PREFIX;
-
-/// Where each peer's push cursor is kept (beside its pull cursors).
-const PUSH_DIR: &str = "sync";
 
 /// Bounds of one push run.
 #[derive(Debug, Clone)]
@@ -104,32 +103,7 @@ struct Cursor {
 }
 
 fn cursor_path(data_dir: &Path, peer: &str) -> PathBuf {
-    data_dir.join(PUSH_DIR).join(format!("{peer}.push.json"))
-}
-
-fn load_cursor(data_dir: &Path, peer: &str) -> Result<Option<Cursor>, SyncError> {
-    let path = cursor_path(data_dir, peer);
-    match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| SyncError::Io {
-                path,
-                source: std::io::Error::other(format!("damaged push cursor: {e}")),
-            }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(SyncError::Io { path, source }),
-    }
-}
-
-fn save_cursor(data_dir: &Path, peer: &str, cursor: &Cursor) -> Result<(), SyncError> {
-    let path = cursor_path(data_dir, peer);
-    let io = |source| SyncError::Io {
-        path: path.clone(),
-        source,
-    };
-    std::fs::create_dir_all(data_dir.join(PUSH_DIR)).map_err(io)?;
-    let bytes = serde_json::to_vec(cursor).map_err(|e| io(std::io::Error::other(e)))?;
-    crate::files::write_atomically(&path, &bytes, 0o644).map_err(io)
+    data_dir.join(SYNC_DIR).join(format!("{peer}.push.json"))
 }
 
 /// Pushes to `peer` what this node's policy releases to `partner` and the peer does not have
@@ -146,24 +120,10 @@ pub fn push_peer(
             "this node's policy has no partner named {partner:?}: nothing is released to it (name the partner with --as)"
         )));
     }
-    let key = peer.key().map_err(|e| invalid(e.to_string()))?;
     let remote = Remote::new(peer, &options.http)?;
-    let discovery_url = format!("{}/taxii2/", peer.url);
-    let (discovery, _) = remote.get_json(&discovery_url)?;
     // The pinned key names the node the releases are meant for: a URL that now reaches
     // another node gets nothing.
-    let presented = discovery["x_tessera_public_key"].as_str().unwrap_or("none");
-    if presented != key.to_hex() {
-        return Err(SyncError::UnknownKey {
-            peer: peer.name.clone(),
-            pinned: key.to_hex(),
-            presented: presented.to_string(),
-        });
-    }
-    let api_root = discovery["default"]
-        .as_str()
-        .ok_or_else(|| remote.malformed(&discovery_url, "no default API root"))?;
-    let api_root = absolute(&peer.url, api_root);
+    let (_, api_root) = remote.discover()?;
     let collections_url = format!("{api_root}collections/");
     let (collections, _) = remote.get_json(&collections_url)?;
     let collection = collections["collections"]
@@ -181,8 +141,9 @@ pub fn push_peer(
         .to_string();
     let objects_url = format!("{api_root}collections/{}/objects/", encode(&collection));
 
-    let mut cursor = match load_cursor(local.data_dir, &peer.name)? {
-        Some(cursor) if cursor.partner == partner && !options.from_start => cursor,
+    let path = cursor_path(local.data_dir, &peer.name);
+    let mut cursor = match load_cursor_file::<Cursor>(&path, &peer.name)? {
+        cursor if cursor.partner == partner && !options.from_start => cursor,
         _ => Cursor {
             partner: partner.to_string(),
             after_seq: 0,
@@ -249,7 +210,7 @@ pub fn push_peer(
         }
         if next_seq != cursor.after_seq {
             cursor.after_seq = next_seq;
-            save_cursor(local.data_dir, &peer.name, &cursor)?;
+            save_cursor_file(&path, &cursor)?;
         }
         if !page.more {
             break;

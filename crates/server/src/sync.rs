@@ -30,7 +30,7 @@ use crate::taxii::collections::PEER_SOURCE_PREFIX;
 
 const ACCEPT: &str = "application/taxii+json;version=2.1";
 /// Where each peer's cursors are kept.
-const SYNC_DIR: &str = "sync";
+pub(crate) const SYNC_DIR: &str = "sync";
 
 /// Bounds of one sync run.
 #[derive(Debug, Clone)]
@@ -180,35 +180,50 @@ fn cursors_path(data_dir: &Path, peer: &str) -> PathBuf {
 }
 
 fn load_cursors(data_dir: &Path, peer: &str) -> Result<Cursors, SyncError> {
-    let path = cursors_path(data_dir, peer);
-    match std::fs::read(&path) {
+    load_cursor_file(&cursors_path(data_dir, peer), peer)
+}
+
+fn save_cursors(data_dir: &Path, peer: &str, cursors: &Cursors) -> Result<(), SyncError> {
+    save_cursor_file(&cursors_path(data_dir, peer), cursors)
+}
+
+/// Reads a cursor file of a peer (pulls, pushes); a missing one is the start.
+pub(crate) fn load_cursor_file<T: serde::de::DeserializeOwned + Default>(
+    path: &Path,
+    peer: &str,
+) -> Result<T, SyncError> {
+    match std::fs::read(path) {
         Ok(bytes) => Ok(serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-            // Cursors only save work: pulling everything again stores no version twice.
+            // Cursors only save work: going over everything again stores no version twice.
             crate::log(&format!(
-                "{}: damaged cursors ({e}); pulling from {peer} from the start",
+                "{}: damaged cursor ({e}); starting over with {peer}",
                 path.display()
             ));
-            Cursors::default()
+            T::default()
         })),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Cursors::default()),
-        Err(source) => Err(SyncError::Io { path, source }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
+        Err(source) => Err(SyncError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }
 
-/// Writes the cursors beside and renames them over, without syncing: they are written only
-/// after what they point past is durable, so a lost or stale cursor file costs a re-fetch,
-/// never a version (and two syncs a page are a tenth of a page's time).
-fn save_cursors(data_dir: &Path, peer: &str, cursors: &Cursors) -> Result<(), SyncError> {
-    let path = cursors_path(data_dir, peer);
+/// Writes a cursor file beside and renames it over, without syncing: cursors are written only
+/// after what they point past is durable, so a lost or stale one costs a re-fetch, never a
+/// version (and two syncs a page are a tenth of a page's time).
+pub(crate) fn save_cursor_file<T: Serialize>(path: &Path, value: &T) -> Result<(), SyncError> {
     let io = |source| SyncError::Io {
-        path: path.clone(),
+        path: path.to_path_buf(),
         source,
     };
-    std::fs::create_dir_all(data_dir.join(SYNC_DIR)).map_err(io)?;
-    let bytes = serde_json::to_vec(cursors).map_err(|e| io(std::io::Error::other(e)))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let bytes = serde_json::to_vec(value).map_err(|e| io(std::io::Error::other(e)))?;
     let temporary = path.with_extension("json.tmp");
     std::fs::write(&temporary, bytes)
-        .and_then(|()| std::fs::rename(&temporary, &path))
+        .and_then(|()| std::fs::rename(&temporary, path))
         .map_err(io)
 }
 
@@ -374,6 +389,28 @@ impl<'p> Remote<'p> {
         Ok((value, answer))
     }
 
+    /// The peer's pinned key, once its discovery document announces that same key, and the
+    /// absolute URL of its default API root. Nothing is asked of or sent to a node that
+    /// presents another key.
+    pub(crate) fn discover(&self) -> Result<(NodePublicKey, String), SyncError> {
+        let peer = self.peer;
+        let key = peer.key().map_err(|e| self.malformed("", e.to_string()))?;
+        let discovery_url = format!("{}/taxii2/", peer.url);
+        let (discovery, _) = self.get_json(&discovery_url)?;
+        let presented = discovery["x_tessera_public_key"].as_str().unwrap_or("none");
+        if presented != key.to_hex() {
+            return Err(SyncError::UnknownKey {
+                peer: peer.name.clone(),
+                pinned: key.to_hex(),
+                presented: presented.to_string(),
+            });
+        }
+        let api_root = discovery["default"]
+            .as_str()
+            .ok_or_else(|| self.malformed(&discovery_url, "no default API root"))?;
+        Ok((key, absolute(&peer.url, api_root)))
+    }
+
     pub(crate) fn malformed(&self, url: &str, detail: impl Into<String>) -> SyncError {
         SyncError::Malformed {
             peer: self.peer.name.clone(),
@@ -433,27 +470,9 @@ pub fn sync_peer(
     peer: &Peer,
     options: &SyncOptions,
 ) -> Result<PeerReport, SyncError> {
-    let key = peer.key().map_err(|e| SyncError::Malformed {
-        peer: peer.name.clone(),
-        url: String::new(),
-        detail: e.to_string(),
-    })?;
     let remote = Remote::new(peer, options)?;
-    let discovery_url = format!("{}/taxii2/", peer.url);
-    let (discovery, _) = remote.get_json(&discovery_url)?;
-    let presented = discovery["x_tessera_public_key"].as_str().unwrap_or("none");
-    if presented != key.to_hex() {
-        return Err(SyncError::UnknownKey {
-            peer: peer.name.clone(),
-            pinned: key.to_hex(),
-            presented: presented.to_string(),
-        });
-    }
+    let (key, api_root) = remote.discover()?;
     check_head(local, &remote, &key)?;
-    let api_root = discovery["default"]
-        .as_str()
-        .ok_or_else(|| remote.malformed(&discovery_url, "no default API root"))?;
-    let api_root = absolute(&peer.url, api_root);
     let collections_url = format!("{api_root}collections/");
     let (collections, _) = remote.get_json(&collections_url)?;
     let mut report = PeerReport {
@@ -545,7 +564,7 @@ fn pull_withdrawals(
 
 /// Resolves the API root the peer announced against the URL this node reaches it by (a peer
 /// behind a proxy may announce a relative root).
-pub(crate) fn absolute(base: &str, root: &str) -> String {
+fn absolute(base: &str, root: &str) -> String {
     let root = if root.ends_with('/') {
         root.to_string()
     } else {
