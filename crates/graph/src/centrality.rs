@@ -439,11 +439,13 @@ fn prefetch_row(paths: &[AtomicU64], node: u32, mask: Mask) {
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
         const PER_LINE: usize = 8;
-        let row = paths.as_ptr().wrapping_add(node as usize * BATCH);
+        let row = node as usize * BATCH;
         for line in 0..BATCH / PER_LINE {
             let wanted = (mask >> (line * PER_LINE)) & 0xff != 0;
-            // Not wanted: the row's first line again, already asked for or harmless.
-            let at = row.wrapping_add(if wanted { line * PER_LINE } else { 0 });
+            // Not wanted: the first line of the buffer, which stays in the cache.
+            let at = paths
+                .as_ptr()
+                .wrapping_add(if wanted { row + line * PER_LINE } else { 0 });
             // SAFETY: a prefetch reads nothing and cannot fault; `sse` is part of x86-64.
             unsafe { _mm_prefetch::<_MM_HINT_T0>(at.cast::<i8>()) };
         }
