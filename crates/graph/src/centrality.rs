@@ -46,25 +46,7 @@ pub fn betweenness(
     limits: &Limits,
 ) -> Result<Vec<f64>, GraphError> {
     let n = graph.node_count();
-    let chosen: Vec<u32> = match sources {
-        Sources::All => {
-            check_limit("betweenness sources", n, limits.sources_max)?;
-            (0..n as u32).collect()
-        }
-        Sources::Sample { count, seed } => {
-            check_limit("betweenness sources", count, limits.sources_max)?;
-            let mut all: Vec<u32> = (0..n as u32).collect();
-            let count = count.min(n);
-            // A partial Fisher–Yates shuffle: the first `count` are a uniform sample.
-            let mut rng = SplitMix64::new(seed);
-            for i in 0..count {
-                let j = i + rng.below(n - i);
-                all.swap(i, j);
-            }
-            all.truncate(count);
-            all
-        }
-    };
+    let chosen = chosen_sources(n, sources, limits)?;
     let k = chosen.len();
     let mut centrality = vec![0.0; n];
     if k > 0 {
@@ -82,6 +64,29 @@ pub fn betweenness(
         scale *= n as f64 / k as f64;
     }
     Ok(centrality.into_iter().map(|b| b * scale).collect())
+}
+
+/// The sources `sources` names on a graph of `n` nodes, in the order they are swept.
+fn chosen_sources(n: usize, sources: Sources, limits: &Limits) -> Result<Vec<u32>, GraphError> {
+    Ok(match sources {
+        Sources::All => {
+            check_limit("betweenness sources", n, limits.sources_max)?;
+            (0..n as u32).collect()
+        }
+        Sources::Sample { count, seed } => {
+            check_limit("betweenness sources", count, limits.sources_max)?;
+            let mut all: Vec<u32> = (0..n as u32).collect();
+            let count = count.min(n);
+            // A partial Fisher–Yates shuffle: the first `count` are a uniform sample.
+            let mut rng = SplitMix64::new(seed);
+            for i in 0..count {
+                let j = i + rng.below(n - i);
+                all.swap(i, j);
+            }
+            all.truncate(count);
+            all
+        }
+    })
 }
 
 /// One bit per source of a batch.
@@ -635,11 +640,12 @@ mod tests {
         assert!((e[0] - e[4]).abs() < 1e-9 && (e[1] - e[3]).abs() < 1e-9);
     }
 
-    /// Brandes as the textbook states it: a queue, predecessor lists, a stack.
-    fn textbook(graph: &SimpleGraph<'_>) -> Vec<f64> {
+    /// Brandes as the textbook states it (a queue, predecessor lists, a stack), from `sources`,
+    /// unnormalised.
+    fn textbook_from(graph: &SimpleGraph<'_>, sources: &[u32]) -> Vec<f64> {
         let n = graph.node_count();
         let mut centrality = vec![0.0; n];
-        for s in 0..n as u32 {
+        for &s in sources {
             let mut sigma = vec![0.0f64; n];
             let mut distance = vec![-1i64; n];
             let mut predecessors: Vec<Vec<u32>> = vec![Vec::new(); n];
@@ -671,8 +677,98 @@ mod tests {
                 }
             }
         }
-        let scale = 1.0 / ((n - 1) as f64 * (n - 2) as f64);
-        centrality.into_iter().map(|c| c * scale).collect()
+        centrality
+    }
+
+    /// The textbook's exact betweenness, normalised as networkx normalises it.
+    fn textbook(graph: &SimpleGraph<'_>) -> Vec<f64> {
+        let n = graph.node_count();
+        let all: Vec<u32> = (0..n as u32).collect();
+        let scale = if n > 2 {
+            1.0 / ((n - 1) as f64 * (n - 2) as f64)
+        } else {
+            1.0
+        };
+        textbook_from(graph, &all)
+            .into_iter()
+            .map(|c| c * scale)
+            .collect()
+    }
+
+    fn assert_agree(what: &str, ours: &[f64], theirs: &[f64]) {
+        assert_eq!(ours.len(), theirs.len(), "{what}");
+        for (v, (a, b)) in ours.iter().zip(theirs).enumerate() {
+            assert!((a - b).abs() < 1e-12, "{what}, node {v}: {a} vs {b}");
+        }
+    }
+
+    /// A random graph of `n` nodes and about `m` edges.
+    fn random_graph(n: usize, m: usize, seed: u64) -> SimpleGraph<'static> {
+        let mut rng = SplitMix64::new(seed);
+        let edges: Vec<(u32, u32)> = (0..m)
+            .map(|_| (rng.below(n) as u32, rng.below(n) as u32))
+            .collect();
+        SimpleGraph::from_edges(n, &edges)
+    }
+
+    #[test]
+    fn batches_agree_with_the_textbook_on_many_shapes() {
+        let mut graphs: Vec<(&str, SimpleGraph<'static>)> = vec![
+            ("one node", SimpleGraph::from_edges(1, &[])),
+            ("two nodes", SimpleGraph::from_edges(2, &[(0, 1)])),
+            ("three nodes, no edges", SimpleGraph::from_edges(3, &[])),
+        ];
+        // A star: one node on every path, 100 sources at depth 1 of each other's.
+        let star: Vec<(u32, u32)> = (1..=100).map(|i| (0, i)).collect();
+        graphs.push(("star", SimpleGraph::from_edges(101, &star)));
+        // A chain of 300 diamonds: 2^300 shortest paths end to end, beyond an f32's range,
+        // and 601 levels, beyond a byte.
+        let mut diamonds = Vec::new();
+        for i in 0..300u32 {
+            let (top, left, right, bottom) = (3 * i, 3 * i + 1, 3 * i + 2, 3 * i + 3);
+            diamonds.extend([(top, left), (top, right), (left, bottom), (right, bottom)]);
+        }
+        graphs.push(("diamonds", SimpleGraph::from_edges(901, &diamonds)));
+        // A grid: many shortest paths between most pairs.
+        let mut grid = Vec::new();
+        for r in 0..15u32 {
+            for c in 0..15u32 {
+                if c + 1 < 15 {
+                    grid.push((r * 15 + c, r * 15 + c + 1));
+                }
+                if r + 1 < 15 {
+                    grid.push((r * 15 + c, (r + 1) * 15 + c));
+                }
+            }
+        }
+        graphs.push(("grid", SimpleGraph::from_edges(225, &grid)));
+        // Node counts on both sides of whole batches, sparse (disconnected) and dense.
+        for (n, m, seed) in [(31, 40, 1), (32, 60, 2), (33, 30, 3), (65, 400, 4), (100, 120, 5)] {
+            graphs.push(("random", random_graph(n, m, seed)));
+        }
+        for (what, g) in &graphs {
+            let ours = betweenness(g, Sources::All, &Limits::default()).unwrap();
+            assert_agree(what, &ours, &textbook(g));
+        }
+        let empty = SimpleGraph::from_edges(0, &[]);
+        assert!(betweenness(&empty, Sources::All, &Limits::default()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn sampled_batches_agree_with_the_textbook_from_the_same_sources() {
+        // 45 sources: one whole batch and part of another.
+        let g = random_graph(300, 700, 8);
+        let n = g.node_count();
+        let sources = Sources::Sample { count: 45, seed: 5 };
+        let chosen = chosen_sources(n, sources, &Limits::default()).unwrap();
+        assert_eq!(chosen.len(), 45);
+        let scale = n as f64 / 45.0 / ((n - 1) as f64 * (n - 2) as f64);
+        let theirs: Vec<f64> = textbook_from(&g, &chosen)
+            .into_iter()
+            .map(|c| c * scale)
+            .collect();
+        let ours = betweenness(&g, sources, &Limits::default()).unwrap();
+        assert_agree("45 sampled sources", &ours, &theirs);
     }
 
     #[test]
