@@ -433,45 +433,42 @@ impl Gather {
     }
 }
 
+/// Asks for the cache line of `at` (a hint: it reads nothing and cannot fault).
+#[inline(always)]
+fn prefetch<T>(at: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing and cannot fault; `sse` is part of x86-64.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(at.cast::<i8>())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = at;
+}
+
 /// Asks for the cache lines of the `level` entries of the neighbours of `group`'s nodes.
 #[inline(always)]
 fn prefetch_levels(graph: &SimpleGraph<'_>, level: &[Mask], group: &[(u32, Mask)]) {
-    #[cfg(target_arch = "x86_64")]
     for &(w, _) in group {
         for &u in graph.neighbours(w) {
-            let at = level.as_ptr().wrapping_add(u as usize);
-            // SAFETY: a prefetch reads nothing and cannot fault; `sse` is part of x86-64.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                    at.cast::<i8>(),
-                )
-            };
+            prefetch(level.as_ptr().wrapping_add(u as usize));
         }
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (graph, level, group);
 }
 
 /// Asks for the cache lines of `node`'s values for the sources of `mask`.
 #[inline(always)]
 fn prefetch_row(paths: &[AtomicU64], node: u32, mask: Mask) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        const PER_LINE: usize = 8;
-        let row = node as usize * BATCH;
-        for line in 0..BATCH / PER_LINE {
-            let wanted = (mask >> (line * PER_LINE)) & 0xff != 0;
-            // Not wanted: the first line of the buffer, which stays in the cache.
-            let at = paths
+    const PER_LINE: usize = 8;
+    let row = node as usize * BATCH;
+    for line in 0..BATCH / PER_LINE {
+        let wanted = (mask >> (line * PER_LINE)) & 0xff != 0;
+        // Not wanted: the first line of the buffer, which stays in the cache.
+        prefetch(
+            paths
                 .as_ptr()
-                .wrapping_add(if wanted { row + line * PER_LINE } else { 0 });
-            // SAFETY: a prefetch reads nothing and cannot fault; `sse` is part of x86-64.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(at.cast::<i8>()) };
-        }
+                .wrapping_add(if wanted { row + line * PER_LINE } else { 0 }),
+        );
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (paths, node, mask);
 }
 
 /// Bytes of a large page.
