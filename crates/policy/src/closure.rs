@@ -400,20 +400,36 @@ impl<'a> Releaser<'a> {
             .filter(|id| !is_tlp_marking(id) && seen.insert((*id).clone()))
             .cloned()
             .collect();
-        let graph = self.explore(&required, &optional);
-        if graph.truncated.is_some() {
+        // Most versions of a page refer only to objects decided already (their creator, the
+        // marking definitions, the ends a page before decided): then the memo decides, and no
+        // graph is built.
+        let graph = if required
+            .iter()
+            .chain(&optional)
+            .all(|id| self.memo.contains_key(id))
+        {
+            None
+        } else {
+            Some(self.explore(&required, &optional))
+        };
+        if graph.as_ref().is_some_and(|g| g.truncated.is_some()) {
             return StoredDecision::NeedsObject;
         }
+        let memo = &self.memo;
+        let released = |id: &str| match &graph {
+            Some(graph) => graph.is_released(id),
+            None => is_tlp_marking(id) || matches!(memo.get(id), Some(Ok(()))),
+        };
         // The first required slot that fails, in property order, as the copy's filter finds
         // it (the slots are in the object's property order).
         for (property, list, ids) in slots {
             if *list {
-                if !ids.is_empty() && !ids.iter().any(|id| graph.is_released(id)) {
+                if !ids.is_empty() && !ids.iter().any(|id| released(id)) {
                     return StoredDecision::Withhold(Reason::RequiredListEmptied {
                         property: property.clone(),
                     });
                 }
-            } else if let Some(id) = ids.iter().find(|id| !graph.is_released(id)) {
+            } else if let Some(id) = ids.iter().find(|id| !released(id)) {
                 return StoredDecision::Withhold(Reason::ReferenceWithheld {
                     property: property.clone(),
                     ref_id: id.clone(),
@@ -423,7 +439,7 @@ impl<'a> Releaser<'a> {
         let unreleased: HashSet<&str> = required
             .iter()
             .chain(&optional)
-            .filter(|id| !graph.is_released(id))
+            .filter(|id| !released(id))
             .map(String::as_str)
             .collect();
         if unreleased.is_empty() {

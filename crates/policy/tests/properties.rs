@@ -892,10 +892,13 @@ fn check_world(world: &World) -> Result<(), TestCaseError> {
             let text = stix::canonical::canonical_object(h.object.as_map());
             let facts =
                 ReleaseFacts::from_json(&text, &h.provenance).expect("canonical text scans");
-            match policy
+            // Once from a fresh releaser (the graph is explored), once from the page's (what
+            // the page learnt decides).
+            let fresh_stored = policy
                 .releaser(partner, &scanning)
-                .release_stored(&facts, &text)
-            {
+                .release_stored(&facts, &text);
+            prop_assert_eq!(&fresh_stored, &page.release_stored(&facts, &text));
+            match fresh_stored {
                 StoredDecision::Release(stored) => {
                     let Decision::Release(release) = &decision else {
                         return Err(TestCaseError::fail(format!(
