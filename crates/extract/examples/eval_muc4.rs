@@ -8,7 +8,13 @@ use extract::muc4::{Role, Template, read_jsonl, score};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let documents = read_jsonl(&std::fs::read_to_string(&args[1])?)?;
+    let mut documents = read_jsonl(&std::fs::read_to_string(&args[1])?)?;
+    // ONLY=START..END scores only those documents (a held-out fold: bench/muc4/folds.sh).
+    if let Ok(range) = std::env::var("ONLY") {
+        let (start, end) = range.split_once("..").ok_or("ONLY is START..END")?;
+        let (start, end): (usize, usize) = (start.parse()?, end.parse()?);
+        documents = documents.into_iter().skip(start).take(end - start).collect();
+    }
     let model = match args.get(2) {
         Some(path) => extract::Muc4Model::from_bytes(&std::fs::read(path)?)?,
         None => extract::muc4_model().ok_or("no shipped model")?.clone(),
@@ -25,12 +31,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for (slot, x) in options.role_bonus.iter_mut().zip(v.split(',')) {
             *slot = x.parse()?;
         }
-    }
-    if let Ok(v) = std::env::var("CONTINUE_PENALTY") {
-        options.continue_penalty = v.parse()?;
-    }
-    if let Ok(v) = std::env::var("GAP") {
-        options.event_gap_sentences = v.parse()?;
     }
     if let Ok(v) = std::env::var("CONTINUE_PENALTY") {
         options.continue_penalty = v.parse()?;

@@ -16,7 +16,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let [_, input, output] = args.as_slice() else {
         return Err("usage: train_muc4 TRAIN.jsonl OUT.bin".into());
     };
-    let documents = read_jsonl(&std::fs::read_to_string(input)?)?;
+    let mut documents = read_jsonl(&std::fs::read_to_string(input)?)?;
+    // HOLD_OUT=START..END leaves those documents out (a held-out fold: bench/muc4/folds.sh).
+    if let Ok(range) = std::env::var("HOLD_OUT") {
+        let (start, end) = range.split_once("..").ok_or("HOLD_OUT is START..END")?;
+        let (start, end): (usize, usize) = (start.parse()?, end.parse()?);
+        let mut index = 0;
+        documents.retain(|_| {
+            index += 1;
+            !(start..end).contains(&(index - 1))
+        });
+    }
     let mut options = TrainOptions::default();
     if let Ok(epochs) = std::env::var("EPOCHS") {
         options.epochs = epochs.parse()?;
