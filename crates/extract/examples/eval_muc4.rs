@@ -13,7 +13,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Ok(range) = std::env::var("ONLY") {
         let (start, end) = range.split_once("..").ok_or("ONLY is START..END")?;
         let (start, end): (usize, usize) = (start.parse()?, end.parse()?);
-        documents = documents.into_iter().skip(start).take(end - start).collect();
+        documents = documents
+            .into_iter()
+            .skip(start)
+            .take(end - start)
+            .collect();
     }
     let model = match args.get(2) {
         Some(path) => extract::Muc4Model::from_bytes(&std::fs::read(path)?)?,

@@ -212,9 +212,8 @@ fn push(
         .map_err(|e| e.to_string())?
         .ok_or_else(|| {
             format!(
-                "no {} in {}: this node releases nothing to anyone until it has a policy",
-                server::policy_file::path(dir).display(),
-                dir.display()
+                "no policy file ({}): this node releases nothing to anyone until it has one",
+                server::policy_file::path(dir).display()
             )
         })?;
     let store = store::Store::open(dir).map_err(|e| e.to_string())?;
