@@ -432,11 +432,17 @@ fn release(
     version: StoredVersion,
 ) -> Result<Option<Released>, TaxiiError> {
     let provenance = provenance_of(&version.source);
+    // Kept once taken: the versions a page releases are often the ones later pages refer to
+    // (an object, then the relationships that name it).
     let known = match facts.get(version.seq) {
         Some(known) => Some(known),
         None => ReleaseFacts::from_json(&version.canonical_json, &provenance)
             .ok()
-            .map(Arc::new),
+            .map(|taken| {
+                let taken = Arc::new(taken);
+                facts.insert(version.seq, Arc::clone(&taken));
+                taken
+            }),
     };
     if let Some(known) = known {
         match releaser.release_stored(&known, &version.canonical_json) {
