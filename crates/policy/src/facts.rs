@@ -164,7 +164,9 @@ impl<'de> Visitor<'de> for TopCandidates<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(property) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        // Borrowed names only, as for facts: a name with escapes fails the scan, and the
+        // object decides.
+        while let Some(property) = map.next_key::<&'de str>()? {
             if property == "id" {
                 map.next_value::<IgnoredAny>()?;
             } else {
@@ -258,53 +260,52 @@ pub(crate) fn drop_from_reference_lists(
     json: &[u8],
     drop: &dyn Fn(&str) -> bool,
 ) -> Option<(Vec<u8>, Vec<DroppedReference>)> {
-    use serde_json::value::RawValue;
     let mut deserializer = serde_json::Deserializer::from_slice(json);
     let members = de::Deserializer::deserialize_map(&mut deserializer, Members).ok()?;
     deserializer.end().ok()?;
     let mut out = Vec::with_capacity(json.len());
     let mut removed = Vec::new();
     out.push(b'{');
-    let mut first = true;
     for (property, value) in members {
-        let mut kept_items: Option<Vec<&str>> = None;
-        if is_reference_property(property) && property.ends_with("_refs") {
-            let raw: &RawValue = value;
-            if raw.get().starts_with('[') {
-                let items: Vec<&str> = serde_json::from_str(raw.get()).ok()?;
-                let before = removed.len();
-                let kept: Vec<&str> = items
-                    .into_iter()
-                    .filter(|item| {
-                        let gone = drop(item);
-                        if gone {
-                            removed.push((property.to_string(), item.to_string()));
-                        }
-                        !gone
-                    })
-                    .collect();
-                if removed.len() > before {
-                    kept_items = Some(kept);
+        let mut kept: Option<Vec<&str>> = None;
+        if property.ends_with("_refs") && value.get().starts_with('[') {
+            let items: Vec<&str> = serde_json::from_str(value.get()).ok()?;
+            if items.iter().any(|item| drop(item)) {
+                let (gone, stay): (Vec<&str>, Vec<&str>) =
+                    items.into_iter().partition(|item| drop(item));
+                removed.extend(
+                    gone.into_iter()
+                        .map(|id| (property.to_string(), id.to_string())),
+                );
+                // An emptied list goes, with its property.
+                if stay.is_empty() {
+                    continue;
                 }
+                kept = Some(stay);
             }
         }
-        let value_text = match kept_items {
-            None => value.get().to_string(),
-            // An emptied list goes, with its property.
-            Some(kept) if kept.is_empty() => continue,
-            Some(kept) => {
-                let quoted: Vec<String> = kept.iter().map(|item| format!("\"{item}\"")).collect();
-                format!("[{}]", quoted.join(","))
-            }
-        };
-        if !first {
+        if out.len() > 1 {
             out.push(b',');
         }
-        first = false;
         out.push(b'"');
         out.extend_from_slice(property.as_bytes());
         out.extend_from_slice(b"\":");
-        out.extend_from_slice(value_text.as_bytes());
+        match kept {
+            None => out.extend_from_slice(value.get().as_bytes()),
+            // Borrowed items hold no escapes, so each is written back as it was.
+            Some(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.push(b'"');
+                    out.extend_from_slice(item.as_bytes());
+                    out.push(b'"');
+                }
+                out.push(b']');
+            }
+        }
     }
     out.push(b'}');
     Some((out, removed))
