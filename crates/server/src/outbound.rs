@@ -546,6 +546,29 @@ pub(crate) fn envelope(
     Ok(out)
 }
 
+/// The envelope of a page released to `partner` (a page it reads, or one pushed to it),
+/// recorded in the ledger as released before the caller may send it: a page the ledger cannot
+/// record is not sent. Returns the body and how many releases were recorded.
+pub(crate) fn recorded_envelope(
+    page: &Page,
+    partner: &str,
+    ledger: &Mutex<ledger::Ledger>,
+) -> Result<(Vec<u8>, usize), TaxiiError> {
+    let mut released = Vec::with_capacity(page.items.len());
+    let body = envelope(page, Some((partner, &mut released)))?;
+    let mut ledger = ledger
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for chunk in released.chunks(ledger::MAX_BATCH_ENTRIES) {
+        ledger.append_batch(chunk).map_err(|e| {
+            TaxiiError::internal(format!(
+                "the ledger cannot record this release, so it is not sent: {e}"
+            ))
+        })?;
+    }
+    Ok((body, released.len()))
+}
+
 /// The manifest resource of Get Object Manifests, canonical as [`envelope`] is.
 pub(crate) fn manifest(page: &Page) -> Result<Vec<u8>, TaxiiError> {
     let mut out = Vec::with_capacity(page.items.len() * 160 + 64);

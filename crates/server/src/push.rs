@@ -185,22 +185,10 @@ pub fn push_peer(
             .or_else(|| page.items.last().map(|r| r.seq))
             .unwrap_or(cursor.after_seq);
         if !page.items.is_empty() {
-            let mut released = Vec::with_capacity(page.items.len());
-            let body = outbound::envelope(&page, Some((partner, &mut released)))
-                .map_err(|e| invalid(format!("writing an envelope: {}", e.message())))?;
             // Recorded before it leaves, as every release is.
-            {
-                let mut ledger = local
-                    .ledger
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                for chunk in released.chunks(ledger::MAX_BATCH_ENTRIES) {
-                    ledger
-                        .append_batch(chunk)
-                        .map_err(|e| SyncError::Node(NodeError::Ledger(e)))?;
-                }
-            }
-            report.recorded += released.len();
+            let (body, recorded) = outbound::recorded_envelope(&page, partner, local.ledger)
+                .map_err(|e| invalid(format!("releasing an envelope: {}", e.message())))?;
+            report.recorded += recorded;
             let signature = hex::encode(local.key.sign_message(&body));
             let answer = remote.post(&objects_url, &body, &signature)?;
             let accepted = settled(&remote, &api_root, &objects_url, answer, options)?;

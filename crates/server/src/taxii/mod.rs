@@ -313,25 +313,16 @@ async fn paged(
                 )));
             }
         }
-        let mut released = Vec::new();
         let body = match render {
-            Render::Envelope => {
-                // What a partner receives is recorded before it is sent; the node's own
-                // analysts are not partners, and their reads are not releases.
-                let record =
-                    (caller.role == Role::Partner).then_some((caller.name.as_str(), &mut released));
-                outbound::envelope(&page, record)?
+            // What a partner receives is recorded before it is sent; the node's own analysts
+            // are not partners, and their reads are not releases.
+            Render::Envelope if caller.role == Role::Partner => {
+                outbound::recorded_envelope(&page, &caller.name, &app.ledger)?.0
             }
+            Render::Envelope => outbound::envelope(&page, None)?,
             Render::Manifest => outbound::manifest(&page)?,
             Render::Versions => outbound::versions(&page)?,
         };
-        if !released.is_empty() {
-            app.ledger().append_batch(&released).map_err(|e| {
-                TaxiiError::internal(format!(
-                    "the ledger cannot record this release, so it is not sent: {e}"
-                ))
-            })?;
-        }
         let signature = hex::encode(app.key.sign_message(&body));
         Ok((body, Page::date_added_range(&page), signature))
     })
