@@ -39,6 +39,18 @@ pub use snapshot::{
 };
 pub use traverse::Filter;
 
+/// Asks for the cache line of `at` (a hint: it reads nothing and cannot fault).
+#[inline(always)]
+pub(crate) fn prefetch<T>(at: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing and cannot fault; `sse` is part of x86-64.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(at.cast::<i8>())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = at;
+}
+
 /// Bounds on every query. The defaults are the ones the API and CLI enforce.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Limits {

@@ -7,9 +7,20 @@
 //! doubling as the walk grows, keyed by the node index under a multiplicative hash (node
 //! indices are the snapshot's own, not chosen by a partner). A depth-2 neighbourhood fits in a
 //! few kilobytes, in the core's first-level cache.
+//!
+//! Each thread keeps its table between walks: a shortest path on a million nodes marks tens of
+//! thousands, and growing a fresh table to that size took a tenth of the walk (measured in
+//! `bench/graph`). A walk empties only the slots it filled, and a table far larger than its
+//! last walk needed is given back, so a small walk after a large one stays in the first-level
+//! cache.
+
+use std::cell::RefCell;
 
 /// An empty slot (keys are node + 1).
 const EMPTY: u32 = 0;
+
+/// log2 of the slots of a new table: 128 marks.
+const FIRST_BITS: u32 = 8;
 
 pub(crate) struct Marks {
     /// `[node + 1, side, value]`, or `EMPTY` first.
@@ -17,15 +28,48 @@ pub(crate) struct Marks {
     /// log2 of the number of slots.
     bits: u32,
     len: usize,
+    /// The slots this walk filled, to empty them when it ends.
+    filled: Vec<u32>,
+    /// Walks in a row that needed less than a sixteenth of the table.
+    small_walks: u32,
 }
+
+/// Small walks in a row after which the table is given back: walks of mixed sizes (shortest
+/// paths) keep it, a run of small ones (neighbourhoods) gets a table that fits the cache.
+const SMALL_WALKS_MAX: u32 = 64;
 
 impl Marks {
     pub(crate) fn new() -> Marks {
         Marks {
-            slots: vec![[EMPTY; 3]; 1 << 8],
-            bits: 8,
+            slots: vec![[EMPTY; 3]; 1 << FIRST_BITS],
+            bits: FIRST_BITS,
             len: 0,
+            filled: Vec::new(),
+            small_walks: 0,
         }
+    }
+
+    /// Forgets every mark, keeping the table unless it has been more than 16 times what each
+    /// of the last `SMALL_WALKS_MAX` walks needed.
+    fn clear(&mut self) {
+        if self.len == 0 {
+            return;
+        }
+        let needed = (self.len * 2).next_power_of_two().max(1 << FIRST_BITS);
+        if self.slots.len() > needed * 16 {
+            self.small_walks += 1;
+            if self.small_walks > SMALL_WALKS_MAX {
+                *self = Marks::new();
+                return;
+            }
+        } else {
+            self.small_walks = 0;
+        }
+        for &at in &self.filled {
+            self.slots[at as usize] = [EMPTY; 3];
+        }
+        self.filled.clear();
+        self.len = 0;
     }
 
     #[inline]
@@ -73,6 +117,7 @@ impl Marks {
                 return self.set(node, side, value);
             }
             self.len += 1;
+            self.filled.push(at as u32);
         }
         self.slots[at] = [node + 1, side, value];
     }
@@ -82,19 +127,35 @@ impl Marks {
         let old = std::mem::replace(&mut self.slots, doubled);
         self.bits += 1;
         let mask = self.slots.len() - 1;
+        self.filled.clear();
         for slot in old.into_iter().filter(|slot| slot[0] != EMPTY) {
             let mut at = self.home(slot[0] - 1);
             while self.slots[at][0] != EMPTY {
                 at = (at + 1) & mask;
             }
             self.slots[at] = slot;
+            self.filled.push(at as u32);
         }
     }
 }
 
-/// Runs `walk` with marks of its own.
+thread_local! {
+    static MARKS: RefCell<Marks> = RefCell::new(Marks::new());
+}
+
+/// Runs `walk` with marks of its own: the thread's table, emptied, or a new one when a walk
+/// on this thread holds the thread's table already.
 pub(crate) fn with_marks<R>(walk: impl FnOnce(&mut Marks) -> R) -> R {
-    walk(&mut Marks::new())
+    MARKS.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut marks) => {
+            // Emptied before as well as after: a walk that panicked left its marks behind.
+            marks.clear();
+            let result = walk(&mut marks);
+            marks.clear();
+            result
+        }
+        Err(_) => walk(&mut Marks::new()),
+    })
 }
 
 #[cfg(test)]
@@ -118,5 +179,39 @@ mod tests {
         assert_eq!(m.side(1), None);
         assert_eq!(m.side(u32::MAX - 1), None);
         assert_eq!(m.len, 5_000);
+    }
+
+    #[test]
+    fn a_walk_sees_none_of_the_last_walks_marks() {
+        let big = with_marks(|m| {
+            for i in 0..50_000u32 {
+                m.set(i * 7, 1, i);
+            }
+            m.slots.len()
+        });
+        with_marks(|m| {
+            // The large table is kept for the next walk, and it is empty.
+            assert_eq!(m.slots.len(), big);
+            assert_eq!(m.len, 0);
+            assert!((0..50_000u32).all(|i| m.side(i * 7).is_none()));
+            m.set(14, 0, 3);
+            assert_eq!(m.side(14), Some((0, 3)));
+            // A walk inside a walk gets a table of its own.
+            with_marks(|inner| {
+                assert_eq!(inner.side(14), None);
+                inner.set(21, 1, 9);
+            });
+            assert_eq!(m.side(21), None);
+        });
+        // A run of small walks after it gives the large table back.
+        let small_walk = |m: &mut Marks| {
+            m.set(5, 0, 1);
+            m.slots.len()
+        };
+        // The walk above was the first small one.
+        for _ in 0..SMALL_WALKS_MAX {
+            assert_eq!(with_marks(small_walk), big);
+        }
+        assert_eq!(with_marks(small_walk), 1 << FIRST_BITS);
     }
 }

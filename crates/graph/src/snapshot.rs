@@ -786,28 +786,38 @@ impl Snapshot {
         self.adj_node[entry]
     }
 
-    /// Fetches the adjacency of a few nodes (range, neighbours, their links) from memory
-    /// together, ahead of a walk reading it: for each node that is a chain of three dependent
-    /// reads, which on a large graph would otherwise wait for memory one after the other (a
-    /// depth-2 neighbourhood spent most of its time so).
-    pub(crate) fn warm_adjacency(&self, nodes: &[NodeIx]) {
+    /// Fetches the adjacency of a few nodes (range, neighbours and, with `links`, their links)
+    /// from memory together, ahead of a walk reading it: for each node that is a chain of
+    /// dependent reads, which on a large graph would otherwise wait for memory one after the
+    /// other (a depth-2 neighbourhood spent most of its time so). The last read of each chain
+    /// is a prefetch, which does not hold the core up as a read that misses does; a walk that
+    /// passes every link (`links` false) never reads the links of an entry it does not take.
+    pub(crate) fn warm_adjacency(&self, nodes: &[NodeIx], links: bool) {
         const MOST: usize = 32;
         let mut ranges = [(0usize, 0usize); MOST];
         let count = nodes.len().min(MOST);
         for (range, &v) in ranges.iter_mut().zip(nodes) {
             *range = self.adjacency_range(v);
         }
-        let mut touched = 0u32;
-        for &(from, to) in ranges[..count].iter().filter(|r| r.0 < r.1) {
-            touched ^= self.adj_node[from] ^ self.adj_node[to - 1];
-            touched ^= self.adj_link_start[from] ^ self.adj_link_start[to];
+        let ranges = &ranges[..count];
+        for &(from, to) in ranges.iter().filter(|r| r.0 < r.1) {
+            crate::prefetch(&self.adj_node[from]);
+            crate::prefetch(&self.adj_node[to - 1]);
         }
-        for &(from, to) in ranges[..count].iter().filter(|r| r.0 < r.1) {
-            let (first, last) = (self.adj_link_start[from], self.adj_link_start[to]);
-            touched ^= self.adj_links[first as usize] ^ self.adj_links[last as usize - 1];
+        if !links {
+            return;
+        }
+        let mut touched = 0u32;
+        for &(from, to) in ranges.iter().filter(|r| r.0 < r.1) {
+            touched ^= self.adj_link_start[from] ^ self.adj_link_start[to];
         }
         // The reads only warm the caches; keep the compiler from dropping them.
         std::hint::black_box(touched);
+        for &(from, to) in ranges.iter().filter(|r| r.0 < r.1) {
+            let (first, last) = (self.adj_link_start[from], self.adj_link_start[to]);
+            crate::prefetch(&self.adj_links[first as usize]);
+            crate::prefetch(&self.adj_links[last as usize - 1]);
+        }
     }
 
     /// The links of one adjacency entry (between a node and one neighbour).

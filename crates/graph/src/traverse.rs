@@ -188,7 +188,7 @@ pub fn neighbourhood(
                         .filter(|n| (n.1 as usize) < depth)
                         .map(|n| n.0),
                 );
-                s.warm_adjacency(&ahead);
+                s.warm_adjacency(&ahead, true);
             }
             let (v, d) = nodes[head];
             head += 1;
@@ -319,7 +319,10 @@ pub fn shortest_path(
             'level: for (k, &v) in frontiers[side].iter().enumerate() {
                 if k % WARM == 0 {
                     let frontier = &frontiers[side];
-                    s.warm_adjacency(&frontier[k..(k + WARM).min(frontier.len())]);
+                    s.warm_adjacency(
+                        &frontier[k..(k + WARM).min(frontier.len())],
+                        !compiled.every_link,
+                    );
                 }
                 let (start, end) = s.adjacency_range(v);
                 for entry in start..end {
