@@ -85,11 +85,22 @@ impl<S: AsRef<str> + Into<Box<str>> + Sync> Text for S {}
 struct Interner {
     names: Vec<Box<str>>,
     index: HashMap<Box<str>, u16>,
+    /// The name interned last: records arrive in runs of one type and one source, and a
+    /// comparison is cheaper than a hash.
+    last: u16,
 }
 
 impl Interner {
     fn intern(&mut self, name: &str) -> u16 {
+        if self
+            .names
+            .get(usize::from(self.last))
+            .is_some_and(|last| **last == *name)
+        {
+            return self.last;
+        }
         if let Some(&i) = self.index.get(name) {
+            self.last = i;
             return i;
         }
         // More than 65,535 distinct types or sources is not a STIX graph; they share the last.
@@ -97,6 +108,7 @@ impl Interner {
         if i < u16::MAX {
             self.names.push(name.into());
             self.index.insert(name.into(), i);
+            self.last = i;
         }
         i
     }
@@ -312,22 +324,13 @@ impl Snapshot {
         // while filing the current few.
         const AHEAD: usize = 16;
         let mut next: Vec<u64> = Vec::with_capacity(AHEAD);
-        let mut last_kind: Option<(&str, u16)> = None;
         for (k, (link, &(hash, source, target))) in links.iter().zip(&found).enumerate() {
             if k % AHEAD == 0 {
                 next.clear();
                 next.extend(found.iter().skip(k + AHEAD).take(AHEAD).map(|f| f.0));
                 self.raw.ids.warm(&next);
             }
-            // Most links of a batch share a handful of types: skip the interner's hash.
-            let kind = match last_kind {
-                Some((name, index)) if name == link.kind.as_ref() => index,
-                _ => {
-                    let index = self.link_kinds.intern(link.kind.as_ref());
-                    last_kind = Some((link.kind.as_ref(), index));
-                    index
-                }
-            };
+            let kind = self.link_kinds.intern(link.kind.as_ref());
             self.add_link_found(link, kind, hash, source, target)?;
         }
         drop(found);
@@ -339,6 +342,14 @@ impl Snapshot {
             self.remove(id);
         }
         Ok(())
+    }
+
+    /// Makes room for `objects` more objects and `links` more relationships, so that adding
+    /// them in batches does not grow (and refile) the tables on the way; a caller that knows
+    /// how many are coming (a store counts its objects) says so first.
+    pub fn reserve(&mut self, objects: usize, links: usize) {
+        self.reserve_objects(objects, 0);
+        self.raw.reserve(links, 0);
     }
 
     fn reserve_objects(&mut self, more: usize, text_bytes: usize) {
@@ -368,7 +379,13 @@ impl Snapshot {
         let day = record.day.unwrap_or(NO_DAY);
         let confidence = record.confidence.map_or(NO_CONFIDENCE, |c| c.min(100));
         self.dirty = true;
-        if let Some(i) = self.ids.get_hashed(record.id.as_ref(), hash) {
+        if self.ids.len() >= DEAD as usize
+            && self.ids.get_hashed(record.id.as_ref(), hash).is_none()
+        {
+            return Err(GraphError::TooLarge(self.ids.len()));
+        }
+        let (i, new) = self.ids.get_or_push(record.id.as_ref(), hash);
+        if !new {
             let i = i as usize;
             self.kind[i] = kind;
             self.name[i] = record.name.into();
@@ -378,10 +395,6 @@ impl Snapshot {
             self.alive[i] = true;
             return Ok(());
         }
-        if self.ids.len() >= DEAD as usize {
-            return Err(GraphError::TooLarge(self.ids.len()));
-        }
-        let i = self.ids.push_hashed(record.id.as_ref(), hash);
         self.kind.push(kind);
         self.name.push(record.name.into());
         self.day.push(day);
@@ -414,29 +427,25 @@ impl Snapshot {
         let confidence = record.confidence.map_or(NO_CONFIDENCE, |c| c.min(100));
         self.dirty = true;
         let raw = &mut self.raw;
-        let i = match raw.ids.get_hashed(record.id.as_ref(), hash) {
-            Some(i) => {
-                let at = i as usize;
-                raw.kind[at] = kind;
-                raw.day[at] = day;
-                raw.confidence[at] = confidence;
-                raw.alive[at] = true;
-                i
-            }
-            None => {
-                if raw.ids.len() >= DEAD as usize {
-                    return Err(GraphError::TooLarge(raw.ids.len()));
-                }
-                let i = raw.ids.push_hashed(record.id.as_ref(), hash);
-                raw.source.push(PENDING);
-                raw.target.push(PENDING);
-                raw.kind.push(kind);
-                raw.day.push(day);
-                raw.confidence.push(confidence);
-                raw.alive.push(true);
-                i
-            }
-        };
+        if raw.ids.len() >= DEAD as usize && raw.ids.get_hashed(record.id.as_ref(), hash).is_none()
+        {
+            return Err(GraphError::TooLarge(raw.ids.len()));
+        }
+        let (i, new) = raw.ids.get_or_push(record.id.as_ref(), hash);
+        if new {
+            raw.source.push(PENDING);
+            raw.target.push(PENDING);
+            raw.kind.push(kind);
+            raw.day.push(day);
+            raw.confidence.push(confidence);
+            raw.alive.push(true);
+        } else {
+            let at = i as usize;
+            raw.kind[at] = kind;
+            raw.day[at] = day;
+            raw.confidence[at] = confidence;
+            raw.alive[at] = true;
+        }
         match (source, target) {
             (Some(s), Some(t)) => {
                 raw.source[i as usize] = s;
@@ -1121,6 +1130,8 @@ mod tests {
         })
         .unwrap();
         let mut parts = Snapshot::new();
+        // Room said first, and less than what comes: the tables still grow as needed.
+        parts.reserve(150, 600);
         for chunk in objects.chunks(64) {
             parts
                 .add(Batch {
