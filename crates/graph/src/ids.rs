@@ -121,17 +121,15 @@ impl IdTable {
         std::hint::black_box(touched);
     }
 
-    /// Fetches the slots where ids of these hashes would be filed, so that filing them next
+    /// Asks for the slots where ids of these hashes would be filed, so that filing them next
     /// does not wait for memory one id at a time.
     pub(crate) fn warm(&self, hashes: &[u64]) {
         if self.slots.is_empty() {
             return;
         }
-        let mut touched = 0u64;
         for &hash in hashes {
-            touched ^= self.slots[self.home(hash >> 32)];
+            crate::prefetch(&self.slots[self.home(hash >> 32)]);
         }
-        std::hint::black_box(touched);
     }
 
     /// The first slot of an id with this tag.

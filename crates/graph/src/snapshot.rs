@@ -286,6 +286,8 @@ impl Snapshot {
     /// batches of 500,000 borrowed records, take about 4 CPU-seconds (measured in
     /// `bench/graph`; most of it waiting for memory: the tables are larger than the caches).
     pub fn add<S: Text>(&mut self, batch: Batch<S>) -> Result<(), GraphError> {
+        /// Records filed ahead of whose ids' slots are fetched.
+        const AHEAD: usize = 16;
         let Batch {
             objects,
             links,
@@ -298,8 +300,15 @@ impl Snapshot {
             .par_iter()
             .map(|o| self.ids.hash(o.id.as_ref()))
             .collect();
-        for (object, hash) in objects.into_iter().zip(object_hashes) {
-            self.add_object_hashed(object, hash)?;
+        // Filing looks each id up in the table of objects: fetch the next few slots while
+        // filing the current few (as for links, below).
+        for (k, object) in objects.into_iter().enumerate() {
+            if k % AHEAD == 0 {
+                let ahead = (k + AHEAD).min(object_hashes.len());
+                let till = (k + 2 * AHEAD).min(object_hashes.len());
+                self.ids.warm(&object_hashes[ahead..till]);
+            }
+            self.add_object_hashed(object, object_hashes[k])?;
         }
         let text: usize = links.iter().map(|l| l.id.as_ref().len()).sum();
         self.raw.reserve(links.len(), text);
@@ -322,7 +331,6 @@ impl Snapshot {
             .collect();
         // Filing looks each id up in the table of relationships: fetch the next few slots
         // while filing the current few.
-        const AHEAD: usize = 16;
         let mut next: Vec<u64> = Vec::with_capacity(AHEAD);
         for (k, (link, &(hash, source, target))) in links.iter().zip(&found).enumerate() {
             if k % AHEAD == 0 {
