@@ -148,7 +148,8 @@ impl Compiled {
 pub struct Neighbourhood {
     /// Each node with its distance in hops, in visiting order (the start first, at 0).
     pub nodes: Vec<(NodeIx, u32)>,
-    /// Passing links from a node nearer than `depth` to another node of the answer, ascending.
+    /// Passing links from a node nearer than `depth` to another node of the answer, each once,
+    /// in the order the walk took them (nearer first).
     pub links: Vec<LinkIx>,
     /// Whether `Limits::nodes_max` cut the walk short.
     pub truncated: bool,
@@ -169,6 +170,9 @@ pub fn neighbourhood(
     check_limit("depth", depth, limits.depth_max)?;
     check_node(s, start)?;
     let compiled = filter.compile(s);
+    // A node's mark is its place in `nodes`. A link between two nodes that are both expanded
+    // (nearer than `depth`) is taken from the one expanded first only: that keeps each link
+    // once without sorting them (sorting was a third of a depth-2 walk of 200 links).
     Ok(with_marks(|marks| {
         marks.set(start, 0, 0);
         let mut nodes = Vec::with_capacity(128);
@@ -190,6 +194,7 @@ pub fn neighbourhood(
                 );
                 s.warm_adjacency(&ahead, true);
             }
+            let place = head as u32;
             let (v, d) = nodes[head];
             head += 1;
             if d as usize >= depth {
@@ -198,6 +203,13 @@ pub fn neighbourhood(
             let (from, to) = s.adjacency_range(v);
             for entry in from..to {
                 let w = s.adjacency_node(entry);
+                let mark = marks.get(w, 0);
+                if let Some(at) = mark
+                    && at < place
+                    && (nodes[at as usize].1 as usize) < depth
+                {
+                    continue;
+                }
                 if !compiled.node_ok(s, w) && w != start {
                     continue;
                 }
@@ -211,19 +223,17 @@ pub fn neighbourhood(
                 if links.len() == before {
                     continue;
                 }
-                if marks.get(w, 0).is_none() {
+                if mark.is_none() {
                     if nodes.len() >= limits.nodes_max {
                         truncated = true;
                         links.truncate(before);
                         continue;
                     }
-                    marks.set(w, 0, d + 1);
+                    marks.set(w, 0, nodes.len() as u32);
                     nodes.push((w, d + 1));
                 }
             }
         }
-        links.sort_unstable();
-        links.dedup();
         Neighbourhood {
             nodes,
             links,
@@ -647,6 +657,55 @@ mod tests {
         assert!(!some.nodes.iter().any(|n| s.node(n.0).id() == "e"));
         let over = neighbourhood(&s, a, 7, &only_x, &Limits::default());
         assert!(matches!(over, Err(GraphError::Limit { what: "depth", .. })));
+    }
+
+    #[test]
+    fn a_neighbourhood_lists_every_link_within_reach_once() {
+        let mut rng = crate::rng::SplitMix64::new(11);
+        let names: Vec<String> = (0..60).map(|i| format!("n{i}")).collect();
+        let edges: Vec<(&str, &str, &str, Option<i64>)> = (0..150)
+            .map(|k| {
+                let (a, b) = (rng.below_u64(60) as usize, rng.below_u64(60) as usize);
+                let kind = if k % 4 == 0 { "y" } else { "x" };
+                (names[a].as_str(), names[b].as_str(), kind, None)
+            })
+            .filter(|e| e.0 != e.1)
+            .collect();
+        let s = graph(&edges);
+        for start in 0..s.node_count() as NodeIx {
+            for depth in 0..4 {
+                let found = neighbourhood(&s, start, depth, &Filter::default(), &Limits::default())
+                    .unwrap();
+                // By hand: distances by a plain breadth-first search, then every link with an
+                // end nearer than `depth`.
+                let mut distance = vec![u32::MAX; s.node_count()];
+                distance[start as usize] = 0;
+                let mut queue = std::collections::VecDeque::from([start]);
+                while let Some(v) = queue.pop_front() {
+                    for &w in s.neighbours(v) {
+                        if distance[w as usize] == u32::MAX {
+                            distance[w as usize] = distance[v as usize] + 1;
+                            queue.push_back(w);
+                        }
+                    }
+                }
+                let near = |v: NodeIx| (distance[v as usize] as usize) < depth;
+                let expected: Vec<LinkIx> = (0..s.link_count() as LinkIx)
+                    .filter(|&l| near(s.link(l).source()) || near(s.link(l).target()))
+                    .collect();
+                let mut got = found.links.clone();
+                got.sort_unstable();
+                assert_eq!(got, expected, "start {start}, depth {depth}");
+                let mut reached: Vec<(NodeIx, u32)> = (0..s.node_count() as NodeIx)
+                    .filter(|&v| (distance[v as usize] as usize) <= depth)
+                    .map(|v| (v, distance[v as usize]))
+                    .collect();
+                let mut nodes = found.nodes.clone();
+                nodes.sort_unstable();
+                reached.sort_unstable();
+                assert_eq!(nodes, reached, "start {start}, depth {depth}");
+            }
+        }
     }
 
     #[test]
