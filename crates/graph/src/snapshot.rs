@@ -666,26 +666,41 @@ impl Snapshot {
             .map(|&(_, rest)| (rest >> 1) as u32)
             .collect();
         drop(keyed);
-        // A link holds from its earliest relationship, as sure as its surest.
-        let (link_day, link_confidence): (Vec<i64>, Vec<u8>) = (0..link_a.len())
-            .into_par_iter()
-            .map(|l| {
-                let run = &supports[support_start[l] as usize..support_start[l + 1] as usize];
-                let day = run
-                    .iter()
-                    .map(|&i| raw.day[i as usize])
-                    .filter(|&d| d != NO_DAY)
-                    .min()
-                    .unwrap_or(NO_DAY);
-                let confidence = run
-                    .iter()
-                    .map(|&i| raw.confidence[i as usize])
-                    .filter(|&c| c != NO_CONFIDENCE)
-                    .max()
-                    .unwrap_or(NO_CONFIDENCE);
-                (day, confidence)
-            })
-            .unzip();
+        // A link holds from its earliest relationship, as sure as its surest. Its
+        // relationships sit anywhere in the raw tables: each part asks for the rows of the
+        // links a few ahead while it reads the current one's.
+        const CHUNK: usize = 1 << 14;
+        const AHEAD: usize = 16;
+        let links = link_a.len();
+        let mut link_day = vec![NO_DAY; links];
+        let mut link_confidence = vec![NO_CONFIDENCE; links];
+        link_day
+            .par_chunks_mut(CHUNK)
+            .zip(link_confidence.par_chunks_mut(CHUNK))
+            .enumerate()
+            .for_each(|(part, (days, confidences))| {
+                let first = part * CHUNK;
+                for (k, (day, confidence)) in days.iter_mut().zip(confidences).enumerate() {
+                    let l = first + k;
+                    if let Some(&ahead) = support_start.get(l + AHEAD)
+                        && let Some(&i) = supports.get(ahead as usize)
+                    {
+                        crate::prefetch(&raw.day[i as usize]);
+                        crate::prefetch(&raw.confidence[i as usize]);
+                    }
+                    let run = &supports[support_start[l] as usize..support_start[l + 1] as usize];
+                    for &i in run {
+                        let d = raw.day[i as usize];
+                        if d != NO_DAY && (*day == NO_DAY || d < *day) {
+                            *day = d;
+                        }
+                        let c = raw.confidence[i as usize];
+                        if c != NO_CONFIDENCE && (*confidence == NO_CONFIDENCE || c > *confidence) {
+                            *confidence = c;
+                        }
+                    }
+                }
+            });
         self.link_a = link_a;
         self.link_b = link_b;
         self.link_kind = link_kind;
@@ -1040,6 +1055,61 @@ mod tests {
             target_ref: b.into(),
             day: None,
             confidence: Some(50),
+        }
+    }
+
+    #[test]
+    fn a_link_holds_from_its_earliest_relationship_as_sure_as_its_surest() {
+        let dated =
+            |id: &str, a: &str, b: &str, day: Option<i64>, confidence: Option<u8>| LinkRecord {
+                day,
+                confidence,
+                ..link(id, "k", a, b)
+            };
+        // Enough links that the per-link pass runs in several parts.
+        let mut links = vec![
+            dated("r1", "a", "b", Some(20), Some(40)),
+            dated("r2", "b", "a", None, Some(70)),
+            dated("r3", "a", "b", Some(12), None),
+            dated("r4", "a", "c", None, None),
+        ];
+        let mut objects = vec![
+            object("a", "x", "s"),
+            object("b", "x", "s"),
+            object("c", "x", "s"),
+        ];
+        for i in 0..40_000 {
+            objects.push(object(&format!("o{i}"), "x", "s"));
+            links.push(dated(
+                &format!("q{i}"),
+                "a",
+                &format!("o{i}"),
+                Some(i64::from(i)),
+                Some((i % 101) as u8),
+            ));
+        }
+        let s = Snapshot::from_batch(Batch {
+            objects,
+            links,
+            ..Batch::default()
+        })
+        .unwrap();
+        let between = |a: &str, b: &str| {
+            let (a, b) = (s.lookup(a).unwrap(), s.lookup(b).unwrap());
+            let found = crate::traverse::links_between(&s, a, b);
+            assert_eq!(found.len(), 1);
+            s.link(found[0])
+        };
+        let ab = between("a", "b");
+        assert_eq!((ab.day(), ab.confidence()), (Some(12), Some(70)));
+        let ac = between("a", "c");
+        assert_eq!((ac.day(), ac.confidence()), (None, None));
+        for i in [0, 16_383, 16_384, 39_999] {
+            let l = between("a", &format!("o{i}"));
+            assert_eq!(
+                (l.day(), l.confidence()),
+                (Some(i64::from(i)), Some((i % 101) as u8))
+            );
         }
     }
 
