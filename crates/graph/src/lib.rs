@@ -28,6 +28,7 @@ pub mod centrality;
 pub mod community;
 mod ids;
 mod marks;
+mod pages;
 pub mod rng;
 mod snapshot;
 pub mod traverse;
