@@ -2,8 +2,8 @@
 //! [`SimpleGraph`] (undirected, distinct neighbours), normalised as networkx normalises them so
 //! the two can be compared.
 
+use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
 
 use rayon::prelude::*;
 
@@ -39,9 +39,8 @@ pub enum Sources {
 /// [`BATCH`]); buffers of 8 bytes per node and source of a batch (512 per node) for path
 /// counts, 16 bytes per node and level a node has in the batch for the levels' lists (about 80
 /// per node on the benchmark graph), and 32 per node. On a million nodes and five million
-/// edges, about 0.045 CPU-seconds per source (measured in `bench/graph`, on a loaded machine;
-/// 0.06 with 32 sources per batch and f64 path counts, 0.13 to 0.18 when sources were swept one
-/// at a time).
+/// edges, about 0.05 CPU-seconds per source (measured in `bench/graph` on a loaded machine;
+/// 0.06 with 32 sources per batch, 0.13 to 0.18 when sources were swept one at a time).
 pub fn betweenness(
     graph: &SimpleGraph<'_>,
     sources: Sources,
@@ -123,8 +122,7 @@ const PUSH_FACTOR: usize = 4;
 ///   graph with 32 sources, instead of 32 walks), and the checks are bit operations on one
 ///   word per node;
 /// - the values of one node for every source of the batch sit together (node-major), so the
-///   sources for which a neighbour counts are read from the same few cache lines, and the path
-///   counts the forward sweep reads are f32s while they are exact (see [`Sweeps::paths`]);
+///   sources for which a neighbour counts are read from the same few cache lines;
 /// - a level with few adjacency entries pushes to its neighbours and a large one has every
 ///   node not yet reached pull from its neighbours (Beamer et al. 2012), so deep graphs (a
 ///   path) cost O(n + m) per batch and not a scan of every node per level;
@@ -143,18 +141,20 @@ const PUSH_FACTOR: usize = 4;
 /// memory system; 7.8 to 8.4 with each level's values packed (one per source at the level),
 /// which saves cache lines but reads every value of a neighbour at the level instead of those
 /// that count. About 30% of the time still waited for the first line of a neighbour's values.
-/// With f32 counts in the forward sweep, 64 sources per batch pays: on 128 sources, one thread,
-/// loaded machine, 5.3 to 5.8 CPU-seconds against 6.2 to 6.9 with 32 (the forward sweep's pull
-/// levels a quarter faster, the reverse sweep a tenth); on 1,000 sources, two threads, 44.7
-/// CPU-seconds against 59.5 (68.5 measured earlier; 178.5 swept one at a time).
+/// On 1,000 sources: 68.5 CPU-seconds (178.5 swept one at a time, in the same conditions).
+///
+/// With the bookkeeping on every thread, 64 sources per batch pays: on 128 sources, two
+/// one-thread runs side by side (one per core, then swapped, twelve each), 6.8 CPU-seconds
+/// against 7.6 with 32; on 1,000 sources, two runs side by side, 49.9 against 56.4 (and 16
+/// batches instead of 32, the last of 8 sources costing nearly a whole one). Path counts as
+/// f32s in the forward sweep (exact up to 2^24, with the batch swept again in f64 beyond) cost
+/// about 3% more on 64 sources: the pull levels were a tenth faster with half the cache lines
+/// per row, but the reverse sweep then had to widen every row to f64.
 struct Sweeps {
     levels: Levels,
     /// Per node and source, node-major ([`BATCH`] per node): the number of shortest paths from
     /// the source (sigma), then, once the reverse sweep has passed the node, (1 + delta) / sigma,
-    /// which is all its predecessors need of it. While every count of a batch is one an f32
-    /// holds exactly (see [`Slot::EXACT`]), the forward sweep keeps them as f32s in the first
-    /// half of each node's row (see [`narrow`]): half as many cache lines of a predecessor to
-    /// read.
+    /// which is all its predecessors need of it.
     paths: Huge<AtomicU64>,
 }
 
@@ -192,23 +192,15 @@ impl Sweeps {
     /// to `centrality`.
     fn accumulate(&mut self, graph: &SimpleGraph<'_>, sources: &[u32], centrality: &[AtomicU64]) {
         let Sweeps { levels, paths } = self;
-        if levels.forward(graph, sources, narrow(paths)) {
-            levels.reverse(graph, narrow(paths), paths, centrality);
-        } else {
-            // Some count is beyond an f32's exact range (deep graphs with many paths): the
-            // batch again, in f64, as exact as the textbook's.
-            let exact = levels.forward(graph, sources, paths);
-            debug_assert!(exact);
-            levels.reverse(graph, paths, paths, centrality);
-        }
+        levels.forward(graph, sources, paths);
+        levels.reverse(graph, paths, centrality);
     }
 }
 
 impl Levels {
     /// The forward sweep: finds the levels of every node for each of `sources` and stores its
-    /// path counts in `sigma`. False, with `level` cleared and the sweep abandoned, when a count
-    /// is beyond what `S` holds exactly.
-    fn forward<S: Slot>(&mut self, graph: &SimpleGraph<'_>, sources: &[u32], sigma: &[S]) -> bool {
+    /// path counts in `sigma`.
+    fn forward(&mut self, graph: &SimpleGraph<'_>, sources: &[u32], sigma: &[AtomicU64]) {
         debug_assert!(!sources.is_empty() && sources.len() <= BATCH);
         let all: Mask = Mask::MAX >> (BATCH - sources.len());
         let Levels {
@@ -248,12 +240,11 @@ impl Levels {
         let degree = |v: u32| graph.neighbours(v).len();
         // Adjacency entries of the nodes that some source has not reached yet.
         let mut remaining = graph.targets.len();
-        let beyond = AtomicBool::new(false);
         // Each level finds the next and sums the path counts of its nodes' predecessors.
         loop {
             let (from, to) = (starts[starts.len() - 2], starts[starts.len() - 1]);
             if from == to {
-                return true;
+                return;
             }
             let current = &entries[from..to];
             let pushed: usize = current
@@ -297,9 +288,7 @@ impl Levels {
                     .par_chunks(LIST_CHUNK)
                     .for_each_init(Gather::new, |gather, chunk| {
                         gather.run(graph, level_ro, sigma, chunk, |w, _, new, sums| {
-                            if store_rows(sigma, w, new, sums) {
-                                beyond.store(true, Relaxed);
-                            }
+                            store_rows(sigma, w, new, sums);
                         });
                     });
                 let done: usize = targets
@@ -329,9 +318,7 @@ impl Levels {
                             let mut left = 0;
                             gather.run(graph, level_ro, sigma, targets, |w, unseen, new, sums| {
                                 if new != 0 {
-                                    if store_rows(sigma, w, new, sums) {
-                                        beyond.store(true, Relaxed);
-                                    }
+                                    store_rows(sigma, w, new, sums);
                                     cells[w as usize - first].store(all & !unseen | new, Relaxed);
                                     out.push((w, new));
                                 }
@@ -351,36 +338,23 @@ impl Levels {
                 next
             };
             mark(level, &entries[from..to], false);
-            if beyond.load(Relaxed) {
-                return false;
-            }
             mark(level, &next, true);
             entries.extend(next);
             starts.push(entries.len());
         }
     }
 
-    /// The reverse sweep, after a forward one that stored its path counts in `sigma`: level by
+    /// The reverse sweep, after a forward one that stored its path counts in `values`: level by
     /// level, deepest first, each node sums what its successors (at the next level for the same
-    /// source) hold in `values`, (1 + delta) / sigma, and stores its own there in place of its
-    /// count. When `sigma` is [`narrow`]`(values)`, a node's row is widened to f64s where it
-    /// comes first (at its deepest level): none of its values has been read or written since
-    /// the forward sweep, and no other node reads them until the next level.
-    fn reverse<S: Slot>(
-        &mut self,
-        graph: &SimpleGraph<'_>,
-        sigma: &[S],
-        values: &[AtomicU64],
-        centrality: &[AtomicU64],
-    ) {
+    /// source) hold, (1 + delta) / sigma, and holds its own instead of its path count. Adds the
+    /// dependencies to `centrality`.
+    fn reverse(&mut self, graph: &SimpleGraph<'_>, values: &[AtomicU64], centrality: &[AtomicU64]) {
         let Levels {
-            seen,
             level,
             entries,
             starts,
             ..
         } = self;
-        let seen_ro: &[AtomicMask] = seen;
         // `level` holds the level after the current one; it is empty now.
         let depths = starts.len() - 2;
         for depth in (1..depths).rev() {
@@ -390,22 +364,15 @@ impl Levels {
                 .par_chunks(LIST_CHUNK)
                 .for_each_init(Gather::new, |gather, chunk| {
                     gather.run(graph, level_ro, values, chunk, |v, sources, _, sums| {
-                        if !S::WIDE {
-                            // `seen` is no longer needed: it marks the rows not widened yet.
-                            let reached = seen_ro[v as usize].swap(0, Relaxed);
-                            if reached != 0 {
-                                widen(sigma, values, v, reached);
-                            }
-                        }
                         let mut gain = 0.0;
                         let mut bits = sources;
                         while bits != 0 {
                             let s = bits.trailing_zeros();
-                            let count = get(values, v, s);
+                            let sigma = get(values, v, s);
                             let after = std::mem::take(&mut sums[s as usize]);
                             // delta = sigma * the sum over successors of (1 + delta) / sigma.
-                            gain += count * after;
-                            set(values, v, s, 1.0 / count + after);
+                            gain += sigma * after;
+                            set(values, v, s, 1.0 / sigma + after);
                             bits &= bits - 1;
                         }
                         // A node is once in a level: no other thread adds to its sum.
@@ -466,11 +433,11 @@ impl Gather {
     /// A group's neighbours are checked first, without a branch per entry, and the values of
     /// those that count are fetched ahead, so that the memory system serves the group's reads
     /// together instead of one after the other.
-    fn run<S: Slot>(
+    fn run(
         &mut self,
         graph: &SimpleGraph<'_>,
         level: &[AtomicMask],
-        paths: &[S],
+        paths: &[AtomicU64],
         targets: &[(u32, Mask)],
         mut finish: impl FnMut(u32, Mask, Mask, &mut [f64; BATCH]),
     ) {
@@ -537,17 +504,16 @@ fn prefetch_levels(graph: &SimpleGraph<'_>, level: &[AtomicMask], group: &[(u32,
 
 /// Asks for the cache lines of `node`'s values for the sources of `mask`.
 #[inline(always)]
-fn prefetch_row<S: Slot>(paths: &[S], node: u32, mask: Mask) {
-    let per_line = 64 / std::mem::size_of::<S>();
-    let line_mask = Mask::MAX >> (BATCH - per_line);
-    let row = node as usize * S::ROW;
-    for line in 0..BATCH / per_line {
-        let wanted = (mask >> (line * per_line)) & line_mask != 0;
+fn prefetch_row(paths: &[AtomicU64], node: u32, mask: Mask) {
+    const PER_LINE: usize = 8;
+    let row = node as usize * BATCH;
+    for line in 0..BATCH / PER_LINE {
+        let wanted = (mask >> (line * PER_LINE)) & 0xff != 0;
         // Not wanted: the first line of the buffer, which stays in the cache.
         prefetch(
             paths
                 .as_ptr()
-                .wrapping_add(if wanted { row + line * per_line } else { 0 }),
+                .wrapping_add(if wanted { row + line * PER_LINE } else { 0 }),
         );
     }
 }
@@ -633,93 +599,19 @@ impl<T> Drop for Huge<T> {
     }
 }
 
-/// Where a node's value for a source is kept: an f32 or an f64, as bits in an atomic word (the
-/// threads write different nodes' values, and read those of the level before).
-trait Slot: Sync {
-    /// The largest path count this holds exactly (counts are whole numbers, summed exactly in
-    /// f64 far beyond this).
-    const EXACT: f64;
-    /// Slots from one node's row to the next.
-    const ROW: usize;
-    /// Whether this is the f64 the reverse sweep needs.
-    const WIDE: bool;
-    fn get(&self) -> f64;
-    fn set(&self, value: f64);
-}
-
-impl Slot for AtomicU32 {
-    /// 2^24: an f32's significand has 24 bits.
-    const EXACT: f64 = 16_777_216.0;
-    const ROW: usize = 2 * BATCH;
-    const WIDE: bool = false;
-    #[inline(always)]
-    fn get(&self) -> f64 {
-        f64::from(f32::from_bits(self.load(Relaxed)))
-    }
-    #[inline(always)]
-    fn set(&self, value: f64) {
-        self.store((value as f32).to_bits(), Relaxed);
-    }
-}
-
-impl Slot for AtomicU64 {
-    /// Counts beyond 2^53 round, as the textbook's f64 counts do.
-    const EXACT: f64 = f64::INFINITY;
-    const ROW: usize = BATCH;
-    const WIDE: bool = true;
-    #[inline(always)]
-    fn get(&self) -> f64 {
-        f64::from_bits(self.load(Relaxed))
-    }
-    #[inline(always)]
-    fn set(&self, value: f64) {
-        self.store(value.to_bits(), Relaxed);
-    }
+#[inline(always)]
+fn get(paths: &[AtomicU64], node: u32, source: u32) -> f64 {
+    f64::from_bits(paths[node as usize * BATCH + source as usize].load(Relaxed))
 }
 
 #[inline(always)]
-fn get<S: Slot>(paths: &[S], node: u32, source: u32) -> f64 {
-    paths[node as usize * S::ROW + source as usize].get()
-}
-
-#[inline(always)]
-fn set<S: Slot>(paths: &[S], node: u32, source: u32, value: f64) {
-    paths[node as usize * S::ROW + source as usize].set(value);
-}
-
-/// `paths` as f32 slots: each node's row of [`BATCH`] f64 slots holds [`BATCH`] f32s in its
-/// first half.
-fn narrow(paths: &[AtomicU64]) -> &[AtomicU32] {
-    // SAFETY: an AtomicU64 is two AtomicU32s' size and at least their alignment, with no
-    // invalid bit patterns. The sweeps read and write a slot with one width at a time: the
-    // forward sweep as f32s, the reverse sweep as f64s once `widen` has run on the row, on the
-    // same thread, and the levels are ordered by rayon's joins; so no access of one width
-    // races with one of the other.
-    unsafe { std::slice::from_raw_parts(paths.as_ptr().cast::<AtomicU32>(), paths.len() * 2) }
-}
-
-/// Rewrites node `node`'s path counts for the sources of `mask` from the f32s of `narrow` to
-/// the f64s of `wide`, the same memory.
-#[inline(always)]
-fn widen(narrow: &[impl Slot], wide: &[AtomicU64], node: u32, mask: Mask) {
-    let mut counts = [0.0; BATCH];
-    let mut bits = mask;
-    while bits != 0 {
-        let s = bits.trailing_zeros();
-        counts[s as usize] = get(narrow, node, s);
-        bits &= bits - 1;
-    }
-    let mut bits = mask;
-    while bits != 0 {
-        let s = bits.trailing_zeros();
-        set(wide, node, s, counts[s as usize]);
-        bits &= bits - 1;
-    }
+fn set(paths: &[AtomicU64], node: u32, source: u32, value: f64) {
+    paths[node as usize * BATCH + source as usize].store(value.to_bits(), Relaxed);
 }
 
 /// Adds node `from`'s values for the sources of `mask` to `sums`.
 #[inline(always)]
-fn add_rows<S: Slot>(sums: &mut [f64; BATCH], paths: &[S], from: u32, mask: Mask) {
+fn add_rows(sums: &mut [f64; BATCH], paths: &[AtomicU64], from: u32, mask: Mask) {
     let mut bits = mask;
     while bits != 0 {
         let s = bits.trailing_zeros();
@@ -728,20 +620,15 @@ fn add_rows<S: Slot>(sums: &mut [f64; BATCH], paths: &[S], from: u32, mask: Mask
     }
 }
 
-/// Stores `sums` as node `to`'s path counts for the sources of `mask`, and zeroes them. True
-/// when one is beyond [`Slot::EXACT`].
+/// Stores `sums` as node `to`'s values for the sources of `mask`, and zeroes them.
 #[inline(always)]
-fn store_rows<S: Slot>(paths: &[S], to: u32, mask: Mask, sums: &mut [f64; BATCH]) -> bool {
-    let mut beyond = false;
+fn store_rows(paths: &[AtomicU64], to: u32, mask: Mask, sums: &mut [f64; BATCH]) {
     let mut bits = mask;
     while bits != 0 {
         let s = bits.trailing_zeros();
-        let count = std::mem::take(&mut sums[s as usize]);
-        beyond |= count > S::EXACT;
-        set(paths, to, s, count);
+        set(paths, to, s, std::mem::take(&mut sums[s as usize]));
         bits &= bits - 1;
     }
-    beyond
 }
 
 /// Eigenvector centrality by power iteration on A + I with L2 normalisation, started from the
