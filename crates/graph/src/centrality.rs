@@ -7,6 +7,8 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use rayon::prelude::*;
 
+use crate::pages::{self, HUGE_PAGE};
+use crate::prefetch;
 use crate::rng::SplitMix64;
 use crate::snapshot::SimpleGraph;
 use crate::{GraphError, Limits, check_limit};
@@ -480,18 +482,6 @@ impl Gather {
     }
 }
 
-/// Asks for the cache line of `at` (a hint: it reads nothing and cannot fault).
-#[inline(always)]
-fn prefetch<T>(at: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch reads nothing and cannot fault; `sse` is part of x86-64.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(at.cast::<i8>())
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = at;
-}
-
 /// Asks for the cache lines of the `level` entries of the neighbours of `group`'s nodes.
 #[inline(always)]
 fn prefetch_levels(graph: &SimpleGraph<'_>, level: &[AtomicMask], group: &[(u32, Mask)]) {
@@ -517,9 +507,6 @@ fn prefetch_row(paths: &[AtomicU64], node: u32, mask: Mask) {
         );
     }
 }
-
-/// Bytes of a large page.
-const HUGE_PAGE: usize = 2 << 20;
 
 /// A buffer aligned to and sized in whole 2 MB pages, which the kernel is asked to back with
 /// 2 MB pages: the sweeps read their buffers at random, and with 4 kB pages nearly every such
@@ -550,13 +537,8 @@ impl<T: Send> Huge<T> {
         let Some(start) = std::ptr::NonNull::new(raw.cast::<T>()) else {
             std::alloc::handle_alloc_error(layout);
         };
-        #[cfg(target_os = "linux")]
-        // SAFETY: the range is the whole allocation, page-aligned, which nothing has written
-        // yet; MADV_HUGEPAGE is a hint about how to back it and keeps its contents. A refusal
-        // (no transparent huge pages) changes nothing, so the result is not checked.
-        unsafe {
-            libc::madvise(raw.cast(), bytes, libc::MADV_HUGEPAGE);
-        }
+        // Nothing has written the allocation yet, so the hint takes.
+        pages::advise(raw, bytes);
         // SAFETY: `len` values fit the allocation, which nothing else refers to.
         let slots = unsafe {
             std::slice::from_raw_parts_mut(start.as_ptr().cast::<std::mem::MaybeUninit<T>>(), len)
