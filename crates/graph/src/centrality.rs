@@ -39,10 +39,10 @@ pub enum Sources {
 /// Cost: per batch, one breadth-first search and one reverse sweep for all its sources
 /// together, O(n + m) per distinct level a node has among the batch's sources (at most
 /// [`BATCH`]); buffers of 8 bytes per node and source of a batch (512 per node) for path
-/// counts, 16 bytes per node and level a node has in the batch for the levels' lists (about 80
+/// counts, 16 bytes per node and level a node has in the batch for the levels' lists (about 70
 /// per node on the benchmark graph), and 32 per node. On a million nodes and five million
-/// edges, about 0.05 CPU-seconds per source (measured in `bench/graph` on a loaded machine;
-/// 0.06 with 32 sources per batch, 0.13 to 0.18 when sources were swept one at a time).
+/// edges, about 0.045 CPU-seconds per source (measured in `bench/graph`; 0.055 with 32 sources
+/// per batch, 0.13 to 0.18 when sources were swept one at a time).
 pub fn betweenness(
     graph: &SimpleGraph<'_>,
     sources: Sources,
@@ -134,21 +134,24 @@ const PUSH_FACTOR: usize = 4;
 /// - checks and sums go by groups of nodes whose values are fetched ahead (see [`Gather`]), and
 ///   the buffers sit on 2 MB pages (see [`Huge`]);
 /// - the bookkeeping between levels (marking a level's nodes, adding to the sums) runs on every
-///   thread too: done on one, it left the other idle for about a tenth of the time.
+///   thread too: done on one, it left the other idle (33.8 s wall for 62 CPU-seconds on 1,000
+///   sources, two threads, before).
 ///
 /// Measured on the benchmark graph, one thread, CPU-seconds per 64 sources on a loaded
-/// machine, with 32 sources per batch and f64 path counts: 4.5 to 5.3; 6.0 to 6.7 without
-/// fetching values ahead; 5.6 to 7.2 with 64 sources per batch (and twice the memory); with 16
-/// (half the memory), about the same on one thread but 10 to 25% more on two, which share the
-/// memory system; 7.8 to 8.4 with each level's values packed (one per source at the level),
-/// which saves cache lines but reads every value of a neighbour at the level instead of those
-/// that count. About 30% of the time still waited for the first line of a neighbour's values.
-/// On 1,000 sources: 68.5 CPU-seconds (178.5 swept one at a time, in the same conditions).
+/// machine, with 32 sources per batch and the bookkeeping on one thread: 4.5 to 5.3; 6.0 to
+/// 6.7 without fetching values ahead; 5.6 to 7.2 with 64 sources per batch (and twice the
+/// memory); with 16 (half the memory), about the same on one thread but 10 to 25% more on two,
+/// which share the memory system; 7.8 to 8.4 with each level's values packed (one per source
+/// at the level), which saves cache lines but reads every value of a neighbour at the level
+/// instead of those that count. About 30% of the time still waited for the first line of a
+/// neighbour's values. On 1,000 sources: 68.5 CPU-seconds (178.5 swept one at a time, in the
+/// same conditions).
 ///
 /// With the bookkeeping on every thread, 64 sources per batch pays: on 128 sources, two
 /// one-thread runs side by side (one per core, then swapped, twelve each), 6.8 CPU-seconds
-/// against 7.6 with 32; on 1,000 sources, two runs side by side, 49.9 against 56.4 (and 16
-/// batches instead of 32, the last of 8 sources costing nearly a whole one). Path counts as
+/// against 7.6 with 32; on 1,000 sources (16 batches instead of 32, the last of 8 sources
+/// costing nearly a whole one), two threads, load average about 2, 22.2 and 25.5 s wall, 42.9
+/// and 49.3 CPU-seconds, against 30.5 and 29.7 s, 56.3 and 55.2 before. Path counts as
 /// f32s in the forward sweep (exact up to 2^24, with the batch swept again in f64 beyond) cost
 /// about 3% more on 64 sources: the pull levels were a tenth faster with half the cache lines
 /// per row, but the reverse sweep then had to widen every row to f64.
