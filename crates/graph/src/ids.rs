@@ -149,16 +149,12 @@ impl IdTable {
         }
         self.start.reserve(more + 1);
         self.text.reserve(text_bytes);
-        // Lookups read all three tables at random (see `pages`); what is written already
-        // keeps its pages, the room reserved here gets large ones.
-        crate::pages::advise(self.start.as_ptr().cast(), self.start.capacity() * 8);
-        crate::pages::advise(self.text.as_ptr(), self.text.capacity());
     }
 
     fn grow_to(&mut self, capacity: usize) {
         debug_assert!(capacity.is_power_of_two());
         let bits = capacity.trailing_zeros();
-        let mut slots = crate::pages::filled(capacity, EMPTY);
+        let mut slots = vec![EMPTY; capacity];
         let mask = capacity - 1;
         for &slot in &self.slots {
             if slot == EMPTY {
