@@ -155,6 +155,15 @@ impl IdTable {
         debug_assert!(capacity.is_power_of_two());
         let bits = capacity.trailing_zeros();
         let mut slots = vec![EMPTY; capacity];
+        // A large table comes from the kernel as untouched pages, each faulted in by the first
+        // filing that lands on it, one at a time; touching them first on every core is
+        // cheaper.
+        if capacity >= 1 << 20 {
+            use rayon::prelude::*;
+            slots
+                .par_chunks_mut(1 << 16)
+                .for_each(|part| part.fill(EMPTY));
+        }
         let mask = capacity - 1;
         for &slot in &self.slots {
             if slot == EMPTY {
