@@ -64,18 +64,24 @@ impl IdTable {
         if self.slots.is_empty() {
             return None;
         }
+        self.probe(id, hash).ok()
+    }
+
+    /// The index of an id, or the empty slot where it would be filed (the table has slots).
+    #[inline]
+    fn probe(&self, id: &str, hash: u64) -> Result<u32, usize> {
         let mask = self.slots.len() - 1;
         let tag = hash >> 32;
         let mut at = self.home(tag);
         loop {
             let slot = self.slots[at];
             if slot == EMPTY {
-                return None;
+                return Err(at);
             }
             if slot >> 32 == tag {
                 let i = (slot as u32) - 1;
                 if self.text(i) == id {
-                    return Some(i);
+                    return Ok(i);
                 }
             }
             at = (at + 1) & mask;
@@ -188,27 +194,15 @@ impl IdTable {
         if (self.len() + 1) * 2 > self.slots.len() {
             self.grow_to((self.slots.len() * 2).max(16));
         }
-        let mask = self.slots.len() - 1;
-        let tag = hash >> 32;
-        let mut at = self.home(tag);
-        loop {
-            let slot = self.slots[at];
-            if slot == EMPTY {
-                break;
-            }
-            if slot >> 32 == tag {
-                let i = (slot as u32) - 1;
-                if self.text(i) == id {
-                    return (i, false);
-                }
-            }
-            at = (at + 1) & mask;
-        }
+        let at = match self.probe(id, hash) {
+            Ok(i) => return (i, false),
+            Err(at) => at,
+        };
         let index = self.len() as u32;
         debug_assert!(index < u32::MAX, "the caller bounds the number of ids");
         self.text.push_str(id);
         self.start.push(self.text.len() as u64);
-        self.slots[at] = tag << 32 | u64::from(index + 1);
+        self.slots[at] = (hash >> 32) << 32 | u64::from(index + 1);
         (index, true)
     }
 
