@@ -10,9 +10,10 @@
 //!
 //! Each thread keeps its table between walks: a shortest path on a million nodes marks tens of
 //! thousands, and growing a fresh table to that size took a tenth of the walk (measured in
-//! `bench/graph`). A walk empties only the slots it filled, and a table far larger than its
-//! last walk needed is given back, so a small walk after a large one stays in the first-level
-//! cache.
+//! `bench/graph`). A walk empties only the slots it filled. A table more than 16 times what
+//! each of the last `SMALL_WALKS_MAX` walks needed is given back, so a run of small walks after
+//! a large one works in the first-level cache again; until then a thread holds at most 52 bytes
+//! per node the largest walk marked (12-byte slots, a quarter to half full, and a 4-byte list).
 
 use std::cell::RefCell;
 
