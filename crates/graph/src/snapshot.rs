@@ -393,7 +393,10 @@ impl Snapshot {
         {
             return Err(GraphError::TooLarge(self.ids.len()));
         }
-        let (i, new) = self.ids.get_or_push(record.id.as_ref(), hash);
+        let (i, new) = self
+            .ids
+            .get_or_push(record.id.as_ref(), hash)
+            .ok_or(GraphError::TooLarge(self.ids.len()))?;
         if !new {
             let i = i as usize;
             self.kind[i] = kind;
@@ -440,7 +443,10 @@ impl Snapshot {
         {
             return Err(GraphError::TooLarge(raw.ids.len()));
         }
-        let (i, new) = raw.ids.get_or_push(record.id.as_ref(), hash);
+        let (i, new) = raw
+            .ids
+            .get_or_push(record.id.as_ref(), hash)
+            .ok_or(GraphError::TooLarge(raw.ids.len()))?;
         if new {
             raw.source.push(PENDING);
             raw.target.push(PENDING);
