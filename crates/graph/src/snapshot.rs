@@ -9,7 +9,7 @@
 //! is a sorted run of distinct neighbours, each with the links it shares with the node.
 //!
 //! Cost of a reindex: one parallel sort of the live links by (node pair, type) and a few linear
-//! passes; about 0.7 s on two cores for a million objects and 5 million links (measured in
+//! passes; about 0.6 s on two cores for a million objects and 5 million links (measured in
 //! `bench/graph`).
 
 use std::borrow::Cow;
@@ -283,7 +283,7 @@ impl Snapshot {
     ///
     /// Cost: the batch's ids are hashed and the links' ends looked up on every core, then the
     /// records are filed one by one; a million objects and five million relationships, in
-    /// batches of 500,000 borrowed records after a [`Snapshot::reserve`], take about 1.8 s on
+    /// batches of 500,000 borrowed records after a [`Snapshot::reserve`], take about 1.5 s on
     /// two cores (measured in `bench/graph`; most of it waiting for memory: the tables are
     /// larger than the caches).
     pub fn add<S: Text>(&mut self, batch: Batch<S>) -> Result<(), GraphError> {
