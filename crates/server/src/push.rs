@@ -106,6 +106,54 @@ fn cursor_path(data_dir: &Path, peer: &str) -> PathBuf {
     data_dir.join(SYNC_DIR).join(format!("{peer}.push.json"))
 }
 
+/// A push run from a node that is not serving (`tessera peer push`): opens the node in
+/// `data_dir` (its store, key, ledger and policy file), records in the ledger what the node
+/// created since the last record (what is pushed must be recorded as created before it is
+/// recorded as released), then pushes to the peer named `name` as `partner` (default: the
+/// peer's name). The store must not be open elsewhere: a serving node pushes with its
+/// `--push-interval-s`.
+pub fn push_from_data_dir(
+    data_dir: &Path,
+    name: &str,
+    partner: Option<&str>,
+    options: &PushOptions,
+) -> Result<PushReport, SyncError> {
+    let invalid = |detail: String| SyncError::Node(NodeError::Invalid(detail));
+    let peers = crate::peers::load(data_dir).map_err(|e| invalid(e.to_string()))?;
+    let peer = peers
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| invalid(crate::peers::PeersError::Unknown(name.to_string()).to_string()))?;
+    let policy = crate::policy_file::load(data_dir)
+        .map_err(|e| invalid(e.to_string()))?
+        .ok_or_else(|| {
+            invalid(format!(
+                "no policy file ({}): this node releases nothing to anyone until it has one",
+                crate::policy_file::path(data_dir).display()
+            ))
+        })?;
+    let store = Store::open(data_dir).map_err(|e| SyncError::Node(e.into()))?;
+    let key = crate::node::load_or_create_key(data_dir)?;
+    let mut ledger = crate::node::open_ledger(data_dir)?;
+    crate::node::record_created(data_dir, &store, &mut ledger)?;
+    let ledger = Mutex::new(ledger);
+    let local = Outgoing {
+        data_dir,
+        store: &store,
+        ledger: &ledger,
+        key: &key,
+        policy: Arc::new(policy),
+    };
+    let outcome = push_peer(&local, peer, partner.unwrap_or(name), options);
+    // Closed whether or not the push got through: what it recorded stays recorded.
+    ledger
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .close()
+        .map_err(|e| SyncError::Node(e.into()))?;
+    outcome
+}
+
 /// Pushes to `peer` what this node's policy releases to `partner` and the peer does not have
 /// from this node yet.
 pub fn push_peer(

@@ -202,39 +202,8 @@ fn push(
     options: &PushOptions,
     json_output: bool,
 ) -> Result<u8, String> {
-    let all = peers::load(dir).map_err(|e| e.to_string())?;
-    let peer = all
-        .iter()
-        .find(|p| p.name == name)
-        .ok_or_else(|| peers::PeersError::Unknown(name.to_string()).to_string())?;
-    let partner = partner.unwrap_or(name);
-    let policy = server::policy_file::load(dir)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| {
-            format!(
-                "no policy file ({}): this node releases nothing to anyone until it has one",
-                server::policy_file::path(dir).display()
-            )
-        })?;
-    let store = store::Store::open(dir).map_err(|e| e.to_string())?;
-    let key = server::node::load_or_create_key(dir).map_err(|e| e.to_string())?;
-    // What is pushed must be in the ledger as created before it is recorded as released.
-    let mut ledger = server::node::open_ledger(dir).map_err(|e| e.to_string())?;
-    server::node::record_created(dir, &store, &mut ledger).map_err(|e| e.to_string())?;
-    let ledger = Mutex::new(ledger);
-    let local = push::Outgoing {
-        data_dir: dir,
-        store: &store,
-        ledger: &ledger,
-        key: &key,
-        policy: std::sync::Arc::new(policy),
-    };
-    let outcome = push::push_peer(&local, peer, partner, options);
-    let ledger = ledger
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    ledger.close().map_err(|e| e.to_string())?;
-    let report = outcome.map_err(|e| e.to_string())?;
+    let report =
+        push::push_from_data_dir(dir, name, partner, options).map_err(|e| e.to_string())?;
     crate::emit(
         json_output,
         &json!({ "pushed": report }),
