@@ -201,7 +201,8 @@ impl IdTable {
 
     /// The index of an id, filing it (at the next index, `0, 1, 2, ...` in order of arrival)
     /// when the table does not hold it; `true` with a new id. One probe does both. `None`: the
-    /// id does not fit (the arena is full at 32 GB, or the id is longer than 4 GB).
+    /// id does not fit (`u32::MAX` ids held, the arena full at 32 GB, or an id longer than
+    /// 4 GB); an id held already is still found.
     pub(crate) fn get_or_push(&mut self, id: &str, hash: u64) -> Option<(u32, bool)> {
         if (self.len() + 1) * 2 > self.slots.len() {
             self.grow_to((self.slots.len() * 2).max(16));
@@ -214,7 +215,8 @@ impl IdTable {
             .ok()
             .filter(|&o| o < u32::MAX)?;
         let len = u32::try_from(id.len()).ok()?;
-        let index = u32::try_from(self.len()).ok()?;
+        // `u32::MAX` is no index: the snapshot marks dead entries with it.
+        let index = u32::try_from(self.len()).ok().filter(|&i| i < u32::MAX)?;
         self.arena.extend_from_slice(&index.to_le_bytes());
         self.arena.extend_from_slice(&len.to_le_bytes());
         self.arena.extend_from_slice(id.as_bytes());

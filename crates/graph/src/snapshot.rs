@@ -388,11 +388,6 @@ impl Snapshot {
         let day = record.day.unwrap_or(NO_DAY);
         let confidence = record.confidence.map_or(NO_CONFIDENCE, |c| c.min(100));
         self.dirty = true;
-        if self.ids.len() >= DEAD as usize
-            && self.ids.get_hashed(record.id.as_ref(), hash).is_none()
-        {
-            return Err(GraphError::TooLarge(self.ids.len()));
-        }
         let (i, new) = self
             .ids
             .get_or_push(record.id.as_ref(), hash)
@@ -439,10 +434,6 @@ impl Snapshot {
         let confidence = record.confidence.map_or(NO_CONFIDENCE, |c| c.min(100));
         self.dirty = true;
         let raw = &mut self.raw;
-        if raw.ids.len() >= DEAD as usize && raw.ids.get_hashed(record.id.as_ref(), hash).is_none()
-        {
-            return Err(GraphError::TooLarge(raw.ids.len()));
-        }
         let (i, new) = raw
             .ids
             .get_or_push(record.id.as_ref(), hash)
