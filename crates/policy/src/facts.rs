@@ -13,6 +13,9 @@
 //! decided from the object itself (see `crate::decide::assess_facts`), so facts never widen what
 //! the object would get.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use stix::Object;
@@ -29,13 +32,61 @@ pub(crate) type RequiredSlot = (String, bool, Vec<String>);
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReleaseFacts {
     id: String,
-    object_type: String,
+    /// The parts many versions have in common are shared ([`FactsShare`]): a server keeping
+    /// the facts of a million versions holds each type, marking list and set of property
+    /// names once.
+    object_type: Arc<str>,
     provenance: Provenance,
     too_deep: bool,
-    markings: Option<Value>,
+    markings: Option<Arc<Value>>,
     /// Top-level property names, each followed by a NUL (one allocation, not one per name).
-    properties: String,
+    properties: Arc<str>,
     slots: Vec<RequiredSlot>,
+}
+
+/// Makes facts share the parts they have in common with facts shared before: the type, the
+/// marking list and the set of property names. Holds at most [`FactsShare::PARTS_MAX`] parts
+/// of each kind; past that, facts keep their own.
+#[derive(Debug, Default)]
+pub struct FactsShare {
+    types: HashSet<Arc<str>>,
+    properties: HashSet<Arc<str>>,
+    /// By the marking list's JSON text.
+    markings: HashMap<String, Arc<Value>>,
+}
+
+impl FactsShare {
+    /// Most distinct parts of each kind kept for sharing.
+    pub const PARTS_MAX: usize = 65_536;
+
+    /// The same facts, holding shared parts where it can.
+    pub fn share(&mut self, mut facts: ReleaseFacts) -> ReleaseFacts {
+        facts.object_type = shared_str(&mut self.types, facts.object_type);
+        facts.properties = shared_str(&mut self.properties, facts.properties);
+        if let Some(markings) = facts.markings.take() {
+            let text = markings.to_string();
+            facts.markings = Some(match self.markings.get(&text) {
+                Some(known) => Arc::clone(known),
+                None if self.markings.len() < Self::PARTS_MAX => {
+                    self.markings.insert(text, Arc::clone(&markings));
+                    markings
+                }
+                None => markings,
+            });
+        }
+        facts
+    }
+}
+
+fn shared_str(known: &mut HashSet<Arc<str>>, text: Arc<str>) -> Arc<str> {
+    match known.get(&*text) {
+        Some(shared) => Arc::clone(shared),
+        None if known.len() < FactsShare::PARTS_MAX => {
+            known.insert(Arc::clone(&text));
+            text
+        }
+        None => text,
+    }
 }
 
 /// Ends each property name in [`ReleaseFacts::properties`].
@@ -63,14 +114,17 @@ impl ReleaseFacts {
             .collect();
         ReleaseFacts {
             id: object.id().to_string(),
-            object_type: object.object_type().to_string(),
+            object_type: object.object_type().into(),
             provenance: provenance.clone(),
             too_deep: map.values().map(|v| json_depth(v, 0)).max().unwrap_or(0) > JSON_DEPTH_MAX,
-            markings: map.get("object_marking_refs").cloned(),
-            properties: map.keys().fold(String::new(), |mut names, name| {
-                push_name(&mut names, name);
-                names
-            }),
+            markings: map.get("object_marking_refs").cloned().map(Arc::new),
+            properties: map
+                .keys()
+                .fold(String::new(), |mut names, name| {
+                    push_name(&mut names, name);
+                    names
+                })
+                .into(),
             slots: crate::closure::required_slots(object.object_type(), &references),
         }
     }
@@ -89,12 +143,16 @@ impl ReleaseFacts {
         };
         Ok(ReleaseFacts {
             slots: crate::closure::required_slots(&object_type, &scanned.references),
-            markings: scanned.references.get("object_marking_refs").cloned(),
+            markings: scanned
+                .references
+                .get("object_marking_refs")
+                .cloned()
+                .map(Arc::new),
             id,
-            object_type,
+            object_type: object_type.into(),
             provenance: provenance.clone(),
             too_deep: scanned.depth > JSON_DEPTH_MAX,
-            properties: scanned.properties,
+            properties: scanned.properties.into(),
         })
     }
 
@@ -116,7 +174,7 @@ impl ReleaseFacts {
     }
 
     pub(crate) fn markings(&self) -> Option<&Value> {
-        self.markings.as_ref()
+        self.markings.as_deref()
     }
 
     /// Whether the object has this top-level property. A name holding the separator is said to
@@ -454,6 +512,40 @@ mod tests {
             ReleaseFacts::of(&object, provenance),
             ReleaseFacts::from_json(&text, provenance).expect("scanned"),
         )
+    }
+
+    /// Shared facts are the same facts; versions of one shape hold one copy of each part, and a
+    /// different marking list stays its own.
+    #[test]
+    fn shared_facts_are_equal_and_hold_one_copy_of_common_parts() {
+        let mut share = FactsShare::default();
+        let green = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
+        let amber = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
+        let facts = |n: u32, marking: &str| {
+            both(
+                json!({
+                    "type": "attack-pattern", "spec_version": "2.1",
+                    "id": format!("attack-pattern--6a2a0a8e-3b4b-4f4f-9b9b-0c0c0c0c{n:04x}"),
+                    "created": "2024-01-01T00:00:00Z", "modified": "2024-01-01T00:00:00Z",
+                    "name": "x", "object_marking_refs": [marking],
+                }),
+                &Provenance::Local,
+            )
+            .1
+        };
+        let (a, b, c) = (facts(1, green), facts(2, green), facts(3, amber));
+        let (sa, sb, sc) = (
+            share.share(a.clone()),
+            share.share(b.clone()),
+            share.share(c.clone()),
+        );
+        assert_eq!((&sa, &sb, &sc), (&a, &b, &c));
+        assert!(Arc::ptr_eq(&sa.object_type, &sb.object_type));
+        assert!(Arc::ptr_eq(&sa.properties, &sc.properties));
+        let marking = |f: &ReleaseFacts| Arc::clone(f.markings.as_ref().unwrap());
+        assert!(Arc::ptr_eq(&marking(&sa), &marking(&sb)));
+        assert!(!Arc::ptr_eq(&marking(&sa), &marking(&sc)));
+        assert_eq!(sc.markings(), Some(&json!([amber])));
     }
 
     #[test]

@@ -123,7 +123,7 @@ pub use closure::{
 pub use decide::JSON_DEPTH_MAX;
 pub use decision::{Basis, Decision, Reason, Redaction, Release};
 pub use error::{PolicyError, Problem, ProblemKind};
-pub use facts::ReleaseFacts;
+pub use facts::{FactsShare, ReleaseFacts};
 pub use file::FORMAT_VERSION;
 pub use model::{LocationPrecision, Partner, Provenance, Redact, Role, Rule, SharingGroup};
 pub use policy::{NAME_LENGTH_MAX, Policy, RESERVED_PROPERTIES};

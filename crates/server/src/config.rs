@@ -62,6 +62,10 @@ pub struct Limits {
     /// The store's page cache (redb): enough for the key index of a few million versions, so
     /// that the ids a partner page refers to are looked up in memory.
     pub store_cache_bytes: usize,
+    /// Most ids the release index holds in memory (the current version of each, with its
+    /// release facts: about half a kilobyte each); a larger store is decided from the store
+    /// alone. 0 turns the index off.
+    pub release_index_max: usize,
 }
 
 impl Default for Limits {
@@ -87,6 +91,7 @@ impl Default for Limits {
             held_cache_max: 8_192,
             facts_cache_max: 131_072,
             store_cache_bytes: 512 << 20,
+            release_index_max: 4_000_000,
         }
     }
 }

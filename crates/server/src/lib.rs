@@ -33,6 +33,7 @@ pub mod partners;
 pub mod peers;
 pub mod policy_file;
 pub mod push;
+mod release_index;
 mod state;
 pub mod sync;
 mod taxii;
@@ -134,8 +135,14 @@ pub fn serve(config: Config, started: impl FnOnce(&Started)) -> Result<(), Serve
         .filter(|r| r.token_sha256.is_some())
         .count();
     let partners_count = policy.partners().len();
+    let store = Arc::new(store);
+    let release_index = Arc::new(release_index::ReleaseIndex::new(
+        Arc::clone(&store),
+        limits.release_index_max,
+    ));
+    release_index.build_in_background();
     let app = Arc::new(App {
-        store: Arc::new(store),
+        store,
         policy: Watched::new(policy_path, "policy", policy, policy_stamp, load_policy),
         partners: Watched::new(
             partners_path,
@@ -156,6 +163,7 @@ pub fn serve(config: Config, started: impl FnOnce(&Started)) -> Result<(), Serve
             held: outbound::HeldCache::new(limits.held_cache_max),
             facts: outbound::FactsCache::new(limits.facts_cache_max),
             memberships: outbound::MembershipCache::new(MEMBERSHIP_PARTNERS_MAX),
+            index: release_index,
         },
         key,
         ledger: Arc::new(Mutex::new(ledger)),

@@ -24,6 +24,7 @@ use store::query::{Selection, Snapshot, Watermark};
 
 use crate::files::micros_text;
 use crate::node::VersionName;
+use crate::release_index::{IndexView, ReleaseIndex, facts_of};
 use crate::taxii::collections::PEER_SOURCE_PREFIX;
 use crate::taxii::error::TaxiiError;
 use crate::taxii::media::STIX_MEDIA_TYPE;
@@ -121,11 +122,20 @@ struct SnapshotResolver<'s> {
     snapshot: &'s Snapshot<'s>,
     held: &'s HeldCache,
     facts: &'s FactsCache,
+    /// The release index at the snapshot's state, when it has one.
+    index: Option<&'s IndexView<'s>>,
 }
 
 impl SnapshotResolver<'_> {
+    fn current_seq(&self, id: &str) -> Result<Option<u64>, store::StoreError> {
+        match self.index {
+            Some(index) => Ok(index.get(id).map(|current| current.seq)),
+            None => self.snapshot.current_seq(id),
+        }
+    }
+
     fn lookup(&self, id: &str) -> Result<Option<Arc<Held>>, store::StoreError> {
-        let Some(seq) = self.snapshot.current_seq(id)? else {
+        let Some(seq) = self.current_seq(id)? else {
             return Ok(None);
         };
         if let Some(held) = self.held.get(seq) {
@@ -143,6 +153,9 @@ impl SnapshotResolver<'_> {
     /// The facts of the current version: from the cache, else from a parsed version at hand,
     /// else scanned from the stored text (no values built but the references).
     fn lookup_facts(&self, id: &str) -> Result<Option<Arc<ReleaseFacts>>, store::StoreError> {
+        if let Some(index) = self.index {
+            return Ok(index.get(id).map(|current| Arc::clone(&current.facts)));
+        }
         let Some(seq) = self.snapshot.current_seq(id)? else {
             return Ok(None);
         };
@@ -151,15 +164,7 @@ impl SnapshotResolver<'_> {
         }
         let facts = match self.held.get(seq) {
             Some(held) => ReleaseFacts::of(&held.object, &held.provenance),
-            None => {
-                let version = self.snapshot.version(seq)?;
-                let provenance = provenance_of(&version.source);
-                match ReleaseFacts::from_json(&version.canonical_json, &provenance) {
-                    Ok(facts) => facts,
-                    // Text the scan does not take (a property name with escapes): the object.
-                    Err(_) => ReleaseFacts::of(&version.object()?, &provenance),
-                }
-            }
+            None => facts_of(&self.snapshot.version(seq)?)?,
         };
         let facts = Arc::new(facts);
         self.facts.insert(seq, Arc::clone(&facts));
@@ -306,6 +311,7 @@ pub(crate) struct Caches {
     pub held: HeldCache,
     pub facts: FactsCache,
     pub memberships: MembershipCache,
+    pub index: Arc<ReleaseIndex>,
 }
 
 /// One page of released versions.
@@ -342,19 +348,25 @@ pub(crate) fn page(
     limit: usize,
     examine_max: usize,
 ) -> Result<Page, TaxiiError> {
+    let watermark = snapshot.watermark()?;
+    let index = caches.index.view(snapshot, watermark);
     let resolver = SnapshotResolver {
         snapshot,
         held: &caches.held,
         facts: &caches.facts,
+        index: index.as_ref(),
     };
     let learnt = &caches.memberships;
-    let watermark = snapshot.watermark()?;
     let mut releaser = policy
         .releaser(partner, &resolver)
         .with_memberships(learnt.take(partner, policy, watermark));
+    let known = Known {
+        facts: &caches.facts,
+        index: index.as_ref(),
+    };
     let page = page_with(
         &mut releaser,
-        &caches.facts,
+        &known,
         snapshot,
         selection,
         after_seq,
@@ -365,16 +377,28 @@ pub(crate) fn page(
     page
 }
 
+/// What a page knows of stored versions' release facts beside the store.
+struct Known<'a> {
+    facts: &'a FactsCache,
+    /// The release index at the page's snapshot, when it has one.
+    index: Option<&'a IndexView<'a>>,
+}
+
 fn page_with(
     releaser: &mut Releaser<'_>,
-    facts: &FactsCache,
+    known: &Known<'_>,
     snapshot: &Snapshot<'_>,
     selection: &Selection,
     after_seq: u64,
     limit: usize,
     examine_max: usize,
 ) -> Result<Page, TaxiiError> {
+    let index = known.index;
+    let current_seq = |id: &str| index.and_then(|index| index.get(id)).map(|c| c.seq);
     let mut selected = snapshot.select(selection, after_seq, examine_max)?;
+    if index.is_some() {
+        selected = selected.knowing_current(&current_seq);
+    }
     let mut items: Vec<Released> = Vec::with_capacity(limit.min(1_024));
     let mut more = false;
     // Decided once for the whole page: the policy releases everything to this caller as held.
@@ -383,7 +407,7 @@ fn page_with(
         let version = version?;
         let released = match &as_held {
             Some(word) => Some(release_as_held(word, version)),
-            None => release(releaser, facts, version)?,
+            None => release(releaser, known, version)?,
         };
         let Some(released) = released else {
             continue;
@@ -428,13 +452,19 @@ fn release_as_held(_word: &AsHeld, version: StoredVersion) -> Released {
 /// the parsed object.
 fn release(
     releaser: &mut Releaser<'_>,
-    facts: &FactsCache,
+    known: &Known<'_>,
     version: StoredVersion,
 ) -> Result<Option<Released>, TaxiiError> {
     let provenance = provenance_of(&version.source);
+    let facts = known.facts;
+    let indexed = known
+        .index
+        .and_then(|index| index.get(&version.id))
+        .filter(|current| current.seq == version.seq)
+        .map(|current| Arc::clone(&current.facts));
     // Kept once taken: the versions a page releases are often the ones later pages refer to
     // (an object, then the relationships that name it).
-    let known = match facts.get(version.seq) {
+    let known = match indexed.or_else(|| facts.get(version.seq)) {
         Some(known) => Some(known),
         None => ReleaseFacts::from_json(&version.canonical_json, &provenance)
             .ok()

@@ -213,6 +213,9 @@ pub fn push_peer(
         held: outbound::HeldCache::new(4_096),
         facts: outbound::FactsCache::new(65_536),
         memberships: outbound::MembershipCache::new(1),
+        // A push is one walk of the log: an index of the whole store would cost more to build
+        // than the walk saves.
+        index: Arc::new(crate::release_index::ReleaseIndex::off()),
     };
     for _ in 0..options.envelopes_max {
         let snapshot = local.store.snapshot()?;

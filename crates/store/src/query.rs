@@ -285,6 +285,19 @@ impl Watermark {
     pub fn last_seq(&self) -> u64 {
         self.last_seq
     }
+
+    /// How many versions were withdrawn in the snapshot's state.
+    pub fn withdrawals(&self) -> u64 {
+        self.withdrawals
+    }
+
+    /// Whether this state may follow `earlier` (nothing it holds is fewer): versions are only
+    /// appended and withdrawals only added, so a later state of the same store never has less.
+    pub fn may_follow(&self, earlier: &Watermark) -> bool {
+        self.last_seq >= earlier.last_seq
+            && self.versions >= earlier.versions
+            && self.withdrawals >= earlier.withdrawals
+    }
 }
 
 /// Most withdrawals one call of [`Snapshot::withdrawals`] returns.
@@ -386,6 +399,67 @@ impl Snapshot<'_> {
         Ok(None)
     }
 
+    /// Calls `visit(id, seq)` with the current (latest live) version of every id the node
+    /// holds, in id order: one pass over the key index, for a caller that keeps its own index
+    /// of current versions. `visit` returns `false` to stop early.
+    pub fn each_current(&self, mut visit: impl FnMut(&str, u64) -> bool) -> Result<(), StoreError> {
+        // The keys of one id are adjacent and ordered by version, so an id's current version
+        // is the last live one before the id changes.
+        let mut pending: Option<(String, u64)> = None;
+        for entry in self.keys.iter().map_err(dbe)? {
+            let (key, value) = entry.map_err(dbe)?;
+            let (id, _) = key.value();
+            let seq = value.value().0;
+            if pending.as_ref().is_some_and(|(held, _)| held != id) {
+                let (held, current) = pending.take().expect("checked just above");
+                if !visit(&held, current) {
+                    return Ok(());
+                }
+            }
+            if self.is_withdrawn(seq)? {
+                continue;
+            }
+            match &mut pending {
+                Some((_, current)) => *current = seq,
+                None => pending = Some((id.to_string(), seq)),
+            }
+        }
+        if let Some((held, current)) = pending {
+            visit(&held, current);
+        }
+        Ok(())
+    }
+
+    /// The seqs of the versions added after `after_seq`, in order, at most `limit`.
+    pub fn seqs_after(&self, after_seq: u64, limit: usize) -> Result<Vec<u64>, StoreError> {
+        let mut out = Vec::new();
+        if limit == 0 || after_seq == u64::MAX {
+            return Ok(out);
+        }
+        for entry in self.versions.range(after_seq + 1..).map_err(dbe)? {
+            out.push(entry.map_err(dbe)?.0.value());
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The seqs of every withdrawn version, at most `limit` (in seq order).
+    pub fn withdrawn_seqs(&self, limit: usize) -> Result<Vec<u64>, StoreError> {
+        let Some(table) = &self.tombstones else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for entry in table.iter().map_err(dbe)? {
+            if out.len() >= limit {
+                break;
+            }
+            out.push(entry.map_err(dbe)?.0.value());
+        }
+        Ok(out)
+    }
+
     /// The current (latest live) version of `id`, or `None` when the node does not hold it
     /// (or withdrew every version).
     pub fn current(&self, id: &str) -> Result<Option<StoredVersion>, StoreError> {
@@ -451,6 +525,7 @@ impl Snapshot<'_> {
             snapshot: self,
             selection,
             candidates,
+            current: None,
             examined: 0,
             examine_max,
             last_examined: None,
@@ -481,18 +556,24 @@ impl Snapshot<'_> {
         Ok(seqs)
     }
 
-    /// Whether the version `seq` of `id` is one the version match keeps.
+    /// Whether the version `seq` of `id` is one the version match keeps. `current`, when
+    /// given, answers for the current seq of an id at this snapshot's state.
     fn version_kept(
         &self,
         id: &str,
         seq: u64,
         versions: &VersionMatch,
+        current: Option<&CurrentSeq<'_>>,
     ) -> Result<bool, StoreError> {
         if versions.all {
             // Withdrawn versions were skipped before this is asked.
             return Ok(true);
         }
-        if versions.last && self.current_seq(id)? == Some(seq) {
+        let current_seq = match current {
+            Some(current) => current(id),
+            None => self.current_seq(id)?,
+        };
+        if versions.last && current_seq == Some(seq) {
             return Ok(true);
         }
         if versions.first || !versions.at.is_empty() {
@@ -520,6 +601,10 @@ fn next_typed(range: &mut TypeRange) -> Result<Option<u64>, StoreError> {
 
 type TypeRange = redb::Range<'static, (&'static str, u64), ()>;
 
+/// The current seq of an id (`None`: not held), as a caller that keeps its own index of the
+/// current versions at a snapshot's state knows it.
+pub type CurrentSeq<'a> = dyn Fn(&str) -> Option<u64> + 'a;
+
 /// A candidate seq, with where its body is when the source already knows it.
 type Candidate = (u64, Option<(u64, u32)>);
 
@@ -538,13 +623,22 @@ pub struct Selected<'a> {
     snapshot: &'a Snapshot<'a>,
     selection: &'a Selection,
     candidates: Candidates,
+    current: Option<&'a CurrentSeq<'a>>,
     examined: usize,
     examine_max: usize,
     last_examined: Option<u64>,
     budget_spent: bool,
 }
 
-impl Selected<'_> {
+impl<'a> Selected<'a> {
+    /// Asks `current` for the current seq of an id instead of the key index. The caller
+    /// vouches that it answers for this snapshot's state, exactly as
+    /// [`Snapshot::current_seq`] would.
+    pub fn knowing_current(mut self, current: &'a CurrentSeq<'a>) -> Selected<'a> {
+        self.current = Some(current);
+        self
+    }
+
     /// The seq of the last candidate examined (kept or not): where a walk that stopped after
     /// this iterator returned `None` resumes.
     pub fn resume_after(&self) -> Option<u64> {
@@ -614,7 +708,9 @@ impl Selected<'_> {
         // Named ids had their types and versions chosen from the key index up front; the type
         // index yields only the types asked for.
         let from_ids = matches!(self.candidates, Candidates::Seqs(_));
-        if !from_ids && !snapshot.version_kept(&version.id, seq, &selection.versions)? {
+        if !from_ids
+            && !snapshot.version_kept(&version.id, seq, &selection.versions, self.current)?
+        {
             return Ok(None);
         }
         if !selection.sources.keeps(&version.source) {
@@ -799,6 +895,88 @@ mod tests {
             ..Selection::default()
         };
         assert!(seqs(&snapshot, &old_spec, 0).is_empty());
+    }
+
+    /// The key-index walk the store offers to a caller that keeps its own index: every id's
+    /// current version, a withdrawn current version giving way to the one before, an id with
+    /// every version withdrawn gone; and the seqs added after a point, and the withdrawn ones.
+    #[test]
+    fn each_current_seqs_after_and_withdrawn_seqs() {
+        let (_dir, store) = store_with_versions();
+        let currents = |store: &Store| {
+            let snapshot = store.snapshot().unwrap();
+            let mut out = Vec::new();
+            snapshot
+                .each_current(|id, seq| {
+                    out.push((id.to_string(), seq));
+                    true
+                })
+                .unwrap();
+            out
+        };
+        assert_eq!(
+            currents(&store),
+            vec![(A.into(), 3), (C.into(), 4), (B.into(), 2)]
+        );
+        let snapshot = store.snapshot().unwrap();
+        assert_eq!(snapshot.seqs_after(0, 10).unwrap(), vec![1, 2, 3, 4]);
+        assert_eq!(snapshot.seqs_after(2, 1).unwrap(), vec![3]);
+        assert!(snapshot.seqs_after(4, 10).unwrap().is_empty());
+        assert!(snapshot.seqs_after(u64::MAX, 10).unwrap().is_empty());
+        assert!(snapshot.withdrawn_seqs(10).unwrap().is_empty());
+        drop(snapshot);
+        store.delete(A, &VersionMatch::last()).unwrap();
+        store.delete(C, &VersionMatch::all()).unwrap();
+        assert_eq!(currents(&store), vec![(A.into(), 1), (B.into(), 2)]);
+        let snapshot = store.snapshot().unwrap();
+        assert_eq!(snapshot.withdrawn_seqs(10).unwrap(), vec![3, 4]);
+        assert_eq!(snapshot.withdrawn_seqs(1).unwrap(), vec![3]);
+        // Stopping early stops.
+        let mut visited = 0;
+        snapshot
+            .each_current(|_, _| {
+                visited += 1;
+                false
+            })
+            .unwrap();
+        assert_eq!(visited, 1);
+        let later = snapshot.watermark().unwrap();
+        drop(snapshot);
+        let fresh = tempfile::tempdir().unwrap();
+        let empty = Store::init(fresh.path()).unwrap();
+        let earlier = empty.snapshot().unwrap().watermark().unwrap();
+        assert!(later.may_follow(&earlier));
+        assert!(!earlier.may_follow(&later));
+        assert_eq!(later.withdrawals(), 2);
+    }
+
+    /// A selection told the current seqs by the caller keeps what the oracle says is current,
+    /// and gives the same versions as the store's own answer when the oracle agrees.
+    #[test]
+    fn a_selection_may_be_told_the_current_versions() {
+        let (_dir, store) = store_with_versions();
+        let snapshot = store.snapshot().unwrap();
+        let last = Selection {
+            versions: VersionMatch::last(),
+            ..Selection::default()
+        };
+        let kept = |current: &CurrentSeq<'_>| -> Vec<u64> {
+            snapshot
+                .select(&last, 0, 100)
+                .unwrap()
+                .knowing_current(current)
+                .map(|v| v.unwrap().seq)
+                .collect()
+        };
+        let agreeing = |id: &str| snapshot.current_seq(id).unwrap();
+        assert_eq!(kept(&agreeing), vec![2, 3, 4]);
+        // An oracle that knows only A's first version and nothing of C.
+        let other = |id: &str| match id {
+            A => Some(1),
+            B => Some(2),
+            _ => None,
+        };
+        assert_eq!(kept(&other), vec![1, 2]);
     }
 
     #[test]
