@@ -43,7 +43,7 @@
 //! to [`Releaser::release`] is decided as given (it may be an older version, for TAXII's
 //! `versions` endpoint).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -55,7 +55,15 @@ use crate::decide::{
     prune_granular_markings,
 };
 use crate::decision::{Basis, Decision, Reason, Redaction, Release};
-use crate::facts::{ReleaseFacts, RequiredSlot};
+use crate::facts::{ReleaseFacts, RequiredSlot, Shape};
+
+/// Closure's maps are keyed by ids it was given (stored objects, partners' pushes): seeded
+/// per map, so an attacker cannot aim collisions, and several times faster than SipHash on ids.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::quality::RandomState>;
+type HashSet<T> = std::collections::HashSet<T, foldhash::quality::RandomState>;
+
+/// Most verdicts on facts' shapes one releaser remembers.
+const VERDICTS_MAX: usize = 4_096;
 use crate::model::{Partner, Provenance, Role, Rule};
 use crate::policy::Policy;
 use crate::tlp::is_tlp_marking;
@@ -225,6 +233,9 @@ pub struct Releaser<'a> {
     resolver: &'a dyn Resolver,
     limits: ClosureLimits,
     memo: HashMap<String, Result<(), Reason>>,
+    /// What the facts of each shape decided (a referenced object's verdict from its facts
+    /// depends on its shape alone): a page's thousands of references mostly share a few.
+    verdicts: std::cell::RefCell<HashMap<Shape, FactsVerdict>>,
 }
 
 impl<'a> Releaser<'a> {
@@ -249,7 +260,8 @@ impl<'a> Releaser<'a> {
             rules,
             resolver,
             limits: ClosureLimits::default(),
-            memo: HashMap::new(),
+            memo: HashMap::default(),
+            verdicts: std::cell::RefCell::new(HashMap::default()),
         }
     }
 
@@ -380,7 +392,7 @@ impl<'a> Releaser<'a> {
         if partner.role == Role::Analyst {
             return StoredDecision::NeedsObject;
         }
-        let basis = match assess_facts(self.policy, partner, &self.rules, facts) {
+        let basis = match self.assess(partner, facts) {
             FactsVerdict::Withheld(reason) => return StoredDecision::Withhold(reason),
             FactsVerdict::NeedsObject => return StoredDecision::NeedsObject,
             FactsVerdict::Cleared(basis) => basis,
@@ -471,6 +483,20 @@ impl<'a> Releaser<'a> {
         }
     }
 
+    /// [`assess_facts`], remembered by the facts' shape.
+    fn assess(&self, partner: &Partner, facts: &ReleaseFacts) -> FactsVerdict {
+        let shape = facts.shape();
+        if let Some(known) = self.verdicts.borrow().get(&shape) {
+            return known.clone();
+        }
+        let verdict = assess_facts(self.policy, partner, &self.rules, facts);
+        let mut verdicts = self.verdicts.borrow_mut();
+        if verdicts.len() < VERDICTS_MAX {
+            verdicts.insert(shape, verdict.clone());
+        }
+        verdict
+    }
+
     /// Whether the node's current version of `id` is released to the partner. Use it to filter
     /// lists of ids (a TAXII manifest, a graph view) without building the copies.
     pub fn is_released(&mut self, id: &str) -> bool {
@@ -509,7 +535,7 @@ impl<'a> Releaser<'a> {
         let mut builder = Builder {
             graph: Graph::default(),
             queue: VecDeque::new(),
-            pending: HashMap::new(),
+            pending: HashMap::default(),
             resolved: 0,
         };
         for roots in [required, optional] {
@@ -724,7 +750,7 @@ impl Builder {
             Some(facts) if facts.id() == id => facts,
             _ => return self.graph.add(id, Some(Err(Reason::NotHeld)), false),
         };
-        match assess_facts(releaser.policy, partner, &releaser.rules, &facts) {
+        match releaser.assess(partner, &facts) {
             FactsVerdict::Withheld(reason) => self.graph.add(id, Some(Err(reason)), false),
             FactsVerdict::Cleared(_) => self.pend(id, depth, facts.slots().to_vec()),
             FactsVerdict::NeedsObject => self.ensure_from_object(releaser, partner, id, depth),

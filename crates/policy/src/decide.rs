@@ -141,6 +141,7 @@ fn leaves_unchanged(
 }
 
 /// What the decision on a referenced object is, from its facts alone.
+#[derive(Debug, Clone)]
 pub(crate) enum FactsVerdict {
     /// Withheld on its own, for this reason.
     Withheld(Reason),

@@ -195,6 +195,60 @@ impl ReleaseFacts {
     pub(crate) fn slots(&self) -> &[RequiredSlot] {
         &self.slots
     }
+
+    /// What a decision from facts alone looks at, as held: every part but the id and the
+    /// required references. Facts made by one [`FactsShare`] with the same shape hold the same
+    /// parts, so a caller may key what it decided by the parts' addresses (holding the parts,
+    /// so that an address is not reused while it is a key).
+    pub(crate) fn shape(&self) -> Shape {
+        Shape {
+            object_type: Arc::clone(&self.object_type),
+            properties: Arc::clone(&self.properties),
+            markings: self.markings.clone(),
+            too_deep: self.too_deep,
+            provenance: self.provenance.clone(),
+        }
+    }
+}
+
+/// The parts of [`ReleaseFacts`] a decision from facts alone depends on, compared by the
+/// addresses of the shared parts (equal addresses are equal parts; equal parts at different
+/// addresses only miss a cache).
+#[derive(Debug, Clone)]
+pub(crate) struct Shape {
+    object_type: Arc<str>,
+    properties: Arc<str>,
+    markings: Option<Arc<Value>>,
+    too_deep: bool,
+    provenance: Provenance,
+}
+
+impl Shape {
+    fn addresses(&self) -> (*const u8, *const u8, *const Value) {
+        (
+            Arc::as_ptr(&self.object_type).cast::<u8>(),
+            Arc::as_ptr(&self.properties).cast::<u8>(),
+            self.markings.as_ref().map_or(std::ptr::null(), Arc::as_ptr),
+        )
+    }
+}
+
+impl PartialEq for Shape {
+    fn eq(&self, other: &Shape) -> bool {
+        self.addresses() == other.addresses()
+            && self.too_deep == other.too_deep
+            && self.provenance == other.provenance
+    }
+}
+
+impl Eq for Shape {}
+
+impl std::hash::Hash for Shape {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.addresses().hash(state);
+        self.too_deep.hash(state);
+        self.provenance.hash(state);
+    }
 }
 
 /// Every string of an object's JSON text that could be a reference: each string value, at any
