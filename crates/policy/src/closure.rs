@@ -375,10 +375,12 @@ impl<'a> Releaser<'a> {
     }
 
     /// Decides a stored version from its release facts and its stored (canonical) text, without
-    /// the object, when they settle it: withheld on its own or by closure, or released exactly
-    /// as stored (no rule redacts it, and every id it holds is released). Anything else (a
-    /// copy to redact or filter, a marking definition, granular markings, a closure limit)
-    /// is [`StoredDecision::NeedsObject`]: decide the parsed object with
+    /// the object, when they settle it: withheld on its own or by closure, or released as
+    /// stored (no rule redacts it, and every id it holds is released), or with the ids the
+    /// partner may not see filtered out of it (from the text when they sit in top-level lists,
+    /// else from the parsed text, with the graph already explored). Anything else (a copy a
+    /// rule redacts, a marking definition, granular markings, a closure limit) is
+    /// [`StoredDecision::NeedsObject`]: decide the parsed object with
     /// [`Releaser::release_owned`], which decides the same wherever this one does.
     ///
     /// `facts` must be the facts of `stored_json`, the version being released (a caller
@@ -479,7 +481,51 @@ impl<'a> Releaser<'a> {
                     text: Some(text),
                 })
             }
-            _ => StoredDecision::NeedsObject,
+            // Withheld ids nested deeper (ATT&CK's collection lists its contents as objects):
+            // the copy is filtered as `release_owned` filters it, from the graph at hand,
+            // instead of deciding the object again.
+            _ => self.filter_stored(facts, stored_json, basis, &released),
+        }
+    }
+
+    /// The copy of a stored version whose facts cleared it and whose every required
+    /// reference is released, filtered of the references `released` refuses, exactly as
+    /// [`Releaser::release_owned`] filters the object when its rules leave it as held.
+    fn filter_stored(
+        &self,
+        facts: &ReleaseFacts,
+        stored_json: &[u8],
+        basis: Basis,
+        released: &dyn Fn(&str) -> bool,
+    ) -> StoredDecision {
+        let Ok(Value::Object(mut copy)) = serde_json::from_slice::<Value>(stored_json) else {
+            return StoredDecision::NeedsObject;
+        };
+        let mut redactions = Vec::new();
+        if filter_references(&mut copy, facts.object_type(), released, &mut redactions).is_err() {
+            // A required reference is not released: the slots said otherwise, so let the
+            // object decide.
+            return StoredDecision::NeedsObject;
+        }
+        // Facts clear only objects without granular markings, so there is nothing to prune.
+        if let Err(detail) = verify(&copy, released) {
+            return StoredDecision::Withhold(Reason::InvariantBroken { detail });
+        }
+        match Object::from_map(copy) {
+            // Unchanged as `release_owned` says it: nothing removed, released by rules.
+            Ok(_) if redactions.is_empty() && matches!(basis, Basis::Rules(_)) => {
+                StoredDecision::Release(StoredRelease {
+                    basis,
+                    redactions,
+                    text: None,
+                })
+            }
+            Ok(copy) => StoredDecision::Release(StoredRelease {
+                basis,
+                redactions,
+                text: Some(stix::canonical::canonical_object(copy.as_map())),
+            }),
+            Err(_) => StoredDecision::NeedsObject,
         }
     }
 

@@ -109,6 +109,7 @@ fn stored_text_decides_as_the_object_does_on_ics_attack() {
     let resolver = |id: &str| held.get(id).cloned();
     let mut releaser = policy.releaser("bfv", &resolver);
     let (mut released, mut withheld, mut needs_object) = (0, 0, 0);
+    let mut collection_filtered = false;
     for h in held.values() {
         let text = stix::canonical::canonical_object(h.object.as_map());
         let facts = ReleaseFacts::from_json(&text, &h.provenance).expect("scanned");
@@ -117,6 +118,12 @@ fn stored_text_decides_as_the_object_does_on_ics_attack() {
         match stored {
             StoredDecision::Release(stored) => {
                 released += 1;
+                if h.object.object_type() == "x-mitre-collection" {
+                    collection_filtered = stored
+                        .redactions()
+                        .iter()
+                        .any(|r| matches!(r, policy::Redaction::ReferenceRemoved { path, .. } if path.starts_with("x_mitre_contents[")));
+                }
                 let Decision::Release(release) = &decision else {
                     panic!(
                         "{}: released from its text, not from the object: {decision:?}",
@@ -147,8 +154,13 @@ fn stored_text_decides_as_the_object_does_on_ics_attack() {
     // The intrusion sets and the relationships naming them are withheld; everything else is
     // released from its text, losing the copyright marking (a neutral marking whose definition
     // carries no release marking) from `object_marking_refs`. The x-mitre-collection lists the
-    // withheld objects inside its entries, so its copy is filtered from the object.
+    // withheld objects inside its entries: its copy is filtered from the stored text too,
+    // with the graph the text's decision explored, and is the object's filtered copy.
     assert!(released > 1_300, "{released} released from their text");
     assert!(withheld > 40, "{withheld} withheld");
     assert!(needs_object < 20, "{needs_object} parsed");
+    assert!(
+        collection_filtered,
+        "the collection's withheld contents are filtered from its text"
+    );
 }
