@@ -55,7 +55,7 @@ use crate::decide::{
     prune_granular_markings,
 };
 use crate::decision::{Basis, Decision, Reason, Redaction, Release};
-use crate::facts::{ReleaseFacts, RequiredSlot, Shape};
+use crate::facts::{ReleaseFacts, RequiredSlot, Shape, ShapeKey};
 
 /// Closure's maps are keyed by ids it was given (stored objects, partners' pushes): seeded
 /// per map, so an attacker cannot aim collisions, and several times faster than SipHash on ids.
@@ -150,7 +150,7 @@ impl Default for ClosureLimits {
 #[derive(Debug, Default)]
 pub struct Memberships {
     partner: String,
-    memo: HashMap<String, Result<(), Reason>>,
+    memo: HashMap<Arc<str>, Result<(), Reason>>,
 }
 
 impl Memberships {
@@ -232,10 +232,10 @@ pub struct Releaser<'a> {
     rules: Vec<&'a Rule>,
     resolver: &'a dyn Resolver,
     limits: ClosureLimits,
-    memo: HashMap<String, Result<(), Reason>>,
+    memo: HashMap<Arc<str>, Result<(), Reason>>,
     /// What the facts of each shape decided (a referenced object's verdict from its facts
     /// depends on its shape alone): a page's thousands of references mostly share a few.
-    verdicts: std::cell::RefCell<HashMap<Shape, FactsVerdict>>,
+    verdicts: std::cell::RefCell<HashMap<ShapeKey, (FactsVerdict, Shape)>>,
 }
 
 impl<'a> Releaser<'a> {
@@ -403,16 +403,16 @@ impl<'a> Releaser<'a> {
             return StoredDecision::NeedsObject;
         };
         let slots = facts.slots();
-        let mut required: Vec<String> = slots
+        let mut required: Vec<&str> = slots
             .iter()
-            .flat_map(|(_, _, ids)| ids.iter().cloned())
+            .flat_map(|(_, _, ids)| ids.iter().map(String::as_str))
             .collect();
-        let mut seen: HashSet<String> = required.iter().cloned().collect();
+        let mut seen: HashSet<&str> = required.iter().copied().collect();
         required.retain(|id| !is_tlp_marking(id));
-        let optional: Vec<String> = candidates
+        let optional: Vec<&str> = candidates
             .iter()
-            .filter(|id| !is_tlp_marking(id) && seen.insert((*id).clone()))
-            .cloned()
+            .map(String::as_str)
+            .filter(|id| !is_tlp_marking(id) && seen.insert(id))
             .collect();
         // Most versions of a page refer only to objects decided already (their creator, the
         // marking definitions, the ends a page before decided): then the memo decides, and no
@@ -420,7 +420,7 @@ impl<'a> Releaser<'a> {
         let graph = if required
             .iter()
             .chain(&optional)
-            .all(|id| self.memo.contains_key(id))
+            .all(|id| self.memo.contains_key(*id))
         {
             None
         } else {
@@ -453,8 +453,8 @@ impl<'a> Releaser<'a> {
         let unreleased: HashSet<&str> = required
             .iter()
             .chain(&optional)
+            .copied()
             .filter(|id| !released(id))
-            .map(String::as_str)
             .collect();
         if unreleased.is_empty() {
             return StoredDecision::Release(StoredRelease {
@@ -529,18 +529,32 @@ impl<'a> Releaser<'a> {
         }
     }
 
-    /// [`assess_facts`], remembered by the facts' shape.
-    fn assess(&self, partner: &Partner, facts: &ReleaseFacts) -> FactsVerdict {
-        let shape = facts.shape();
-        if let Some(known) = self.verdicts.borrow().get(&shape) {
-            return known.clone();
+    /// [`assess_facts`], remembered by the facts' shape; `answer` reads the verdict.
+    fn with_verdict<R>(
+        &self,
+        partner: &Partner,
+        facts: &ReleaseFacts,
+        answer: impl FnOnce(&FactsVerdict) -> R,
+    ) -> R {
+        let Some(key) = facts.shape_key() else {
+            return answer(&assess_facts(self.policy, partner, &self.rules, facts));
+        };
+        if let Some((known, _)) = self.verdicts.borrow().get(&key) {
+            return answer(known);
         }
         let verdict = assess_facts(self.policy, partner, &self.rules, facts);
+        let answered = answer(&verdict);
         let mut verdicts = self.verdicts.borrow_mut();
-        if verdicts.len() < VERDICTS_MAX {
-            verdicts.insert(shape, verdict.clone());
+        if verdicts.len() < VERDICTS_MAX
+            && let Some((key, shape)) = facts.shape()
+        {
+            verdicts.insert(key, (verdict, shape));
         }
-        verdict
+        answered
+    }
+
+    fn assess(&self, partner: &Partner, facts: &ReleaseFacts) -> FactsVerdict {
+        self.with_verdict(partner, facts, FactsVerdict::clone)
     }
 
     /// Whether the node's current version of `id` is released to the partner. Use it to filter
@@ -576,7 +590,7 @@ impl<'a> Releaser<'a> {
 
     /// Decides the required-closure of `required` then of `optional` (in that order, so that an
     /// object's required references get the whole budget first).
-    fn explore(&mut self, required: &[String], optional: &[String]) -> Graph {
+    fn explore<S: AsRef<str>>(&mut self, required: &[S], optional: &[S]) -> Graph {
         let partner = self.partner.expect("explore is called for a known partner");
         let mut builder = Builder {
             graph: Graph::default(),
@@ -586,7 +600,7 @@ impl<'a> Releaser<'a> {
         };
         for roots in [required, optional] {
             for id in roots {
-                builder.ensure(self, partner, id, 1);
+                builder.ensure(self, partner, id.as_ref(), 1);
             }
             while let Some((node, depth)) = builder.queue.pop_front() {
                 let slots = builder.pending.remove(&node).unwrap_or_default();
@@ -616,9 +630,10 @@ impl<'a> Releaser<'a> {
                 continue;
             }
             if graph.released[i] {
-                self.memo.insert(id.clone(), Ok(()));
+                self.memo.insert(Arc::clone(id), Ok(()));
             } else if graph.truncated.is_none() || graph.exact[i] {
-                self.memo.insert(id.clone(), Err(graph.reasons[i].clone()));
+                self.memo
+                    .insert(Arc::clone(id), Err(graph.reasons[i].clone()));
             }
         }
         graph
@@ -637,8 +652,9 @@ struct Slot {
 /// The objects explored for one call and their memberships.
 #[derive(Debug, Default)]
 struct Graph {
-    index: HashMap<String, usize>,
-    ids: Vec<String>,
+    /// One allocation per id, shared by the index, the list and the memo it goes to.
+    index: HashMap<Arc<str>, usize>,
+    ids: Vec<Arc<str>>,
     /// Decided without the fixpoint: TLP markings, memo hits, ids not held, objects withheld
     /// on their own.
     known: Vec<Option<Result<(), Reason>>>,
@@ -655,8 +671,9 @@ struct Graph {
 impl Graph {
     fn add(&mut self, id: &str, known: Option<Result<(), Reason>>, frontier: bool) -> usize {
         let i = self.ids.len();
-        self.index.insert(id.to_string(), i);
-        self.ids.push(id.to_string());
+        let id: Arc<str> = Arc::from(id);
+        self.index.insert(Arc::clone(&id), i);
+        self.ids.push(id);
         self.known.push(known);
         self.frontier.push(frontier);
         self.slots.push(Vec::new());
@@ -740,7 +757,7 @@ impl Graph {
                     ref_id: slot
                         .targets
                         .first()
-                        .map(|&t| self.ids[t].clone())
+                        .map(|&t| self.ids[t].to_string())
                         .unwrap_or_default(),
                 }
             };
@@ -796,10 +813,18 @@ impl Builder {
             Some(facts) if facts.id() == id => facts,
             _ => return self.graph.add(id, Some(Err(Reason::NotHeld)), false),
         };
-        match releaser.assess(partner, &facts) {
-            FactsVerdict::Withheld(reason) => self.graph.add(id, Some(Err(reason)), false),
-            FactsVerdict::Cleared(_) => self.pend(id, depth, facts.slots().to_vec()),
-            FactsVerdict::NeedsObject => self.ensure_from_object(releaser, partner, id, depth),
+        // The verdict without its basis (a referenced object's basis is not asked for).
+        let verdict = releaser.with_verdict(partner, &facts, |verdict| match verdict {
+            FactsVerdict::Withheld(reason) => Some(Err(reason.clone())),
+            FactsVerdict::Cleared(_) => Some(Ok(())),
+            FactsVerdict::NeedsObject => None,
+        });
+        match verdict {
+            Some(Err(reason)) => self.graph.add(id, Some(Err(reason)), false),
+            // Cleared with no required reference: released, with nothing to explore.
+            Some(Ok(())) if facts.slots().is_empty() => self.graph.add(id, Some(Ok(())), false),
+            Some(Ok(())) => self.pend(id, depth, facts.slots().to_vec()),
+            None => self.ensure_from_object(releaser, partner, id, depth),
         }
     }
 

@@ -196,59 +196,57 @@ impl ReleaseFacts {
         &self.slots
     }
 
-    /// What a decision from facts alone looks at, as held: every part but the id and the
-    /// required references. Facts made by one [`FactsShare`] with the same shape hold the same
-    /// parts, so a caller may key what it decided by the parts' addresses (holding the parts,
-    /// so that an address is not reused while it is a key).
-    pub(crate) fn shape(&self) -> Shape {
-        Shape {
-            object_type: Arc::clone(&self.object_type),
-            properties: Arc::clone(&self.properties),
-            markings: self.markings.clone(),
-            too_deep: self.too_deep,
-            provenance: self.provenance.clone(),
+    /// What a decision from facts alone looks at, for facts of the node's own versions:
+    /// every part but the id and the required references. Facts made by one [`FactsShare`]
+    /// with the same shape hold the same parts, so a caller may key what it decided by the
+    /// parts' addresses ([`ShapeKey`]) while it holds the parts ([`Shape`]), so that an
+    /// address is not reused while it is a key. `None` for a received version (its
+    /// provenance is part of the decision, and rarer).
+    pub(crate) fn shape(&self) -> Option<(ShapeKey, Shape)> {
+        let key = self.shape_key()?;
+        Some((
+            key,
+            Shape {
+                _object_type: Arc::clone(&self.object_type),
+                _properties: Arc::clone(&self.properties),
+                _markings: self.markings.clone(),
+            },
+        ))
+    }
+
+    /// The key of [`Self::shape`] alone, without taking the parts.
+    pub(crate) fn shape_key(&self) -> Option<ShapeKey> {
+        if self.provenance != Provenance::Local {
+            return None;
         }
+        Some(ShapeKey {
+            object_type: Arc::as_ptr(&self.object_type).cast::<u8>() as usize,
+            properties: Arc::as_ptr(&self.properties).cast::<u8>() as usize,
+            markings: self
+                .markings
+                .as_ref()
+                .map_or(0, |m| Arc::as_ptr(m) as usize),
+            too_deep: self.too_deep,
+        })
     }
 }
 
-/// The parts of [`ReleaseFacts`] a decision from facts alone depends on, compared by the
-/// addresses of the shared parts (equal addresses are equal parts; equal parts at different
-/// addresses only miss a cache).
+/// The addresses of a local version's shared parts (equal addresses are equal parts; equal
+/// parts at different addresses only miss a cache), with its depth verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct ShapeKey {
+    object_type: usize,
+    properties: usize,
+    markings: usize,
+    too_deep: bool,
+}
+
+/// Holds the parts a [`ShapeKey`] names, so that their addresses stay theirs.
 #[derive(Debug, Clone)]
 pub(crate) struct Shape {
-    object_type: Arc<str>,
-    properties: Arc<str>,
-    markings: Option<Arc<Value>>,
-    too_deep: bool,
-    provenance: Provenance,
-}
-
-impl Shape {
-    fn addresses(&self) -> (*const u8, *const u8, *const Value) {
-        (
-            Arc::as_ptr(&self.object_type).cast::<u8>(),
-            Arc::as_ptr(&self.properties).cast::<u8>(),
-            self.markings.as_ref().map_or(std::ptr::null(), Arc::as_ptr),
-        )
-    }
-}
-
-impl PartialEq for Shape {
-    fn eq(&self, other: &Shape) -> bool {
-        self.addresses() == other.addresses()
-            && self.too_deep == other.too_deep
-            && self.provenance == other.provenance
-    }
-}
-
-impl Eq for Shape {}
-
-impl std::hash::Hash for Shape {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.addresses().hash(state);
-        self.too_deep.hash(state);
-        self.provenance.hash(state);
-    }
+    _object_type: Arc<str>,
+    _properties: Arc<str>,
+    _markings: Option<Arc<Value>>,
 }
 
 /// Every string of an object's JSON text that could be a reference: each string value, at any
