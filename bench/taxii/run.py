@@ -7,7 +7,9 @@ and the id, so the relationships of each copy point into that copy, and each cop
 x-mitre-collection, whose x_mitre_contents refers to all 1,824 objects of the copy: one page in
 about eighteen carries one; every object also gets TLP:GREEN, one in four
 TLP:AMBER, so that a partner's view is a real policy decision). `tessera serve` (release build)
-is then walked with `GET .../objects/?limit=100` following `next` to the end, unfiltered and
+is started, and once it logs that its release index is built (the index of every id's current
+version and release facts that partner pages are decided with; its build time is printed) it
+is walked with `GET .../objects/?limit=100` following `next` to the end, unfiltered and
 filtered by type (`match[type]=attack-pattern`), as the node's analyst and as a partner cleared
 for GREEN. Every page of every walk is timed (no sampling): the client's wall time from sending
 the request to having the whole body, over one keep-alive connection. The server's CPU time for each page is read
@@ -34,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 
@@ -157,15 +160,29 @@ def load(tessera, data, chunks):
 
 
 def start_tessera(tessera, data):
+    """Starts `tessera serve` and waits until its release index is built (the server logs it):
+    the walks time the steady state, and the build is reported apart. Returns the process, the
+    address and the index's build message."""
     proc = subprocess.Popen([tessera, "--data-dir", data, "serve", "--listen", "127.0.0.1:0",
                              "--requests-per-second", "1000000", "--requests-burst", "1000000"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline().strip()
     match = re.match(r"listening on http://(.+):(\d+)/taxii2/", line)
     if not match:
         proc.kill()
         sys.exit(f"tessera serve did not start: {line!r}")
-    return proc, match.group(1), int(match.group(2))
+    index = None
+    deadline = time.monotonic() + 1800
+    while index is None and time.monotonic() < deadline:
+        logged = proc.stderr.readline()
+        if not logged:
+            break
+        if "release index" in logged:
+            index = logged.strip().split("tessera serve: ", 1)[-1]
+    # The server's later log lines must not fill the pipe and stall it.
+    threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
+    print(f"tessera serve: {index or 'no release index message'}", flush=True)
+    return proc, match.group(1), int(match.group(2)), index
 
 
 def cpu_seconds(pid):
@@ -310,7 +327,7 @@ def main():
                 os.remove(path)
         print(f"loaded {written:,} objects in {load_seconds:.1f} s ({written / load_seconds:,.0f} objects/s)", flush=True)
 
-        proc, host, port = start_tessera(tessera, data)
+        proc, host, port, index_message = start_tessera(tessera, data)
         results = {}
         try:
             path = "/api/collections/shared/objects/"
@@ -347,8 +364,9 @@ def main():
                     ours = results[f"{caller} {name}"]
                     print(f"ratio {name:10} {caller:13}: medallion/tessera per page = "
                           f"{peer[name]['median_ms'] / ours['median_ms']:,.0f}x (medians), "
-                          f"{peer[name]['mean_ms'] / ours['mean_ms']:,.0f}x (means)")
-        print(json.dumps({"objects": written, "load_seconds": load_seconds, "tessera": results,
+                          f"{peer[name]['mean_ms'] / ours['mean_ms']:,.0f}x (means, i.e. page rate over the walk)")
+        print(json.dumps({"objects": written, "load_seconds": load_seconds, "release_index": index_message,
+                          "tessera": results,
                           "tessera_rss_bytes": memory, "medallion": peer}))
     finally:
         shutil.rmtree(work, ignore_errors=True)
