@@ -24,6 +24,7 @@ Tessera's pages fit in one of medallion's.
 
 Usage (from the repository root):
     bench/taxii/run.py [--objects N] [--keep DIR] [--reuse DIR] [--skip-medallion] [--tessera BIN]
+                       [--index-wait-s S]
 CARGO_TARGET_DIR is honoured for the release build.
 """
 import argparse
@@ -159,10 +160,10 @@ def load(tessera, data, chunks):
     return tokens, written, seconds
 
 
-def start_tessera(tessera, data):
-    """Starts `tessera serve` and waits until its release index is built (the server logs it):
-    the walks time the steady state, and the build is reported apart. Returns the process, the
-    address and the index's build message."""
+def start_tessera(tessera, data, index_wait_s):
+    """Starts `tessera serve` and waits (at most `index_wait_s`) until its release index is
+    built (the server logs it): the walks time the steady state, and the build is reported
+    apart. Returns the process, the address and the index's build message."""
     proc = subprocess.Popen([tessera, "--data-dir", data, "serve", "--listen", "127.0.0.1:0",
                              "--requests-per-second", "1000000", "--requests-burst", "1000000"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -171,18 +172,20 @@ def start_tessera(tessera, data):
     if not match:
         proc.kill()
         sys.exit(f"tessera serve did not start: {line!r}")
-    index = None
-    deadline = time.monotonic() + 1800
-    while index is None and time.monotonic() < deadline:
-        logged = proc.stderr.readline()
-        if not logged:
-            break
-        if "release index" in logged:
-            index = logged.strip().split("tessera serve: ", 1)[-1]
-    # The server's later log lines must not fill the pipe and stall it.
-    threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
-    print(f"tessera serve: {index or 'no release index message'}", flush=True)
-    return proc, match.group(1), int(match.group(2)), index
+    built, index = threading.Event(), []
+
+    def drain():
+        # Reads the server's log to the end, so that it never fills the pipe and stalls.
+        for logged in proc.stderr:
+            if "release index" in logged and not index:
+                index.append(logged.strip().split("tessera serve: ", 1)[-1])
+                built.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    built.wait(index_wait_s)
+    message = index[0] if index else None
+    print(f"tessera serve: {message or 'no release index message'}", flush=True)
+    return proc, match.group(1), int(match.group(2)), message
 
 
 def cpu_seconds(pid):
@@ -306,6 +309,8 @@ def main():
     parser.add_argument("--keep", help="keep the loaded node in this directory")
     parser.add_argument("--reuse", help="serve a node a previous --keep run loaded")
     parser.add_argument("--skip-medallion", action="store_true")
+    parser.add_argument("--index-wait-s", type=float, default=1800,
+                        help="how long to wait for the release index (0 for a build without one)")
     parser.add_argument("--tessera", help="serve with this binary instead of building one (to compare builds)")
     opts = parser.parse_args()
 
@@ -327,7 +332,7 @@ def main():
                 os.remove(path)
         print(f"loaded {written:,} objects in {load_seconds:.1f} s ({written / load_seconds:,.0f} objects/s)", flush=True)
 
-        proc, host, port, index_message = start_tessera(tessera, data)
+        proc, host, port, index_message = start_tessera(tessera, data, opts.index_wait_s)
         results = {}
         try:
             path = "/api/collections/shared/objects/"
