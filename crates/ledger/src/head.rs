@@ -31,6 +31,25 @@ pub const STH_DOMAIN: &[u8; 14] = b"tessera-sth-v1";
 /// Length of [`SignedTreeHead::signed_bytes`].
 pub const STH_SIGNED_BYTES: usize = STH_DOMAIN.len() + 8 + 8 + HASH_BYTES;
 
+/// Domain separation for page signatures: what a node signs for a page is this, then the
+/// SHA-256 of the page's canonical JSON ([`page_signed_bytes`]).
+pub const PAGE_DOMAIN: &[u8; 15] = b"tessera-page-v1";
+
+/// The bytes a page signature signs: [`PAGE_DOMAIN`] then SHA-256 of the page. Hashing first
+/// makes a page's signature one SHA-256 pass over it (Ed25519 over the page itself hashes it
+/// twice with SHA-512, two milliseconds for a 300 KB page), and the domain keeps a page
+/// signature from being taken for a tree head's or any other signature of the key. Anyone
+/// holding the page, the signature and the node's public key checks it with plain Ed25519
+/// over these bytes.
+pub fn page_signed_bytes(page: &[u8]) -> [u8; PAGE_DOMAIN.len() + HASH_BYTES] {
+    use sha2::{Digest, Sha256};
+    let mut bytes = [0u8; PAGE_DOMAIN.len() + HASH_BYTES];
+    let (domain, digest) = bytes.split_at_mut(PAGE_DOMAIN.len());
+    domain.copy_from_slice(PAGE_DOMAIN);
+    digest.copy_from_slice(&Sha256::digest(page));
+    bytes
+}
+
 /// Length of [`SignedTreeHead::to_bytes`].
 pub const STH_BYTES: usize = 8 + 8 + HASH_BYTES + 64;
 
@@ -189,11 +208,14 @@ impl NodePublicKey {
         hex::encode(self.0.as_bytes())
     }
 
-    /// Whether `signature` is this key's detached signature over `message` (a page's
-    /// canonical JSON), checked strictly as tree heads are.
+    /// Whether `signature` is this key's page signature over `message` (a page's canonical
+    /// JSON, signed as [`page_signed_bytes`] says), checked strictly as tree heads are.
     pub fn verifies(&self, message: &[u8], signature: &[u8; 64]) -> bool {
         self.0
-            .verify_strict(message, &Signature::from_bytes(signature))
+            .verify_strict(
+                &page_signed_bytes(message),
+                &Signature::from_bytes(signature),
+            )
             .is_ok()
     }
 }
@@ -233,10 +255,11 @@ impl NodeKey {
         NodePublicKey(self.signing.verifying_key())
     }
 
-    /// A detached signature over `message`: the RFC 8785 canonical JSON of a page the node
-    /// serves, so a receiver can prove later what the node sent it.
+    /// A detached page signature over `message`: the RFC 8785 canonical JSON of a page the
+    /// node serves, signed as [`page_signed_bytes`] says, so a receiver can prove later what
+    /// the node sent it.
     pub fn sign_message(&self, message: &[u8]) -> [u8; 64] {
-        self.signing.sign(message).to_bytes()
+        self.signing.sign(&page_signed_bytes(message)).to_bytes()
     }
 
     /// Signs a tree head.
@@ -327,6 +350,30 @@ impl std::fmt::Debug for NodeKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A page signature is plain Ed25519 over the domain and the page's SHA-256, which a
+    /// third party can check with any Ed25519 library; not over the page itself.
+    #[test]
+    fn page_signatures_sign_the_domain_and_the_digest() {
+        use sha2::{Digest, Sha256};
+        let key = NodeKey::from_seed(&[9; 32]);
+        let page = br#"{"more":false,"objects":[]}"#;
+        let signature = key.sign_message(page);
+        let mut expected = b"tessera-page-v1".to_vec();
+        expected.extend_from_slice(&Sha256::digest(page));
+        assert_eq!(page_signed_bytes(page).to_vec(), expected);
+        let verifying = VerifyingKey::from_bytes(&key.public_key().to_bytes()).unwrap();
+        let signature_bytes = Signature::from_bytes(&signature);
+        assert!(verifying.verify_strict(&expected, &signature_bytes).is_ok());
+        assert!(verifying.verify_strict(page, &signature_bytes).is_err());
+        assert!(key.public_key().verifies(page, &signature));
+        assert!(!key.public_key().verifies(br#"{"more":true}"#, &signature));
+        assert!(
+            !NodeKey::from_seed(&[8; 32])
+                .public_key()
+                .verifies(page, &signature)
+        );
+    }
 
     #[test]
     fn signed_bytes_layout_is_stable() {

@@ -90,7 +90,8 @@ mod store;
 pub use entry::{Entry, MAX_ENTRY_BYTES, MAX_JSON_INTEGER};
 pub use error::LedgerError;
 pub use head::{
-    NodeKey, NodePublicKey, STH_DOMAIN, SignedTreeHead, check_head_consistency, verify_peer_head,
+    NodeKey, NodePublicKey, PAGE_DOMAIN, STH_DOMAIN, SignedTreeHead, check_head_consistency,
+    page_signed_bytes, verify_peer_head,
 };
 pub use merkle::{Hash, ProofError};
 pub use store::{
