@@ -13,6 +13,7 @@
 //! decided from the object itself (see `crate::decide::assess_facts`), so facts never widen what
 //! the object would get.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -253,7 +254,7 @@ pub(crate) struct Shape {
 /// depth, that contains `--` (every reference walk of this crate and of `stix` looks only at
 /// such strings), except the object's own top-level `id`. A superset: a release decided on
 /// these is at least as strict as one decided on the references the walks find.
-pub(crate) fn candidate_references(json: &[u8]) -> Result<Vec<String>, String> {
+pub(crate) fn candidate_references(json: &[u8]) -> Result<Vec<Cow<'_, str>>, String> {
     let mut out = Vec::new();
     let mut deserializer = serde_json::Deserializer::from_slice(json);
     de::Deserializer::deserialize_map(&mut deserializer, TopCandidates { out: &mut out })
@@ -262,11 +263,12 @@ pub(crate) fn candidate_references(json: &[u8]) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-struct TopCandidates<'o> {
-    out: &'o mut Vec<String>,
+/// Candidates are borrowed from the text, unless they hold escapes.
+struct TopCandidates<'o, 'de> {
+    out: &'o mut Vec<Cow<'de, str>>,
 }
 
-impl<'de> Visitor<'de> for TopCandidates<'_> {
+impl<'de> Visitor<'de> for TopCandidates<'_, 'de> {
     type Value = ();
 
     fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -289,11 +291,11 @@ impl<'de> Visitor<'de> for TopCandidates<'_> {
     }
 }
 
-struct Candidates<'o> {
-    out: &'o mut Vec<String>,
+struct Candidates<'o, 'de> {
+    out: &'o mut Vec<Cow<'de, str>>,
 }
 
-impl<'de> DeserializeSeed<'de> for Candidates<'_> {
+impl<'de> DeserializeSeed<'de> for Candidates<'_, 'de> {
     type Value = ();
 
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -301,7 +303,7 @@ impl<'de> DeserializeSeed<'de> for Candidates<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for Candidates<'_> {
+impl<'de> Visitor<'de> for Candidates<'_, 'de> {
     type Value = ();
 
     fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -328,9 +330,16 @@ impl<'de> Visitor<'de> for Candidates<'_> {
         Ok(())
     }
 
+    fn visit_borrowed_str<E>(self, text: &'de str) -> Result<(), E> {
+        if text.contains("--") {
+            self.out.push(Cow::Borrowed(text));
+        }
+        Ok(())
+    }
+
     fn visit_str<E>(self, text: &str) -> Result<(), E> {
         if text.contains("--") {
-            self.out.push(text.to_string());
+            self.out.push(Cow::Owned(text.to_string()));
         }
         Ok(())
     }
