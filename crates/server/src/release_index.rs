@@ -33,7 +33,8 @@ use store::{Store, StoreError, StoredVersion};
 use crate::outbound::provenance_of;
 
 /// Most versions (added plus withdrawn) one request applies to catch the index up; a larger
-/// gap (a bulk import while serving) is closed by a rebuild in the background.
+/// gap (a bulk import while serving) is closed by a rebuild in the background. A catch-up
+/// holds the index (and so other partner pages) for about ten microseconds a version.
 pub(crate) const CATCH_UP_MAX: usize = 20_000;
 
 /// The current version of one id.
@@ -185,13 +186,14 @@ impl ReleaseIndex {
             return Ok(self.is_built());
         }
         let built = self.build_state(store);
-        self.building.store(false, Ordering::Release);
-        match built? {
-            Some(state) => {
+        // Installed before the build is said to be over, so that no second build starts for
+        // an index that is about to be there.
+        let answer = match built {
+            Ok(Some(state)) => {
                 *self.write() = Some(state);
                 Ok(true)
             }
-            None => {
+            Ok(None) => {
                 self.refused.store(true, Ordering::Relaxed);
                 *self.write() = None;
                 crate::log(&format!(
@@ -201,7 +203,10 @@ impl ReleaseIndex {
                 ));
                 Ok(false)
             }
-        }
+            Err(e) => Err(e),
+        };
+        self.building.store(false, Ordering::Release);
+        answer
     }
 
     /// Builds the index in a thread of its own.

@@ -28,6 +28,10 @@ pub struct ServeArgs {
     /// Stored versions one page may examine before it ends early with `more`.
     #[arg(long)]
     examine_max: Option<usize>,
+    /// Most ids the release index keeps in memory (about 500 bytes each) to decide partner
+    /// pages; a larger store is decided from the store alone. 0 turns the index off.
+    #[arg(long)]
+    release_index_max: Option<usize>,
     /// Pull from every peer (`tessera peer add`) this often, in the background.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     sync_interval_s: Option<u64>,
@@ -71,6 +75,7 @@ pub fn run(dir: &Path, args: ServeArgs, json_output: bool) -> Result<u8, String>
             .unwrap_or(defaults.requests_per_second),
         requests_burst: args.requests_burst.unwrap_or(defaults.requests_burst),
         examine_max: args.examine_max.unwrap_or(defaults.examine_max),
+        release_index_max: args.release_index_max.unwrap_or(defaults.release_index_max),
         ..defaults
     };
     if limits.page_size_max == 0 || limits.max_content_length == 0 || limits.examine_max == 0 {
