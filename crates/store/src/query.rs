@@ -569,12 +569,14 @@ impl Snapshot<'_> {
             // Withdrawn versions were skipped before this is asked.
             return Ok(true);
         }
-        let current_seq = match current {
-            Some(current) => current(id),
-            None => self.current_seq(id)?,
-        };
-        if versions.last && current_seq == Some(seq) {
-            return Ok(true);
+        if versions.last {
+            let current_seq = match current {
+                Some(current) => current(id),
+                None => self.current_seq(id)?,
+            };
+            if current_seq == Some(seq) {
+                return Ok(true);
+            }
         }
         if versions.first || !versions.at.is_empty() {
             let live = self.version_keys(id)?;
