@@ -81,6 +81,7 @@
 
 #![warn(missing_docs)]
 
+mod chunked;
 pub mod entry;
 pub mod error;
 pub mod head;

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::chunked::Chunked;
 use crate::entry::{Entry, MAX_ENTRY_BYTES};
 use crate::error::LedgerError;
 use crate::head::{
@@ -271,10 +272,10 @@ pub struct Ledger {
     entries_end: u64,
     frontier: Frontier,
     /// Start of each entry's frame in `entries.log`.
-    offsets: Vec<u64>,
+    offsets: Chunked,
     /// For each entry, the previous entry about the same object (or
     /// `NO_ENTRY`): a per-object linked list that costs 8 bytes an entry.
-    previous_same_object: Vec<u64>,
+    previous_same_object: Chunked,
     last_by_object: HashMap<u64, u64>,
 
     checkpoint: Checkpoint,
@@ -649,8 +650,8 @@ impl Ledger {
             heads_peers,
             entries_end: checkpoint.entries_end,
             frontier: Frontier::new(),
-            offsets: Vec::new(),
-            previous_same_object: Vec::new(),
+            offsets: Chunked::default(),
+            previous_same_object: Chunked::default(),
             last_by_object: HashMap::new(),
             checkpoint,
             heads_issued_end: HEADER_BYTES,
@@ -769,7 +770,13 @@ impl Ledger {
     /// checked against the stored leaf hash.
     pub fn leaf_bytes(&self, index: u64) -> Result<Vec<u8>, LedgerError> {
         self.check_index(index)?;
-        let offset = self.offsets[index as usize];
+        let offset = self
+            .offsets
+            .get(index as usize)
+            .ok_or(LedgerError::Tampered {
+                index,
+                detail: "no frame offset for an entry the tree holds".into(),
+            })?;
         let mut header = [0u8; FRAME_HEADER_BYTES as usize];
         read_exact_at(&self.entries, &mut header, offset, &self.paths.entries)?;
         let (kind, length) = parse_frame_header(&header);
@@ -806,7 +813,10 @@ impl Ledger {
             if self.entry(cursor)?.object_id() == Some(object_id) {
                 found.push(cursor);
             }
-            cursor = self.previous_same_object[cursor as usize];
+            cursor = self
+                .previous_same_object
+                .get(cursor as usize)
+                .unwrap_or(NO_ENTRY);
         }
         found.reverse();
         Ok(found)
@@ -1258,7 +1268,7 @@ impl Ledger {
         let (offset, key) = parse_index_record(&record);
         let expected_key = object_key(entry.object_id());
         if offset != position
-            || self.offsets.get(index as usize) != Some(&position)
+            || self.offsets.get(index as usize) != Some(position)
             || key != expected_key
         {
             return Err(LedgerError::Tampered {
