@@ -485,6 +485,18 @@ fn each_partner_gets_exactly_what_the_policy_releases_and_nothing_it_refers_to_i
     );
 
     let server = Server::start(dir, &[]);
+    // The release index is built before the push, so that what is pushed reaches the
+    // partners' pages through the index's catch-up (the decisions below are checked either
+    // way: an index that is not at a page's state is not asked).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !server.log().contains("release index:") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the release index was not built: {}",
+            server.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let status = server
         .post(
             "/api/collections/inbox/objects/",
