@@ -338,7 +338,7 @@ impl<'a> Releaser<'a> {
         let no_granular_markings = !object.as_map().contains_key("granular_markings");
         let Cleared {
             basis,
-            mut copy,
+            copy,
             mut redactions,
         } = match evaluate(self.policy, partner, &self.rules, object, provenance) {
             Ok(cleared) => cleared,
@@ -349,28 +349,21 @@ impl<'a> Releaser<'a> {
         let graph = self.explore(&required, &optional);
         let visible = |id: &str| graph.is_released(id);
 
-        if let Err(reason) = filter_references(&mut copy, &object_type, &visible, &mut redactions) {
-            return Decision::Withhold(match graph.truncated {
-                Some(limit) => limit,
-                None => reason,
-            });
-        }
-        prune_granular_markings(&mut copy);
-        if let Err(detail) = verify(&copy, &visible) {
-            return Decision::Withhold(Reason::InvariantBroken { detail });
-        }
-        let unchanged =
-            redactions.is_empty() && matches!(basis, Basis::Rules(_)) && no_granular_markings;
-        match Object::from_map(copy) {
+        let by_rules = matches!(basis, Basis::Rules(_));
+        match finish_copy(copy, &object_type, &visible, &mut redactions) {
             Ok(copy) => Decision::Release(Release {
                 object: copy,
                 basis,
+                unchanged: redactions.is_empty() && by_rules && no_granular_markings,
                 redactions,
-                unchanged,
             }),
-            Err(error) => Decision::Withhold(Reason::InvariantBroken {
-                detail: error.to_string(),
+            Err(Unfinished::Filter(reason)) => Decision::Withhold(match graph.truncated {
+                Some(limit) => limit,
+                None => reason,
             }),
+            Err(Unfinished::Broken(detail)) => {
+                Decision::Withhold(Reason::InvariantBroken { detail })
+            }
         }
     }
 
@@ -498,20 +491,11 @@ impl<'a> Releaser<'a> {
         basis: Basis,
         released: &dyn Fn(&str) -> bool,
     ) -> StoredDecision {
-        let Ok(Value::Object(mut copy)) = serde_json::from_slice::<Value>(stored_json) else {
+        let Ok(Value::Object(copy)) = serde_json::from_slice::<Value>(stored_json) else {
             return StoredDecision::NeedsObject;
         };
         let mut redactions = Vec::new();
-        if filter_references(&mut copy, facts.object_type(), released, &mut redactions).is_err() {
-            // A required reference is not released: the slots said otherwise, so let the
-            // object decide.
-            return StoredDecision::NeedsObject;
-        }
-        // Facts clear only objects without granular markings, so there is nothing to prune.
-        if let Err(detail) = verify(&copy, released) {
-            return StoredDecision::Withhold(Reason::InvariantBroken { detail });
-        }
-        match Object::from_map(copy) {
+        match finish_copy(copy, facts.object_type(), released, &mut redactions) {
             // Unchanged as `release_owned` says it: nothing removed, released by rules.
             Ok(_) if redactions.is_empty() && matches!(basis, Basis::Rules(_)) => {
                 StoredDecision::Release(StoredRelease {
@@ -525,7 +509,12 @@ impl<'a> Releaser<'a> {
                 redactions,
                 text: Some(stix::canonical::canonical_object(copy.as_map())),
             }),
-            Err(_) => StoredDecision::NeedsObject,
+            // A required reference is not released: the slots said otherwise, so let the
+            // object decide.
+            Err(Unfinished::Filter(_)) => StoredDecision::NeedsObject,
+            Err(Unfinished::Broken(detail)) => {
+                StoredDecision::Withhold(Reason::InvariantBroken { detail })
+            }
         }
     }
 
@@ -1004,6 +993,30 @@ fn filter_references(
         }
     }
     Ok(())
+}
+
+/// Why [`finish_copy`] gave no object.
+enum Unfinished {
+    /// A required reference is not released, or a required list was emptied.
+    Filter(Reason),
+    /// The copy still refers to an unreleased object, or is no longer a valid object.
+    Broken(String),
+}
+
+/// A released copy made final, the one way `release_owned` and `release_stored` finish one:
+/// filtered of the references `visible` refuses (each removal recorded in `redactions`),
+/// pruned of granular markings whose definitions went, checked to refer to nothing
+/// unreleased, and made an object again.
+fn finish_copy(
+    mut copy: Map<String, Value>,
+    object_type: &str,
+    visible: &dyn Fn(&str) -> bool,
+    redactions: &mut Vec<Redaction>,
+) -> Result<Object, Unfinished> {
+    filter_references(&mut copy, object_type, visible, redactions).map_err(Unfinished::Filter)?;
+    prune_granular_markings(&mut copy);
+    verify(&copy, visible).map_err(Unfinished::Broken)?;
+    Object::from_map(copy).map_err(|error| Unfinished::Broken(error.to_string()))
 }
 
 /// Whether every id-shaped string of a copy, at any depth and under any key but the top-level
