@@ -982,26 +982,10 @@ pub fn grouping(answer: &Value, name: &str, now: &str) -> Option<Object> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::import;
 
     const KERMAN: &str = "incident--ffff463b-72b7-535e-aeba-1e0481392eea";
     const ISTANBUL: &str = "incident--58c6f5e5-16d5-5558-96ad-082f34f8d7b7";
-
-    fn import(store: &Store, objects: Vec<serde_json::Value>) {
-        let bundle = json!({
-            "type": "bundle",
-            "id": "bundle--6c4f4c2e-5d8a-4b61-9a39-3c5e1c7c2b10",
-            "objects": objects,
-        });
-        let bytes = bundle.to_string().into_bytes();
-        let report = store::import_bundle(
-            store,
-            store::BundleInput::Slice(&bytes),
-            &store::ImportOptions::default(),
-            &mut (),
-        )
-        .expect("the demo case imports");
-        assert_eq!(report.rejected, 0);
-    }
 
     fn hops(view: &View) -> Option<usize> {
         let answer = view

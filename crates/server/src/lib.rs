@@ -37,6 +37,8 @@ mod release_index;
 mod state;
 pub mod sync;
 mod taxii;
+#[cfg(test)]
+mod test_support;
 pub mod tls;
 
 use std::net::SocketAddr;

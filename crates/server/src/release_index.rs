@@ -392,6 +392,7 @@ mod tests {
 
     use super::*;
     use crate::outbound::{self, Caches, FactsCache, HeldCache, MembershipCache};
+    use crate::test_support::import;
 
     const GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
     const AMBER: &str = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
@@ -419,24 +420,6 @@ mod tests {
             object["object_marking_refs"] = Value::Array(refs);
         }
         objects
-    }
-
-    fn import(store: &Store, objects: Vec<Value>) {
-        let bytes = json!({
-            "type": "bundle",
-            "id": "bundle--6c4f4c2e-5d8a-4b61-9a39-3c5e1c7c2b10",
-            "objects": objects,
-        })
-        .to_string()
-        .into_bytes();
-        let report = store::import_bundle(
-            store,
-            store::BundleInput::Slice(&bytes),
-            &store::ImportOptions::default(),
-            &mut (),
-        )
-        .expect("the bundle imports");
-        assert_eq!(report.rejected, 0, "{:?}", report.problems);
     }
 
     fn loaded() -> (tempfile::TempDir, Arc<Store>, Vec<Value>) {
