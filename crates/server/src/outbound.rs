@@ -129,7 +129,7 @@ struct SnapshotResolver<'s> {
 impl SnapshotResolver<'_> {
     fn current_seq(&self, id: &str) -> Result<Option<u64>, store::StoreError> {
         match self.index {
-            Some(index) => Ok(index.get(id).map(|current| current.seq)),
+            Some(index) => Ok(index.current_seq(id)),
             None => self.snapshot.current_seq(id),
         }
     }
@@ -394,7 +394,7 @@ fn page_with(
     examine_max: usize,
 ) -> Result<Page, TaxiiError> {
     let index = known.index;
-    let current_seq = |id: &str| index.and_then(|index| index.get(id)).map(|c| c.seq);
+    let current_seq = |id: &str| index.and_then(|index| index.current_seq(id));
     let mut selected = snapshot.select(selection, after_seq, examine_max)?;
     if index.is_some() {
         selected = selected.knowing_current(&current_seq);
@@ -456,26 +456,24 @@ fn release(
     version: StoredVersion,
 ) -> Result<Option<Released>, TaxiiError> {
     let provenance = provenance_of(&version.source);
-    let facts = known.facts;
+    let cache = known.facts;
     let indexed = known
         .index
-        .and_then(|index| index.get(&version.id))
-        .filter(|current| current.seq == version.seq)
-        .map(|current| Arc::clone(&current.facts));
+        .and_then(|index| index.facts_of_version(&version.id, version.seq));
     // Kept once taken: the versions a page releases are often the ones later pages refer to
     // (an object, then the relationships that name it).
-    let known = match indexed.or_else(|| facts.get(version.seq)) {
-        Some(known) => Some(known),
+    let facts = match indexed.or_else(|| cache.get(version.seq)) {
+        Some(facts) => Some(facts),
         None => ReleaseFacts::from_json(&version.canonical_json, &provenance)
             .ok()
             .map(|taken| {
                 let taken = Arc::new(taken);
-                facts.insert(version.seq, Arc::clone(&taken));
+                cache.insert(version.seq, Arc::clone(&taken));
                 taken
             }),
     };
-    if let Some(known) = known {
-        match releaser.release_stored(&known, &version.canonical_json) {
+    if let Some(facts) = facts {
+        match releaser.release_stored(&facts, &version.canonical_json) {
             StoredDecision::Withhold(_) => return Ok(None),
             StoredDecision::Release(stored) => {
                 return Ok(Some(Released {

@@ -35,7 +35,7 @@ use crate::outbound::provenance_of;
 /// Most versions (added plus withdrawn) one request applies to catch the index up; a larger
 /// gap (a bulk import while serving) is closed by a rebuild in the background. A catch-up
 /// holds the index (and so other partner pages) for about ten microseconds a version.
-pub(crate) const CATCH_UP_MAX: usize = 20_000;
+const CATCH_UP_MAX: usize = 20_000;
 
 /// Versions a build reads (on two threads) before filing them. Small in tests, so that the
 /// tests' stores take several blocks.
@@ -125,6 +125,18 @@ impl IndexView<'_> {
     /// The current version of `id`, or `None` when the node does not hold it.
     pub(crate) fn get(&self, id: &str) -> Option<&Current> {
         self.0.as_ref().and_then(|state| state.get(id))
+    }
+
+    /// The seq of `id`'s current version, or `None` when the node does not hold it.
+    pub(crate) fn current_seq(&self, id: &str) -> Option<u64> {
+        self.get(id).map(|current| current.seq)
+    }
+
+    /// The facts of version `seq` of `id`, when it is the current one.
+    pub(crate) fn facts_of_version(&self, id: &str, seq: u64) -> Option<Arc<ReleaseFacts>> {
+        self.get(id)
+            .filter(|current| current.seq == seq)
+            .map(|current| Arc::clone(&current.facts))
     }
 }
 
