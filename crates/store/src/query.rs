@@ -404,28 +404,28 @@ impl Snapshot<'_> {
     /// of current versions. `visit` returns `false` to stop early.
     pub fn each_current(&self, mut visit: impl FnMut(&str, u64) -> bool) -> Result<(), StoreError> {
         // The keys of one id are adjacent and ordered by version, so an id's current version
-        // is the last live one before the id changes.
-        let mut pending: Option<(String, u64)> = None;
+        // is the last live one before the id changes. One buffer holds the id being read.
+        let mut held = String::new();
+        let mut current: Option<u64> = None;
         for entry in self.keys.iter().map_err(dbe)? {
             let (key, value) = entry.map_err(dbe)?;
             let (id, _) = key.value();
             let seq = value.value().0;
-            if pending.as_ref().is_some_and(|(held, _)| held != id) {
-                let (held, current) = pending.take().expect("checked just above");
-                if !visit(&held, current) {
+            if id != held {
+                if let Some(previous) = current.take()
+                    && !visit(&held, previous)
+                {
                     return Ok(());
                 }
+                held.clear();
+                held.push_str(id);
             }
-            if self.is_withdrawn(seq)? {
-                continue;
-            }
-            match &mut pending {
-                Some((_, current)) => *current = seq,
-                None => pending = Some((id.to_string(), seq)),
+            if !self.is_withdrawn(seq)? {
+                current = Some(seq);
             }
         }
-        if let Some((held, current)) = pending {
-            visit(&held, current);
+        if let Some(last) = current {
+            visit(&held, last);
         }
         Ok(())
     }
