@@ -443,41 +443,27 @@ impl<'a> Releaser<'a> {
                 });
             }
         }
-        let unreleased: HashSet<&str> = required
-            .iter()
-            .chain(&optional)
-            .copied()
-            .filter(|id| !released(id))
-            .collect();
-        if unreleased.is_empty() {
+        if required.iter().chain(&optional).all(|id| released(id)) {
             return StoredDecision::Release(StoredRelease {
                 basis,
                 redactions: Vec::new(),
                 text: None,
             });
         }
-        // The one filtering done on text: ids dropped from top-level lists of references (a
-        // marking definition the partner may not see, in `object_marking_refs`). It must
-        // account for every occurrence of every withheld id; else the object decides.
-        let occurrences = candidates
-            .iter()
-            .filter(|c| unreleased.contains(c.as_ref()))
-            .count();
-        match crate::facts::drop_from_reference_lists(stored_json, &|id| unreleased.contains(id)) {
-            Some((text, removed)) if removed.len() == occurrences => {
+        // The copy filtered on the stored text; where that declines, from the parsed text.
+        match crate::text_filter::filter(stored_json, facts.object_type(), &released) {
+            Some((text, removed)) => {
+                let unchanged = removed.is_empty() && matches!(basis, Basis::Rules(_));
                 StoredDecision::Release(StoredRelease {
                     basis,
                     redactions: removed
                         .into_iter()
                         .map(|(path, ref_id)| Redaction::ReferenceRemoved { path, ref_id })
                         .collect(),
-                    text: Some(text),
+                    text: (!unchanged).then_some(text),
                 })
             }
-            // Withheld ids nested deeper (ATT&CK's collection lists its contents as objects):
-            // the copy is filtered as `release_owned` filters it, from the graph at hand,
-            // instead of deciding the object again.
-            _ => self.filter_stored(facts, stored_json, basis, &released),
+            None => self.filter_stored(facts, stored_json, basis, &released),
         }
     }
 
@@ -861,7 +847,7 @@ impl Builder {
 /// Whether a top-level property is a required single reference of a type. The well-known names
 /// are required for every type, custom ones included, so that a custom relationship cannot lose
 /// its ends and still go out.
-fn is_required_single(object_type: &str, property: &str) -> bool {
+pub(crate) fn is_required_single(object_type: &str, property: &str) -> bool {
     matches!(
         property,
         "source_ref" | "target_ref" | "sighting_of_ref" | "object_ref"
@@ -870,7 +856,7 @@ fn is_required_single(object_type: &str, property: &str) -> bool {
 
 /// Whether a top-level property is a required list of references of a type (`object_refs` of
 /// report, grouping, note, opinion; observed-data too, which says nothing without it).
-fn is_required_list(object_type: &str, property: &str) -> bool {
+pub(crate) fn is_required_list(object_type: &str, property: &str) -> bool {
     property == "object_refs"
         || (property.ends_with("_refs") && is_required_by_type(object_type, property))
 }
@@ -883,7 +869,7 @@ fn is_required_by_type(object_type: &str, property: &str) -> bool {
     })
 }
 
-fn is_reference(value: &str) -> bool {
+pub(crate) fn is_reference(value: &str) -> bool {
     type_of(value).is_some()
 }
 
@@ -891,7 +877,7 @@ fn is_reference(value: &str) -> bool {
 /// `*_refs` key (as `stix::Object::references` sees it), and, more strictly, a whole string that
 /// is a valid STIX identifier under any other key, so that a custom property that does not follow
 /// the naming convention (`x_related: "identity--..."`) cannot carry an id out either.
-fn refers(reference_key: bool, value: &str) -> bool {
+pub(crate) fn refers(reference_key: bool, value: &str) -> bool {
     (reference_key && is_reference(value)) || stix::parse_identifier(value).is_ok()
 }
 
@@ -996,7 +982,7 @@ fn filter_references(
 }
 
 /// Why [`finish_copy`] gave no object.
-enum Unfinished {
+pub(crate) enum Unfinished {
     /// A required reference is not released, or a required list was emptied.
     Filter(Reason),
     /// The copy still refers to an unreleased object, or is no longer a valid object.
@@ -1007,7 +993,7 @@ enum Unfinished {
 /// filtered of the references `visible` refuses (each removal recorded in `redactions`),
 /// pruned of granular markings whose definitions went, checked to refer to nothing
 /// unreleased, and made an object again.
-fn finish_copy(
+pub(crate) fn finish_copy(
     mut copy: Map<String, Value>,
     object_type: &str,
     visible: &dyn Fn(&str) -> bool,

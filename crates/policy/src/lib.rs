@@ -115,6 +115,7 @@ mod facts;
 mod file;
 mod model;
 mod policy;
+mod text_filter;
 mod tlp;
 
 pub use closure::{

@@ -1,0 +1,500 @@
+//! The release filter run on a stored version's canonical text instead of its parsed object.
+//!
+//! A partner's page of a million-object collection carries, one page in eleven, an ATT&CK
+//! `x-mitre-collection` of 200 KB whose contents name 1,800 objects, a quarter of them withheld.
+//! Parsing it into values, filtering them and writing them back out took most of that page's
+//! time; this walks the text once and writes the copy as it goes.
+//!
+//! It is exact or it declines: the copy, the redactions and their order are those
+//! `finish_copy` gives for the parsed object (the stored text is canonical, RFC 8785, so leaving
+//! out members and items of it is the canonical text of the filtered object). Whatever it cannot
+//! match byte for byte, it declines (`None`), and the caller filters the parsed object: text
+//! that is not canonical, names with escapes or beyond ASCII (whose order a parsed map may
+//! differ on), granular markings (which the copy prunes), too deep a value, a required
+//! reference withheld, and an id-shaped string the last check would refuse.
+
+use crate::closure::{is_reference, is_required_list, is_required_single, refers};
+use crate::decide::JSON_DEPTH_MAX;
+
+/// One reference the filter removed: (JSON path, id), as `Redaction::ReferenceRemoved` holds.
+pub(crate) type Removed = (String, String);
+
+/// The canonical text of a stored object with every reference `visible` refuses removed, as
+/// the release filter removes them, and the removals in order; `None` where the parsed object
+/// must decide (see the module's documentation).
+pub(crate) fn filter(
+    json: &[u8],
+    object_type: &str,
+    visible: &dyn Fn(&str) -> bool,
+) -> Option<(Vec<u8>, Vec<Removed>)> {
+    let text = std::str::from_utf8(json).ok()?;
+    let mut filter = TextFilter {
+        text,
+        at: 0,
+        out: Vec::with_capacity(json.len()),
+        removed: Vec::new(),
+        path: String::new(),
+        visible,
+    };
+    filter.top(object_type)?;
+    (filter.at == text.len()).then_some((filter.out, filter.removed))
+}
+
+/// What became of a value.
+enum Kept {
+    /// Written to the copy.
+    Kept,
+    /// Left out of the copy (a reference not visible, or a list of references emptied).
+    Removed,
+}
+
+struct TextFilter<'t, 'v> {
+    text: &'t str,
+    at: usize,
+    out: Vec<u8>,
+    removed: Vec<Removed>,
+    /// One buffer extended and cut back, as `filter_value` builds paths.
+    path: String,
+    visible: &'v dyn Fn(&str) -> bool,
+}
+
+impl<'t> TextFilter<'t, '_> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.at).copied()
+    }
+
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.at += 1)
+    }
+
+    /// The object's top-level members, as `filter_references` treats them.
+    fn top(&mut self, object_type: &str) -> Option<()> {
+        self.expect(b'{')?;
+        self.out.push(b'{');
+        let mut first_read = true;
+        while self.peek()? != b'}' {
+            if !first_read {
+                self.expect(b',')?;
+            }
+            first_read = false;
+            let property = self.name()?;
+            self.expect(b':')?;
+            if property == "granular_markings" {
+                return None;
+            }
+            let mark = self.out.len();
+            if mark > 1 {
+                self.out.push(b',');
+            }
+            self.write_name(property);
+            let start = self.at;
+            if property == "id" {
+                self.skip(0)?;
+                self.out
+                    .extend_from_slice(&self.text.as_bytes()[start..self.at]);
+                continue;
+            }
+            if is_required_single(object_type, property) && self.peek()? == b'"' {
+                let (raw, value) = self.string()?;
+                if is_reference(&value) {
+                    if !(self.visible)(&value) {
+                        return None;
+                    }
+                    self.out.extend_from_slice(raw.as_bytes());
+                    continue;
+                }
+                self.at = start;
+            }
+            self.path.clear();
+            self.path.push_str(property);
+            let (kept, references_left, had_reference) =
+                self.value(property_is_reference(property), 0)?;
+            // A required list left with no reference withholds the object.
+            if is_required_list(object_type, property) && had_reference && references_left == 0 {
+                return None;
+            }
+            if let Kept::Removed = kept {
+                if property == "type" {
+                    return None;
+                }
+                self.out.truncate(mark);
+            }
+        }
+        self.at += 1;
+        self.out.push(b'}');
+        Some(())
+    }
+
+    /// Filters the value at the cursor under a key that is (or is inside) a reference key,
+    /// writing what is kept. Returns what became of it and, for a list, how many of its direct
+    /// items are references kept and whether it held any reference before.
+    fn value(&mut self, reference_key: bool, depth: usize) -> Option<(Kept, usize, bool)> {
+        if depth > JSON_DEPTH_MAX {
+            return None;
+        }
+        match self.peek()? {
+            b'"' => {
+                let (raw, value) = self.string()?;
+                if value.contains("--") {
+                    let visible = (self.visible)(&value);
+                    if refers(reference_key, &value) && !visible {
+                        self.removed.push((self.path.clone(), value.into_owned()));
+                        return Some((Kept::Removed, 0, false));
+                    }
+                    // What the copy's last check would refuse: let the object decide.
+                    if !visible && (is_reference(&value) || stix::parse_identifier(&value).is_ok())
+                    {
+                        return None;
+                    }
+                }
+                self.out.extend_from_slice(raw.as_bytes());
+                Some((Kept::Kept, 0, false))
+            }
+            b'[' => self.list(reference_key, depth),
+            b'{' => {
+                self.map(reference_key, depth)?;
+                Some((Kept::Kept, 0, false))
+            }
+            _ => {
+                let start = self.at;
+                self.scalar()?;
+                self.out
+                    .extend_from_slice(&self.text.as_bytes()[start..self.at]);
+                Some((Kept::Kept, 0, false))
+            }
+        }
+    }
+
+    fn list(&mut self, reference_key: bool, depth: usize) -> Option<(Kept, usize, bool)> {
+        self.expect(b'[')?;
+        let mark = self.out.len();
+        self.out.push(b'[');
+        let base = self.path.len();
+        let (mut index, mut written, mut references_left, mut had_reference) = (0, 0, 0, false);
+        while self.peek()? != b']' {
+            if index > 0 {
+                self.expect(b',')?;
+            }
+            if !reference_key {
+                use std::fmt::Write;
+                // Writing to a String cannot fail.
+                let _ = write!(self.path, "[{index}]");
+            }
+            let item_mark = self.out.len();
+            if written > 0 {
+                self.out.push(b',');
+            }
+            let is_string = self.peek()? == b'"';
+            let item_start = self.at;
+            let (kept, _, _) = self.value(reference_key, depth + 1)?;
+            self.path.truncate(base);
+            let reference = is_string && {
+                let (_, value) = TextFilter::string_at(self.text, item_start)?;
+                is_reference(&value)
+            };
+            had_reference |= reference;
+            match kept {
+                Kept::Kept => {
+                    written += 1;
+                    references_left += usize::from(reference);
+                }
+                Kept::Removed => self.out.truncate(item_mark),
+            }
+            index += 1;
+        }
+        self.at += 1;
+        // STIX lists are never empty: a list of references emptied by filtering goes.
+        if reference_key && written == 0 && index > 0 {
+            self.out.truncate(mark);
+            return Some((Kept::Removed, 0, had_reference));
+        }
+        self.out.push(b']');
+        Some((Kept::Kept, references_left, had_reference))
+    }
+
+    fn map(&mut self, reference_key: bool, depth: usize) -> Option<()> {
+        self.expect(b'{')?;
+        self.out.push(b'{');
+        let base = self.path.len();
+        let (mut first_read, mut written) = (true, 0);
+        while self.peek()? != b'}' {
+            if !first_read {
+                self.expect(b',')?;
+            }
+            first_read = false;
+            let name = self.name()?;
+            self.expect(b':')?;
+            let mark = self.out.len();
+            if written > 0 {
+                self.out.push(b',');
+            }
+            self.write_name(name);
+            self.path.push('.');
+            self.path.push_str(name);
+            // Inside a reference property, every nested key is a reference key.
+            let inner_reference = reference_key || property_is_reference(name);
+            let (kept, _, _) = self.value(inner_reference, depth + 1)?;
+            self.path.truncate(base);
+            match kept {
+                Kept::Kept => written += 1,
+                Kept::Removed => self.out.truncate(mark),
+            }
+        }
+        self.at += 1;
+        self.out.push(b'}');
+        Some(())
+    }
+
+    /// A member name: plain ASCII without escapes, or the parsed object must decide.
+    fn name(&mut self) -> Option<&'t str> {
+        let (raw, value) = self.string()?;
+        (raw.len() == value.len() + 2 && value.is_ascii()).then(|| &raw[1..raw.len() - 1])
+    }
+
+    fn write_name(&mut self, name: &str) {
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    /// The string at the cursor: its text with quotes, and its value.
+    fn string(&mut self) -> Option<(&'t str, std::borrow::Cow<'t, str>)> {
+        let (raw, value) = TextFilter::string_at(self.text, self.at)?;
+        self.at += raw.len();
+        Some((raw, value))
+    }
+
+    fn string_at(text: &'t str, at: usize) -> Option<(&'t str, std::borrow::Cow<'t, str>)> {
+        let bytes = text.as_bytes();
+        if bytes.get(at) != Some(&b'"') {
+            return None;
+        }
+        let mut end = at + 1;
+        let mut escaped = false;
+        loop {
+            match bytes.get(end)? {
+                b'"' => break,
+                b'\\' => {
+                    escaped = true;
+                    end += 2;
+                }
+                _ => end += 1,
+            }
+        }
+        let raw = text.get(at..=end)?;
+        if escaped {
+            let value: String = serde_json::from_str(raw).ok()?;
+            Some((raw, std::borrow::Cow::Owned(value)))
+        } else {
+            Some((raw, std::borrow::Cow::Borrowed(&raw[1..raw.len() - 1])))
+        }
+    }
+
+    /// Steps over a number, `true`, `false` or `null`.
+    fn scalar(&mut self) -> Option<()> {
+        let rest = &self.text.as_bytes()[self.at..];
+        let length = rest
+            .iter()
+            .position(
+                |b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E' | b'a'..=b'z'),
+            )
+            .unwrap_or(rest.len());
+        let token = &self.text[self.at..self.at + length];
+        let number = token.starts_with(|c: char| c == '-' || c.is_ascii_digit())
+            && token.parse::<f64>().is_ok();
+        if !(number || matches!(token, "true" | "false" | "null")) {
+            return None;
+        }
+        self.at += length;
+        Some(())
+    }
+
+    /// Steps over any value (the object's own `id`).
+    fn skip(&mut self, depth: usize) -> Option<()> {
+        if depth > JSON_DEPTH_MAX {
+            return None;
+        }
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            b'[' | b'{' => {
+                let close = if self.peek()? == b'[' { b']' } else { b'}' };
+                self.at += 1;
+                let mut first = true;
+                while self.peek()? != close {
+                    if !first {
+                        self.expect(b',')?;
+                    }
+                    first = false;
+                    if close == b'}' {
+                        self.string()?;
+                        self.expect(b':')?;
+                    }
+                    self.skip(depth + 1)?;
+                }
+                self.at += 1;
+                Some(())
+            }
+            _ => self.scalar(),
+        }
+    }
+}
+
+fn property_is_reference(key: &str) -> bool {
+    key.ends_with("_ref") || key.ends_with("_refs")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::closure::finish_copy;
+    use crate::decision::Redaction;
+    use serde_json::{Value, json};
+
+    const A: &str = "attack-pattern--0a3ead4e-6d47-4ccb-854c-a6a4f9d96b22";
+    const B: &str = "malware--2a5dc8a5-6b7e-43f6-a4f9-2b43c5eb6de9";
+    const C: &str = "identity--0a3ead4e-6d47-4ccb-854c-a6a4f9d96b23";
+    const D: &str = "tool--2a5dc8a5-6b7e-43f6-a4f9-2b43c5eb6de8";
+
+    /// The text filter's answer, where it gives one, is `finish_copy`'s: the same canonical
+    /// text and the same redactions in the same order. Returns whether it answered and whether
+    /// `finish_copy` made a copy.
+    fn agrees(object: &Value, visible: &dyn Fn(&str) -> bool) -> (bool, bool) {
+        let map = object.as_object().expect("an object").clone();
+        let object_type = map["type"].as_str().expect("a type").to_string();
+        let text = stix::canonical::canonical_object(&map);
+        let by_text = filter(&text, &object_type, visible);
+        let mut redactions = Vec::new();
+        let by_object = finish_copy(map, &object_type, visible, &mut redactions)
+            .ok()
+            .map(|copy| stix::canonical::canonical_object(copy.as_map()));
+        match by_text {
+            Some((copy, removed)) => {
+                let removed: Vec<Redaction> = removed
+                    .into_iter()
+                    .map(|(path, ref_id)| Redaction::ReferenceRemoved { path, ref_id })
+                    .collect();
+                assert_eq!(Some(&copy), by_object.as_ref(), "{object}");
+                assert_eq!(removed, redactions, "{object}");
+                (true, true)
+            }
+            None => (false, by_object.is_some()),
+        }
+    }
+
+    fn subsets() -> Vec<Vec<&'static str>> {
+        (0..16u8)
+            .map(|mask| {
+                [A, B, C, D]
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, _)| mask & (1 << i) != 0)
+                    .map(|(_, id)| id)
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn nested_references_are_filtered_as_the_object_filters_them() {
+        let report = json!({
+            "type": "report",
+            "spec_version": "2.1",
+            "id": "report--84e4d88f-44ea-4bcd-bbf3-b2c1c320bcb3",
+            "created": "2024-03-22T00:00:00.000Z",
+            "modified": "2024-03-22T00:00:00.000Z",
+            "name": "Crocus \"City\" Hall \u{e9}",
+            "published": "2024-03-22T00:00:00Z",
+            "object_refs": [A, B, C],
+            "created_by_ref": C,
+            "confidence": 85,
+            "x_score": -1.5e-7,
+            "x_flag": true,
+            "x_none": null,
+            "x_related": D,
+            "x_list": [A, "not an id", D],
+            "x_nested": {"handler_ref": B, "inner": {"note": "n", "seen_refs": [C, D]}},
+            "x_mitre_contents": [
+                {"object_modified": "2024-01-01T00:00:00.000Z", "object_ref": A},
+                {"object_modified": "2024-01-01T00:00:00.000Z", "object_ref": B},
+                {"object_ref": D, "x_more": [[C], {"x": D}]}
+            ],
+            "x_holder_refs": [{"who_ref": A}, B],
+        });
+        let mut answered = 0;
+        for visible in subsets() {
+            let (by_text, by_object) = agrees(&report, &|id: &str| visible.contains(&id));
+            // It declines only where the object is withheld (every object_refs entry gone).
+            assert_eq!(by_text, by_object, "{visible:?}");
+            answered += usize::from(by_text);
+        }
+        assert_eq!(answered, 14);
+    }
+
+    #[test]
+    fn the_collection_of_ics_attack_is_filtered_as_its_object_is() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data/stix/ics-attack-18.1.json");
+        let bundle: Value =
+            serde_json::from_slice(&std::fs::read(path).expect("ICS ATT&CK")).expect("JSON");
+        let objects = bundle["objects"].as_array().expect("objects");
+        // Withhold about one id in three, by the id's text.
+        let visible = |id: &str| !id.bytes().map(usize::from).sum::<usize>().is_multiple_of(3);
+        let (mut answered, mut declined) = (0, 0);
+        for object in objects {
+            let (by_text, by_object) = agrees(object, &visible);
+            answered += usize::from(by_text);
+            // Besides copies the object cannot make either (a relationship with an end
+            // withheld), it declines only text whose last check is for the object to make: a
+            // string with `--` that is not an id (a command line's option).
+            if by_object && !by_text {
+                declined += 1;
+                assert!(object.to_string().contains(" --"), "declined {object}");
+            }
+        }
+        assert!(declined < 20, "{declined} declined");
+        let collection = objects
+            .iter()
+            .find(|o| o["type"] == "x-mitre-collection")
+            .expect("a collection");
+        let text = stix::canonical::canonical_object(collection.as_object().unwrap());
+        let (copy, removed) = filter(&text, "x-mitre-collection", &visible).expect("filtered");
+        assert!(removed.len() > 400, "{} removed", removed.len());
+        assert!(copy.len() < text.len());
+        assert!(answered > 1_000, "{answered} answered");
+    }
+
+    #[test]
+    fn declines_what_it_cannot_match_exactly() {
+        let all = |_: &str| true;
+        let none = |_: &str| false;
+        let relationship = json!({
+            "type": "relationship", "id": "relationship--84e4d88f-44ea-4bcd-bbf3-b2c1c320bcb3",
+            "relationship_type": "uses", "source_ref": A, "target_ref": B,
+        });
+        let text = stix::canonical::canonical_object(relationship.as_object().unwrap());
+        assert!(filter(&text, "relationship", &all).is_some());
+        // A required end withheld.
+        assert!(filter(&text, "relationship", &|id: &str| id != B).is_none());
+        // Not canonical: whitespace.
+        let spaced = serde_json::to_vec_pretty(&relationship).unwrap();
+        assert!(filter(&spaced, "relationship", &all).is_none());
+        // Truncated, trailing text, not JSON.
+        assert!(filter(&text[..text.len() - 1], "relationship", &all).is_none());
+        assert!(filter(&[&text[..], b"x"].concat(), "relationship", &all).is_none());
+        assert!(filter(b"\xff\xfe", "relationship", &all).is_none());
+        // Granular markings (the copy prunes them) and names beyond ASCII.
+        for odd in [
+            json!({"type": "note", "id": "note--84e4d88f-44ea-4bcd-bbf3-b2c1c320bcb3",
+                   "granular_markings": [{"marking_ref": A, "selectors": ["type"]}]}),
+            json!({"type": "note", "id": "note--84e4d88f-44ea-4bcd-bbf3-b2c1c320bcb3",
+                   "x_caf\u{e9}": "x"}),
+            // An id-shaped string that is no identifier, not under a reference key, not
+            // visible: the copy's last check refuses it.
+            json!({"type": "note", "id": "note--84e4d88f-44ea-4bcd-bbf3-b2c1c320bcb3",
+                   "x_text": "before--after"}),
+        ] {
+            let text = stix::canonical::canonical_object(odd.as_object().unwrap());
+            assert!(filter(&text, "note", &none).is_none(), "{odd}");
+        }
+    }
+}
