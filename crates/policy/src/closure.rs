@@ -392,7 +392,7 @@ impl<'a> Releaser<'a> {
             FactsVerdict::NeedsObject => return StoredDecision::NeedsObject,
             FactsVerdict::Cleared(basis) => basis,
         };
-        let Ok(candidates) = crate::facts::candidate_references(stored_json) else {
+        let Some(candidates) = crate::text_filter::candidate_references(stored_json) else {
             return StoredDecision::NeedsObject;
         };
         let slots = facts.slots();

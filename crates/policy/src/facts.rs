@@ -13,7 +13,6 @@
 //! decided from the object itself (see `crate::decide::assess_facts`), so facts never widen what
 //! the object would get.
 
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -248,120 +247,6 @@ pub(crate) struct Shape {
     _object_type: Arc<str>,
     _properties: Arc<str>,
     _markings: Option<Arc<Value>>,
-}
-
-/// Every string of an object's JSON text that could be a reference: each string value, at any
-/// depth, that contains `--` (every reference walk of this crate and of `stix` looks only at
-/// such strings), except the object's own top-level `id`. A superset: a release decided on
-/// these is at least as strict as one decided on the references the walks find.
-pub(crate) fn candidate_references(json: &[u8]) -> Result<Vec<Cow<'_, str>>, String> {
-    let mut out = Vec::new();
-    let mut deserializer = serde_json::Deserializer::from_slice(json);
-    de::Deserializer::deserialize_map(&mut deserializer, TopCandidates { out: &mut out })
-        .map_err(|e| e.to_string())?;
-    deserializer.end().map_err(|e| e.to_string())?;
-    Ok(out)
-}
-
-/// Candidates are borrowed from the text, unless they hold escapes.
-struct TopCandidates<'o, 'de> {
-    out: &'o mut Vec<Cow<'de, str>>,
-}
-
-impl<'de> Visitor<'de> for TopCandidates<'_, 'de> {
-    type Value = ();
-
-    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-        formatter.write_str("a STIX object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        // Borrowed names only, as for facts: a name with escapes fails the scan, and the
-        // object decides.
-        while let Some(property) = map.next_key::<&'de str>()? {
-            if property == "id" {
-                map.next_value::<IgnoredAny>()?;
-            } else {
-                map.next_value_seed(Candidates {
-                    out: &mut *self.out,
-                })?;
-            }
-        }
-        Ok(())
-    }
-}
-
-struct Candidates<'o, 'de> {
-    out: &'o mut Vec<Cow<'de, str>>,
-}
-
-impl<'de> DeserializeSeed<'de> for Candidates<'_, 'de> {
-    type Value = ();
-
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Candidates<'_, 'de> {
-    type Value = ();
-
-    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-        formatter.write_str("a JSON value")
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_borrowed_str<E>(self, text: &'de str) -> Result<(), E> {
-        if text.contains("--") {
-            self.out.push(Cow::Borrowed(text));
-        }
-        Ok(())
-    }
-
-    fn visit_str<E>(self, text: &str) -> Result<(), E> {
-        if text.contains("--") {
-            self.out.push(Cow::Owned(text.to_string()));
-        }
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq
-            .next_element_seed(Candidates {
-                out: &mut *self.out,
-            })?
-            .is_some()
-        {}
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while map.next_key::<IgnoredAny>()?.is_some() {
-            map.next_value_seed(Candidates {
-                out: &mut *self.out,
-            })?;
-        }
-        Ok(())
-    }
 }
 
 #[derive(Default)]

@@ -13,6 +13,10 @@
 //! differ on), granular markings (which the copy prunes), too deep a value, a required
 //! reference withheld, and an id-shaped string the last check would refuse.
 
+use std::borrow::Cow;
+
+use stix::canonical_text::Reader;
+
 use crate::closure::{is_reference, is_required_list, is_required_single, refers};
 use crate::decide::JSON_DEPTH_MAX;
 
@@ -27,17 +31,70 @@ pub(crate) fn filter(
     object_type: &str,
     visible: &dyn Fn(&str) -> bool,
 ) -> Option<(Vec<u8>, Vec<Removed>)> {
-    let text = std::str::from_utf8(json).ok()?;
     let mut filter = TextFilter {
-        text,
-        at: 0,
+        reader: Reader::new(json)?,
         out: Vec::with_capacity(json.len()),
         removed: Vec::new(),
         path: String::new(),
         visible,
     };
     filter.top(object_type)?;
-    (filter.at == text.len()).then_some((filter.out, filter.removed))
+    filter
+        .reader
+        .is_done()
+        .then_some((filter.out, filter.removed))
+}
+
+/// Every string of an object's canonical text that could be a reference: each string value, at
+/// any depth, that contains `--` (every reference walk of this crate and of `stix` looks only at
+/// such strings), except the object's own top-level `id`. A superset: a release decided on
+/// these is at least as strict as one decided on the references the walks find. `None` for
+/// text that is not canonical, or nested deeper than a stored object may be.
+pub(crate) fn candidate_references(json: &[u8]) -> Option<Vec<Cow<'_, str>>> {
+    fn strings<'t>(
+        reader: &mut Reader<'t>,
+        out: &mut Vec<Cow<'t, str>>,
+        depth: usize,
+    ) -> Option<()> {
+        if depth > JSON_DEPTH_MAX {
+            return None;
+        }
+        match reader.peek()? {
+            b'"' => {
+                let (_, value) = reader.string()?;
+                if value.contains("--") {
+                    out.push(value);
+                }
+            }
+            b'[' => {
+                reader.expect(b'[')?;
+                let mut first = true;
+                while reader.peek()? != b']' {
+                    if !first {
+                        reader.expect(b',')?;
+                    }
+                    first = false;
+                    strings(reader, out, depth + 1)?;
+                }
+                reader.expect(b']')?;
+            }
+            b'{' => reader.members(|reader, _| strings(reader, out, depth + 1))?,
+            _ => {
+                reader.scalar()?;
+            }
+        }
+        Some(())
+    }
+    let mut reader = Reader::new(json)?;
+    let mut out = Vec::new();
+    reader.members(|reader, name| {
+        if name == "id" {
+            reader.skip(JSON_DEPTH_MAX).map(drop)
+        } else {
+            strings(reader, &mut out, 0)
+        }
+    })?;
+    reader.is_done().then_some(out)
 }
 
 /// What became of a value.
@@ -49,8 +106,7 @@ enum Kept {
 }
 
 struct TextFilter<'t, 'v> {
-    text: &'t str,
-    at: usize,
+    reader: Reader<'t>,
     out: Vec<u8>,
     removed: Vec<Removed>,
     /// One buffer extended and cut back, as `filter_value` builds paths.
@@ -58,27 +114,18 @@ struct TextFilter<'t, 'v> {
     visible: &'v dyn Fn(&str) -> bool,
 }
 
-impl<'t> TextFilter<'t, '_> {
-    fn peek(&self) -> Option<u8> {
-        self.text.as_bytes().get(self.at).copied()
-    }
-
-    fn expect(&mut self, byte: u8) -> Option<()> {
-        (self.peek()? == byte).then(|| self.at += 1)
-    }
-
+impl TextFilter<'_, '_> {
     /// The object's top-level members, as `filter_references` treats them.
     fn top(&mut self, object_type: &str) -> Option<()> {
-        self.expect(b'{')?;
+        self.reader.expect(b'{')?;
         self.out.push(b'{');
         let mut first_read = true;
-        while self.peek()? != b'}' {
+        while self.reader.peek()? != b'}' {
             if !first_read {
-                self.expect(b',')?;
+                self.reader.expect(b',')?;
             }
             first_read = false;
-            let property = self.name()?;
-            self.expect(b':')?;
+            let property = self.reader.name()?;
             if property == "granular_markings" {
                 return None;
             }
@@ -87,15 +134,14 @@ impl<'t> TextFilter<'t, '_> {
                 self.out.push(b',');
             }
             self.write_name(property);
-            let start = self.at;
             if property == "id" {
-                self.skip(0)?;
-                self.out
-                    .extend_from_slice(&self.text.as_bytes()[start..self.at]);
+                let id = self.reader.skip(JSON_DEPTH_MAX)?;
+                self.out.extend_from_slice(id.as_bytes());
                 continue;
             }
-            if is_required_single(object_type, property) && self.peek()? == b'"' {
-                let (raw, value) = self.string()?;
+            let start = self.reader.at();
+            if is_required_single(object_type, property) && self.reader.peek()? == b'"' {
+                let (raw, value) = self.reader.string()?;
                 if is_reference(&value) {
                     if !(self.visible)(&value) {
                         return None;
@@ -103,7 +149,7 @@ impl<'t> TextFilter<'t, '_> {
                     self.out.extend_from_slice(raw.as_bytes());
                     continue;
                 }
-                self.at = start;
+                self.reader.rewind(start);
             }
             self.path.clear();
             self.path.push_str(property);
@@ -120,7 +166,7 @@ impl<'t> TextFilter<'t, '_> {
                 self.out.truncate(mark);
             }
         }
-        self.at += 1;
+        self.reader.expect(b'}')?;
         self.out.push(b'}');
         Some(())
     }
@@ -132,23 +178,23 @@ impl<'t> TextFilter<'t, '_> {
         if depth > JSON_DEPTH_MAX {
             return None;
         }
-        match self.peek()? {
+        match self.reader.peek()? {
             b'"' => {
-                let (raw, value) = self.string()?;
+                let (raw, value) = self.reader.string()?;
+                let reference = is_reference(&value);
                 if value.contains("--") {
                     let visible = (self.visible)(&value);
                     if refers(reference_key, &value) && !visible {
                         self.removed.push((self.path.clone(), value.into_owned()));
-                        return Some((Kept::Removed, 0, false));
+                        return Some((Kept::Removed, 0, reference));
                     }
                     // What the copy's last check would refuse: let the object decide.
-                    if !visible && (is_reference(&value) || stix::parse_identifier(&value).is_ok())
-                    {
+                    if !visible && (reference || stix::parse_identifier(&value).is_ok()) {
                         return None;
                     }
                 }
                 self.out.extend_from_slice(raw.as_bytes());
-                Some((Kept::Kept, 0, false))
+                Some((Kept::Kept, usize::from(reference), reference))
             }
             b'[' => self.list(reference_key, depth),
             b'{' => {
@@ -156,24 +202,24 @@ impl<'t> TextFilter<'t, '_> {
                 Some((Kept::Kept, 0, false))
             }
             _ => {
-                let start = self.at;
-                self.scalar()?;
-                self.out
-                    .extend_from_slice(&self.text.as_bytes()[start..self.at]);
+                let scalar = self.reader.scalar()?;
+                self.out.extend_from_slice(scalar.as_bytes());
                 Some((Kept::Kept, 0, false))
             }
         }
     }
 
+    /// A list; of its items, only direct strings count as the references it holds (as
+    /// `filter_references` counts them for a required list).
     fn list(&mut self, reference_key: bool, depth: usize) -> Option<(Kept, usize, bool)> {
-        self.expect(b'[')?;
+        self.reader.expect(b'[')?;
         let mark = self.out.len();
         self.out.push(b'[');
         let base = self.path.len();
         let (mut index, mut written, mut references_left, mut had_reference) = (0, 0, 0, false);
-        while self.peek()? != b']' {
+        while self.reader.peek()? != b']' {
             if index > 0 {
-                self.expect(b',')?;
+                self.reader.expect(b',')?;
             }
             if !reference_key {
                 use std::fmt::Write;
@@ -184,25 +230,24 @@ impl<'t> TextFilter<'t, '_> {
             if written > 0 {
                 self.out.push(b',');
             }
-            let is_string = self.peek()? == b'"';
-            let item_start = self.at;
-            let (kept, _, _) = self.value(reference_key, depth + 1)?;
+            let is_string = self.reader.peek()? == b'"';
+            let (kept, left, had) = self.value(reference_key, depth + 1)?;
             self.path.truncate(base);
-            let reference = is_string && {
-                let (_, value) = TextFilter::string_at(self.text, item_start)?;
-                is_reference(&value)
-            };
-            had_reference |= reference;
+            if is_string {
+                had_reference |= had;
+            }
             match kept {
                 Kept::Kept => {
                     written += 1;
-                    references_left += usize::from(reference);
+                    if is_string {
+                        references_left += left;
+                    }
                 }
                 Kept::Removed => self.out.truncate(item_mark),
             }
             index += 1;
         }
-        self.at += 1;
+        self.reader.expect(b']')?;
         // STIX lists are never empty: a list of references emptied by filtering goes.
         if reference_key && written == 0 && index > 0 {
             self.out.truncate(mark);
@@ -213,17 +258,16 @@ impl<'t> TextFilter<'t, '_> {
     }
 
     fn map(&mut self, reference_key: bool, depth: usize) -> Option<()> {
-        self.expect(b'{')?;
+        self.reader.expect(b'{')?;
         self.out.push(b'{');
         let base = self.path.len();
         let (mut first_read, mut written) = (true, 0);
-        while self.peek()? != b'}' {
+        while self.reader.peek()? != b'}' {
             if !first_read {
-                self.expect(b',')?;
+                self.reader.expect(b',')?;
             }
             first_read = false;
-            let name = self.name()?;
-            self.expect(b':')?;
+            let name = self.reader.name()?;
             let mark = self.out.len();
             if written > 0 {
                 self.out.push(b',');
@@ -240,102 +284,15 @@ impl<'t> TextFilter<'t, '_> {
                 Kept::Removed => self.out.truncate(mark),
             }
         }
-        self.at += 1;
+        self.reader.expect(b'}')?;
         self.out.push(b'}');
         Some(())
-    }
-
-    /// A member name: plain ASCII without escapes, or the parsed object must decide.
-    fn name(&mut self) -> Option<&'t str> {
-        let (raw, value) = self.string()?;
-        (raw.len() == value.len() + 2 && value.is_ascii()).then(|| &raw[1..raw.len() - 1])
     }
 
     fn write_name(&mut self, name: &str) {
         self.out.push(b'"');
         self.out.extend_from_slice(name.as_bytes());
         self.out.extend_from_slice(b"\":");
-    }
-
-    /// The string at the cursor: its text with quotes, and its value.
-    fn string(&mut self) -> Option<(&'t str, std::borrow::Cow<'t, str>)> {
-        let (raw, value) = TextFilter::string_at(self.text, self.at)?;
-        self.at += raw.len();
-        Some((raw, value))
-    }
-
-    fn string_at(text: &'t str, at: usize) -> Option<(&'t str, std::borrow::Cow<'t, str>)> {
-        let bytes = text.as_bytes();
-        if bytes.get(at) != Some(&b'"') {
-            return None;
-        }
-        let mut end = at + 1;
-        let mut escaped = false;
-        loop {
-            match bytes.get(end)? {
-                b'"' => break,
-                b'\\' => {
-                    escaped = true;
-                    end += 2;
-                }
-                _ => end += 1,
-            }
-        }
-        let raw = text.get(at..=end)?;
-        if escaped {
-            let value: String = serde_json::from_str(raw).ok()?;
-            Some((raw, std::borrow::Cow::Owned(value)))
-        } else {
-            Some((raw, std::borrow::Cow::Borrowed(&raw[1..raw.len() - 1])))
-        }
-    }
-
-    /// Steps over a number, `true`, `false` or `null`.
-    fn scalar(&mut self) -> Option<()> {
-        let rest = &self.text.as_bytes()[self.at..];
-        let length = rest
-            .iter()
-            .position(
-                |b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E' | b'a'..=b'z'),
-            )
-            .unwrap_or(rest.len());
-        let token = &self.text[self.at..self.at + length];
-        let number = token.starts_with(|c: char| c == '-' || c.is_ascii_digit())
-            && token.parse::<f64>().is_ok();
-        if !(number || matches!(token, "true" | "false" | "null")) {
-            return None;
-        }
-        self.at += length;
-        Some(())
-    }
-
-    /// Steps over any value (the object's own `id`).
-    fn skip(&mut self, depth: usize) -> Option<()> {
-        if depth > JSON_DEPTH_MAX {
-            return None;
-        }
-        match self.peek()? {
-            b'"' => self.string().map(drop),
-            b'[' | b'{' => {
-                let close = if self.peek()? == b'[' { b']' } else { b'}' };
-                self.at += 1;
-                let mut first = true;
-                while self.peek()? != close {
-                    if !first {
-                        self.expect(b',')?;
-                    }
-                    first = false;
-                    if close == b'}' {
-                        self.string()?;
-                        self.expect(b':')?;
-                    }
-                    self.skip(depth + 1)?;
-                }
-                self.at += 1;
-                Some(())
-            }
-            _ => self.scalar(),
-        }
     }
 }
 

@@ -117,6 +117,14 @@ impl VersionName {
 /// The version string of a stored version (see [`VersionName`]).
 pub(crate) fn version_text(canonical_json: &[u8], date_added_micros: i64) -> String {
     let unversioned = || micros_text(date_added_micros);
+    // Read only as far as `modified` (a collection's 200 KB of contents come after it).
+    if let Some([modified, created]) = stix::canonical_text::top_level_strings(
+        canonical_json,
+        ["modified", "created"],
+        stix::validate::DEPTH_MAX,
+    ) {
+        return modified.or(created).map_or_else(unversioned, Into::into);
+    }
     match VersionName::of_json(canonical_json) {
         Ok(name) => name.version(unversioned),
         Err(_) => unversioned(),

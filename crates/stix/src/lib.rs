@@ -11,6 +11,7 @@
 
 pub mod bundle;
 pub mod canonical;
+pub mod canonical_text;
 pub mod id;
 pub mod object;
 pub mod spec;
