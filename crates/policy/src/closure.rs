@@ -570,28 +570,35 @@ impl<'a> Releaser<'a> {
         let mut builder = Builder {
             graph: Graph::default(),
             queue: VecDeque::new(),
-            pending: HashMap::default(),
             resolved: 0,
         };
+        // At least every root is a node: grown once, not doubled a dozen times for a collection.
+        builder.graph.reserve(required.len() + optional.len());
         for roots in [required, optional] {
             for id in roots {
                 builder.ensure(self, partner, id.as_ref(), 1);
             }
             while let Some((node, depth)) = builder.queue.pop_front() {
-                let slots = builder.pending.remove(&node).unwrap_or_default();
+                // Taken out while its targets are explored (which adds to the graph), then
+                // put back for the reasons.
+                let Some(source) = builder.graph.sources.remove(&node) else {
+                    continue;
+                };
+                let slots = source.slots();
                 let mut resolved_slots = Vec::with_capacity(slots.len());
-                for (property, list, ids) in slots {
+                for (slot, (_, list, ids)) in slots.iter().enumerate() {
                     let targets = ids
                         .iter()
                         .map(|id| builder.ensure(self, partner, id, depth + 1))
                         .collect();
                     resolved_slots.push(Slot {
-                        property,
-                        list,
+                        slot,
+                        list: *list,
                         targets,
                     });
                 }
                 builder.graph.slots[node] = resolved_slots;
+                builder.graph.sources.insert(node, source);
             }
         }
         let mut graph = builder.graph;
@@ -600,6 +607,7 @@ impl<'a> Releaser<'a> {
         if self.memo.len() + graph.ids.len() > self.limits.memo_max {
             self.memo.clear();
         }
+        self.memo.reserve(graph.ids.len());
         for (i, id) in graph.ids.iter().enumerate() {
             if graph.frontier[i] || self.memo.contains_key(id) {
                 continue;
@@ -616,12 +624,30 @@ impl<'a> Releaser<'a> {
 }
 
 /// One reference slot of a pending object: a required single reference, or a required list
-/// that needs one released entry.
+/// that needs one released entry. Its property is the `slot`th of the object's [`Pending`]
+/// slots.
 #[derive(Debug, Default)]
 struct Slot {
-    property: String,
+    slot: usize,
     list: bool,
     targets: Vec<usize>,
+}
+
+/// The required slots of a pending object: shared with its release facts (most referenced
+/// objects), or made from the object itself.
+#[derive(Debug)]
+enum Pending {
+    Facts(Arc<ReleaseFacts>),
+    Owned(Vec<RequiredSlot>),
+}
+
+impl Pending {
+    fn slots(&self) -> &[RequiredSlot] {
+        match self {
+            Pending::Facts(facts) => facts.slots(),
+            Pending::Owned(slots) => slots,
+        }
+    }
 }
 
 /// The objects explored for one call and their memberships.
@@ -636,6 +662,8 @@ struct Graph {
     /// Not explored because of a limit.
     frontier: Vec<bool>,
     slots: Vec<Vec<Slot>>,
+    /// Where each pending object's slots came from (for the property a reason names).
+    sources: HashMap<usize, Pending>,
     released: Vec<bool>,
     reasons: Vec<Reason>,
     /// Whether a withheld membership is final whatever the limits (known, not from the fixpoint).
@@ -653,6 +681,14 @@ impl Graph {
         self.frontier.push(frontier);
         self.slots.push(Vec::new());
         i
+    }
+
+    fn reserve(&mut self, nodes: usize) {
+        self.index.reserve(nodes);
+        self.ids.reserve(nodes);
+        self.known.reserve(nodes);
+        self.frontier.reserve(nodes);
+        self.slots.reserve(nodes);
     }
 
     fn is_released(&self, id: &str) -> bool {
@@ -722,13 +758,17 @@ impl Graph {
                 .enumerate()
                 .find(|(s, _)| !satisfied[i][*s])
                 .expect("a pending object that is not released has an unsatisfied slot");
+            let property = self
+                .sources
+                .get(&i)
+                .and_then(|source| source.slots().get(slot.slot))
+                .map(|(property, _, _)| property.clone())
+                .unwrap_or_default();
             self.reasons[i] = if slot.list {
-                Reason::RequiredListEmptied {
-                    property: slot.property.clone(),
-                }
+                Reason::RequiredListEmptied { property }
             } else {
                 Reason::ReferenceWithheld {
-                    property: slot.property.clone(),
+                    property,
                     ref_id: slot
                         .targets
                         .first()
@@ -743,8 +783,6 @@ impl Graph {
 struct Builder {
     graph: Graph,
     queue: VecDeque<(usize, usize)>,
-    /// Reference slots of pending objects, by id, until their targets are explored.
-    pending: HashMap<usize, Vec<RequiredSlot>>,
     resolved: usize,
 }
 
@@ -798,7 +836,7 @@ impl Builder {
             Some(Err(reason)) => self.graph.add(id, Some(Err(reason)), false),
             // Cleared with no required reference: released, with nothing to explore.
             Some(Ok(())) if facts.slots().is_empty() => self.graph.add(id, Some(Ok(())), false),
-            Some(Ok(())) => self.pend(id, depth, facts.slots().to_vec()),
+            Some(Ok(())) => self.pend(id, depth, Pending::Facts(facts)),
             None => self.ensure_from_object(releaser, partner, id, depth),
         }
     }
@@ -830,15 +868,15 @@ impl Builder {
                     None => held.object.as_map(),
                 };
                 let slots = required_slots(held.object.object_type(), copy);
-                self.pend(id, depth, slots)
+                self.pend(id, depth, Pending::Owned(slots))
             }
         }
     }
 
     /// An object cleared on its own, whose required references are still to explore.
-    fn pend(&mut self, id: &str, depth: usize, slots: Vec<RequiredSlot>) -> usize {
+    fn pend(&mut self, id: &str, depth: usize, slots: Pending) -> usize {
         let i = self.graph.add(id, None, false);
-        self.pending.insert(i, slots);
+        self.graph.sources.insert(i, slots);
         self.queue.push_back((i, depth));
         i
     }

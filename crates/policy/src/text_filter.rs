@@ -181,15 +181,16 @@ impl TextFilter<'_, '_> {
         match self.reader.peek()? {
             b'"' => {
                 let (raw, value) = self.reader.string()?;
+                // Only an id-shaped string (`type--...`) is a reference to any walk.
                 let reference = is_reference(&value);
-                if value.contains("--") {
+                if reference {
                     let visible = (self.visible)(&value);
                     if refers(reference_key, &value) && !visible {
                         self.removed.push((self.path.clone(), value.into_owned()));
-                        return Some((Kept::Removed, 0, reference));
+                        return Some((Kept::Removed, 0, true));
                     }
                     // What the copy's last check would refuse: let the object decide.
-                    if !visible && (reference || stix::parse_identifier(&value).is_ok()) {
+                    if !visible {
                         return None;
                     }
                 }

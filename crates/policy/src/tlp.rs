@@ -183,6 +183,10 @@ impl fmt::Display for Tlp {
 
 /// The published TLP marking with this id, if it is one.
 pub fn tlp_marking(id: &str) -> Option<&'static TlpMarking> {
+    // Asked of every reference a page holds: most are not marking definitions at all.
+    if !id.starts_with("marking-definition--") {
+        return None;
+    }
     TLP_MARKINGS.iter().find(|m| m.id == id)
 }
 
