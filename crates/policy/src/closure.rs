@@ -581,35 +581,40 @@ impl<'a> Releaser<'a> {
             while let Some((node, depth)) = builder.queue.pop_front() {
                 // Taken out while its targets are explored (which adds to the graph), then
                 // put back for the reasons.
-                let Some(source) = builder.graph.sources.remove(&node) else {
+                let Some(source) = builder.graph.sources[node].take() else {
                     continue;
                 };
-                let slots = source.slots();
-                let mut resolved_slots = Vec::with_capacity(slots.len());
-                for (slot, (_, list, ids)) in slots.iter().enumerate() {
-                    let targets = ids
-                        .iter()
-                        .map(|id| builder.ensure(self, partner, id, depth + 1))
-                        .collect();
-                    resolved_slots.push(Slot {
+                let first_slot = builder.graph.slots.len();
+                for (slot, (_, list, ids)) in source.slots().iter().enumerate() {
+                    let start = builder.graph.targets.len();
+                    for id in ids {
+                        let target = builder.ensure(self, partner, id, depth + 1);
+                        builder.graph.targets.push(target);
+                    }
+                    builder.graph.slots.push(Slot {
+                        node,
                         slot,
                         list: *list,
-                        targets,
+                        start,
+                        end: builder.graph.targets.len(),
                     });
                 }
-                builder.graph.slots[node] = resolved_slots;
-                builder.graph.sources.insert(node, source);
+                builder.graph.node_slots[node] = (first_slot, builder.graph.slots.len());
+                builder.graph.sources[node] = Some(source);
             }
         }
         let mut graph = builder.graph;
         graph.solve();
 
-        if self.memo.len() + graph.ids.len() > self.limits.memo_max {
+        let cleared = self.memo.len() + graph.ids.len() > self.limits.memo_max;
+        if cleared {
             self.memo.clear();
         }
         self.memo.reserve(graph.ids.len());
+        // A node not known from the memo was not in it when explored, and the memo has not
+        // changed since (unless just cleared).
         for (i, id) in graph.ids.iter().enumerate() {
-            if graph.frontier[i] || self.memo.contains_key(id) {
+            if graph.frontier[i] || (graph.remembered[i] && !cleared) {
                 continue;
             }
             if graph.released[i] {
@@ -625,12 +630,14 @@ impl<'a> Releaser<'a> {
 
 /// One reference slot of a pending object: a required single reference, or a required list
 /// that needs one released entry. Its property is the `slot`th of the object's [`Pending`]
-/// slots.
-#[derive(Debug, Default)]
+/// slots; its targets are `targets[start..end]` of the graph.
+#[derive(Debug, Clone, Copy)]
 struct Slot {
+    node: usize,
     slot: usize,
     list: bool,
-    targets: Vec<usize>,
+    start: usize,
+    end: usize,
 }
 
 /// The required slots of a pending object: shared with its release facts (most referenced
@@ -650,7 +657,8 @@ impl Pending {
     }
 }
 
-/// The objects explored for one call and their memberships.
+/// The objects explored for one call and their memberships. Flat: a collection's call has
+/// thousands of nodes, and a vector per node and slot was most of its cost.
 #[derive(Debug, Default)]
 struct Graph {
     /// One allocation per id, shared by the index, the list and the memo it goes to.
@@ -659,11 +667,16 @@ struct Graph {
     /// Decided without the fixpoint: TLP markings, memo hits, ids not held, objects withheld
     /// on their own.
     known: Vec<Option<Result<(), Reason>>>,
+    /// Known from the memo: nothing to remember again.
+    remembered: Vec<bool>,
     /// Not explored because of a limit.
     frontier: Vec<bool>,
-    slots: Vec<Vec<Slot>>,
-    /// Where each pending object's slots came from (for the property a reason names).
-    sources: HashMap<usize, Pending>,
+    /// Each node's slots, a range of `slots` (empty until the node's targets are explored).
+    node_slots: Vec<(usize, usize)>,
+    slots: Vec<Slot>,
+    targets: Vec<usize>,
+    /// Where each pending node's slots came from (for the property a reason names).
+    sources: Vec<Option<Pending>>,
     released: Vec<bool>,
     reasons: Vec<Reason>,
     /// Whether a withheld membership is final whatever the limits (known, not from the fixpoint).
@@ -678,8 +691,10 @@ impl Graph {
         self.index.insert(Arc::clone(&id), i);
         self.ids.push(id);
         self.known.push(known);
+        self.remembered.push(false);
         self.frontier.push(frontier);
-        self.slots.push(Vec::new());
+        self.node_slots.push((0, 0));
+        self.sources.push(None);
         i
     }
 
@@ -687,8 +702,10 @@ impl Graph {
         self.index.reserve(nodes);
         self.ids.reserve(nodes);
         self.known.reserve(nodes);
+        self.remembered.reserve(nodes);
         self.frontier.reserve(nodes);
-        self.slots.reserve(nodes);
+        self.node_slots.reserve(nodes);
+        self.sources.reserve(nodes);
     }
 
     fn is_released(&self, id: &str) -> bool {
@@ -699,7 +716,7 @@ impl Graph {
     /// slots of pending ones (each slot is satisfied once), in O(nodes + references).
     #[allow(
         clippy::needless_range_loop,
-        reason = "the per-object vectors are indexed together"
+        reason = "the per-node vectors are indexed together"
     )]
     fn solve(&mut self) {
         let n = self.ids.len();
@@ -707,11 +724,25 @@ impl Graph {
         self.exact = vec![false; n];
         self.reasons = vec![Reason::NotHeld; n];
         let mut needed: Vec<usize> = vec![0; n];
-        let mut satisfied: Vec<Vec<bool>> = Vec::with_capacity(n);
-        let mut dependents: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
+        let mut satisfied: Vec<bool> = vec![false; self.slots.len()];
+        // Each node's dependent slots, as one list grouped by node (counted, then placed).
+        let mut first_dependent: Vec<usize> = vec![0; n + 1];
+        for &target in &self.targets {
+            first_dependent[target + 1] += 1;
+        }
+        for i in 0..n {
+            first_dependent[i + 1] += first_dependent[i];
+        }
+        let mut placed = first_dependent.clone();
+        let mut dependents: Vec<usize> = vec![0; self.targets.len()];
+        for (s, slot) in self.slots.iter().enumerate() {
+            for &target in &self.targets[slot.start..slot.end] {
+                dependents[placed[target]] = s;
+                placed[target] += 1;
+            }
+        }
         let mut work: Vec<usize> = Vec::new();
         for i in 0..n {
-            satisfied.push(vec![false; self.slots[i].len()]);
             match &self.known[i] {
                 Some(Ok(())) => {
                     self.released[i] = true;
@@ -723,12 +754,8 @@ impl Graph {
                 }
                 None if self.frontier[i] => {}
                 None => {
-                    needed[i] = self.slots[i].len();
-                    for (s, slot) in self.slots[i].iter().enumerate() {
-                        for &target in &slot.targets {
-                            dependents[target].push((i, s));
-                        }
-                    }
+                    let (start, end) = self.node_slots[i];
+                    needed[i] = end - start;
                     if needed[i] == 0 {
                         self.released[i] = true;
                         work.push(i);
@@ -737,11 +764,12 @@ impl Graph {
             }
         }
         while let Some(released) = work.pop() {
-            for &(node, slot) in &dependents[released] {
-                if satisfied[node][slot] {
+            for &s in &dependents[first_dependent[released]..first_dependent[released + 1]] {
+                if satisfied[s] {
                     continue;
                 }
-                satisfied[node][slot] = true;
+                satisfied[s] = true;
+                let node = self.slots[s].node;
                 needed[node] -= 1;
                 if needed[node] == 0 && !self.released[node] {
                     self.released[node] = true;
@@ -753,14 +781,13 @@ impl Graph {
             if self.released[i] || self.known[i].is_some() || self.frontier[i] {
                 continue;
             }
-            let (_, slot) = self.slots[i]
-                .iter()
-                .enumerate()
-                .find(|(s, _)| !satisfied[i][*s])
+            let (start, end) = self.node_slots[i];
+            let s = (start..end)
+                .find(|&s| !satisfied[s])
                 .expect("a pending object that is not released has an unsatisfied slot");
-            let property = self
-                .sources
-                .get(&i)
+            let slot = self.slots[s];
+            let property = self.sources[i]
+                .as_ref()
                 .and_then(|source| source.slots().get(slot.slot))
                 .map(|(property, _, _)| property.clone())
                 .unwrap_or_default();
@@ -769,8 +796,7 @@ impl Graph {
             } else {
                 Reason::ReferenceWithheld {
                     property,
-                    ref_id: slot
-                        .targets
+                    ref_id: self.targets[slot.start..slot.end]
                         .first()
                         .map(|&t| self.ids[t].to_string())
                         .unwrap_or_default(),
@@ -801,7 +827,9 @@ impl Builder {
             return self.graph.add(id, Some(Ok(())), false);
         }
         if let Some(known) = releaser.memo.get(id) {
-            return self.graph.add(id, Some(known.clone()), false);
+            let i = self.graph.add(id, Some(known.clone()), false);
+            self.graph.remembered[i] = true;
+            return i;
         }
         let limits = releaser.limits;
         if depth > limits.depth_max || self.resolved >= limits.nodes_max {
@@ -876,7 +904,7 @@ impl Builder {
     /// An object cleared on its own, whose required references are still to explore.
     fn pend(&mut self, id: &str, depth: usize, slots: Pending) -> usize {
         let i = self.graph.add(id, None, false);
-        self.graph.sources.insert(i, slots);
+        self.graph.sources[i] = Some(slots);
         self.queue.push_back((i, depth));
         i
     }
