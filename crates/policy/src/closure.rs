@@ -392,7 +392,7 @@ impl<'a> Releaser<'a> {
             FactsVerdict::NeedsObject => return StoredDecision::NeedsObject,
             FactsVerdict::Cleared(basis) => basis,
         };
-        let Some(candidates) = crate::text_filter::candidate_references(stored_json) else {
+        let Some(scan) = crate::text_filter::candidate_references(stored_json) else {
             return StoredDecision::NeedsObject;
         };
         let slots = facts.slots();
@@ -402,7 +402,8 @@ impl<'a> Releaser<'a> {
             .collect();
         let mut seen: HashSet<&str> = required.iter().copied().collect();
         required.retain(|id| !is_tlp_marking(id));
-        let optional: Vec<&str> = candidates
+        let optional: Vec<&str> = scan
+            .ids
             .iter()
             .map(|candidate| candidate.as_ref())
             .filter(|id| !is_tlp_marking(id) && seen.insert(id))
@@ -451,7 +452,7 @@ impl<'a> Releaser<'a> {
             });
         }
         // The copy filtered on the stored text; where that declines, from the parsed text.
-        match crate::text_filter::filter(stored_json, facts.object_type(), &released) {
+        match crate::text_filter::filter(stored_json, &scan, facts.object_type(), &released) {
             Some((text, removed)) => {
                 let unchanged = removed.is_empty() && matches!(basis, Basis::Rules(_));
                 StoredDecision::Release(StoredRelease {

@@ -25,9 +25,11 @@ pub(crate) type Removed = (String, String);
 
 /// The canonical text of a stored object with every reference `visible` refuses removed, as
 /// the release filter removes them, and the removals in order; `None` where the parsed object
-/// must decide (see the module's documentation).
+/// must decide (see the module's documentation). `scan` is [`candidate_references`] of `json`:
+/// a member whose candidates are all visible is copied as it is, unread.
 pub(crate) fn filter(
     json: &[u8],
+    scan: &Scan<'_>,
     object_type: &str,
     visible: &dyn Fn(&str) -> bool,
 ) -> Option<(Vec<u8>, Vec<Removed>)> {
@@ -38,19 +40,33 @@ pub(crate) fn filter(
         path: String::new(),
         visible,
     };
-    filter.top(object_type)?;
-    filter
-        .reader
-        .is_done()
-        .then_some((filter.out, filter.removed))
+    filter.top(scan, object_type)?;
+    Some((filter.out, filter.removed))
+}
+
+/// What [`candidate_references`] found in an object's text.
+pub(crate) struct Scan<'t> {
+    /// The candidates, in text order.
+    pub ids: Vec<Cow<'t, str>>,
+    members: Vec<Member<'t>>,
+}
+
+/// A top-level member: its name, its value's place in the text, and where its candidates end
+/// in [`Scan::ids`] (they start where the previous member's end).
+struct Member<'t> {
+    name: &'t str,
+    value_start: usize,
+    value_end: usize,
+    ids_end: usize,
 }
 
 /// Every string of an object's canonical text that could be a reference: each string value, at
 /// any depth, that contains `--` (every reference walk of this crate and of `stix` looks only at
 /// such strings), except the object's own top-level `id`. A superset: a release decided on
 /// these is at least as strict as one decided on the references the walks find. `None` for
-/// text that is not canonical, or nested deeper than a stored object may be.
-pub(crate) fn candidate_references(json: &[u8]) -> Option<Vec<Cow<'_, str>>> {
+/// text that is not canonical, holds a name with escapes or beyond ASCII, or is nested deeper
+/// than a stored object may be.
+pub(crate) fn candidate_references(json: &[u8]) -> Option<Scan<'_>> {
     fn strings<'t>(
         reader: &mut Reader<'t>,
         out: &mut Vec<Cow<'t, str>>,
@@ -62,7 +78,7 @@ pub(crate) fn candidate_references(json: &[u8]) -> Option<Vec<Cow<'_, str>>> {
         match reader.peek()? {
             b'"' => {
                 let (_, value) = reader.string()?;
-                if value.contains("--") {
+                if is_reference(&value) {
                     out.push(value);
                 }
             }
@@ -86,15 +102,24 @@ pub(crate) fn candidate_references(json: &[u8]) -> Option<Vec<Cow<'_, str>>> {
         Some(())
     }
     let mut reader = Reader::new(json)?;
-    let mut out = Vec::new();
+    let mut ids = Vec::new();
+    let mut members = Vec::new();
     reader.members(|reader, name| {
+        let value_start = reader.at();
         if name == "id" {
-            reader.skip(JSON_DEPTH_MAX).map(drop)
+            reader.skip(JSON_DEPTH_MAX)?;
         } else {
-            strings(reader, &mut out, 0)
+            strings(reader, &mut ids, 0)?;
         }
+        members.push(Member {
+            name,
+            value_start,
+            value_end: reader.at(),
+            ids_end: ids.len(),
+        });
+        Some(())
     })?;
-    reader.is_done().then_some(out)
+    reader.is_done().then_some(Scan { ids, members })
 }
 
 /// What became of a value.
@@ -116,16 +141,13 @@ struct TextFilter<'t, 'v> {
 
 impl TextFilter<'_, '_> {
     /// The object's top-level members, as `filter_references` treats them.
-    fn top(&mut self, object_type: &str) -> Option<()> {
-        self.reader.expect(b'{')?;
+    fn top(&mut self, scan: &Scan<'_>, object_type: &str) -> Option<()> {
         self.out.push(b'{');
-        let mut first_read = true;
-        while self.reader.peek()? != b'}' {
-            if !first_read {
-                self.reader.expect(b',')?;
-            }
-            first_read = false;
-            let property = self.reader.name()?;
+        let mut ids_start = 0;
+        for member in &scan.members {
+            let property = member.name;
+            let ids = &scan.ids[ids_start..member.ids_end];
+            ids_start = member.ids_end;
             if property == "granular_markings" {
                 return None;
             }
@@ -134,12 +156,14 @@ impl TextFilter<'_, '_> {
                 self.out.push(b',');
             }
             self.write_name(property);
-            if property == "id" {
-                let id = self.reader.skip(JSON_DEPTH_MAX)?;
-                self.out.extend_from_slice(id.as_bytes());
+            // Nothing to remove and nothing the last check could refuse (every reference a
+            // walk finds is a candidate): the member as it is.
+            if property == "id" || ids.iter().all(|id| (self.visible)(id)) {
+                let value = &self.reader.text().as_bytes()[member.value_start..member.value_end];
+                self.out.extend_from_slice(value);
                 continue;
             }
-            let start = self.reader.at();
+            self.reader.rewind(member.value_start);
             if is_required_single(object_type, property) && self.reader.peek()? == b'"' {
                 let (raw, value) = self.reader.string()?;
                 if is_reference(&value) {
@@ -149,12 +173,15 @@ impl TextFilter<'_, '_> {
                     self.out.extend_from_slice(raw.as_bytes());
                     continue;
                 }
-                self.reader.rewind(start);
+                self.reader.rewind(member.value_start);
             }
             self.path.clear();
             self.path.push_str(property);
             let (kept, references_left, had_reference) =
                 self.value(property_is_reference(property), 0)?;
+            if self.reader.at() != member.value_end {
+                return None;
+            }
             // A required list left with no reference withholds the object.
             if is_required_list(object_type, property) && had_reference && references_left == 0 {
                 return None;
@@ -166,7 +193,6 @@ impl TextFilter<'_, '_> {
                 self.out.truncate(mark);
             }
         }
-        self.reader.expect(b'}')?;
         self.out.push(b'}');
         Some(())
     }
@@ -308,6 +334,14 @@ mod tests {
     use crate::decision::Redaction;
     use serde_json::{Value, json};
 
+    fn filter_text(
+        json: &[u8],
+        object_type: &str,
+        visible: &dyn Fn(&str) -> bool,
+    ) -> Option<(Vec<u8>, Vec<Removed>)> {
+        filter(json, &candidate_references(json)?, object_type, visible)
+    }
+
     const A: &str = "attack-pattern--0a3ead4e-6d47-4ccb-854c-a6a4f9d96b22";
     const B: &str = "malware--2a5dc8a5-6b7e-43f6-a4f9-2b43c5eb6de9";
     const C: &str = "identity--0a3ead4e-6d47-4ccb-854c-a6a4f9d96b23";
@@ -320,7 +354,7 @@ mod tests {
         let map = object.as_object().expect("an object").clone();
         let object_type = map["type"].as_str().expect("a type").to_string();
         let text = stix::canonical::canonical_object(&map);
-        let by_text = filter(&text, &object_type, visible);
+        let by_text = filter_text(&text, &object_type, visible);
         let mut redactions = Vec::new();
         let by_object = finish_copy(map, &object_type, visible, &mut redactions)
             .ok()
@@ -415,7 +449,7 @@ mod tests {
             .find(|o| o["type"] == "x-mitre-collection")
             .expect("a collection");
         let text = stix::canonical::canonical_object(collection.as_object().unwrap());
-        let (copy, removed) = filter(&text, "x-mitre-collection", &visible).expect("filtered");
+        let (copy, removed) = filter_text(&text, "x-mitre-collection", &visible).expect("filtered");
         assert!(removed.len() > 400, "{} removed", removed.len());
         assert!(copy.len() < text.len());
         assert!(answered > 1_000, "{answered} answered");
@@ -430,16 +464,16 @@ mod tests {
             "relationship_type": "uses", "source_ref": A, "target_ref": B,
         });
         let text = stix::canonical::canonical_object(relationship.as_object().unwrap());
-        assert!(filter(&text, "relationship", &all).is_some());
+        assert!(filter_text(&text, "relationship", &all).is_some());
         // A required end withheld.
-        assert!(filter(&text, "relationship", &|id: &str| id != B).is_none());
+        assert!(filter_text(&text, "relationship", &|id: &str| id != B).is_none());
         // Not canonical: whitespace.
         let spaced = serde_json::to_vec_pretty(&relationship).unwrap();
-        assert!(filter(&spaced, "relationship", &all).is_none());
+        assert!(filter_text(&spaced, "relationship", &all).is_none());
         // Truncated, trailing text, not JSON.
-        assert!(filter(&text[..text.len() - 1], "relationship", &all).is_none());
-        assert!(filter(&[&text[..], b"x"].concat(), "relationship", &all).is_none());
-        assert!(filter(b"\xff\xfe", "relationship", &all).is_none());
+        assert!(filter_text(&text[..text.len() - 1], "relationship", &all).is_none());
+        assert!(filter_text(&[&text[..], b"x"].concat(), "relationship", &all).is_none());
+        assert!(filter_text(b"\xff\xfe", "relationship", &all).is_none());
         // Granular markings (the copy prunes them) and names beyond ASCII.
         for odd in [
             json!({"type": "note", "id": "note--84e4d88f-44ea-4bcd-bbf3-b2c1c320bcb3",
@@ -452,7 +486,7 @@ mod tests {
                    "x_text": "before--after"}),
         ] {
             let text = stix::canonical::canonical_object(odd.as_object().unwrap());
-            assert!(filter(&text, "note", &none).is_none(), "{odd}");
+            assert!(filter_text(&text, "note", &none).is_none(), "{odd}");
         }
     }
 }
