@@ -50,7 +50,19 @@ pub fn parse_identifier(id: &str) -> Result<(&str, &str), IdentifierError> {
 
 /// The type part of an identifier, without validating the rest.
 pub fn type_of(id: &str) -> Option<&str> {
-    id.split_once("--").map(|(t, _)| t)
+    // Asked of every string a release or validation walk meets, descriptions included: a
+    // vectorised search for `-`, several times faster than `split_once` on long text.
+    let bytes = id.as_bytes();
+    let mut from = 0;
+    while let Some(found) = memchr::memchr(b'-', &bytes[from..]) {
+        let at = from + found;
+        match bytes.get(at + 1) {
+            Some(b'-') => return Some(&id[..at]),
+            Some(_) => from = at + 2,
+            None => return None,
+        }
+    }
+    None
 }
 
 fn is_rfc4122_uuid(uuid: &str) -> bool {
@@ -73,6 +85,13 @@ fn is_rfc4122_uuid(uuid: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn type_of_is_the_text_before_the_first_double_dash(text in "[a-z\\-é]{0,24}") {
+            proptest::prop_assert_eq!(type_of(&text), text.split_once("--").map(|(t, _)| t));
+        }
+    }
 
     #[test]
     fn accepts_real_identifiers() {
