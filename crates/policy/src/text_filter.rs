@@ -85,14 +85,10 @@ pub(crate) fn candidate_references(json: &[u8]) -> Option<Scan<'_>> {
             b'[' => {
                 reader.expect(b'[')?;
                 let mut first = true;
-                while reader.peek()? != b']' {
-                    if !first {
-                        reader.expect(b',')?;
-                    }
+                while reader.next(b']', first)? {
                     first = false;
                     strings(reader, out, depth + 1)?;
                 }
-                reader.expect(b']')?;
             }
             b'{' => reader.members(|reader, _| strings(reader, out, depth + 1))?,
             _ => {
@@ -244,10 +240,7 @@ impl TextFilter<'_, '_> {
         self.out.push(b'[');
         let base = self.path.len();
         let (mut index, mut written, mut references_left, mut had_reference) = (0, 0, 0, false);
-        while self.reader.peek()? != b']' {
-            if index > 0 {
-                self.reader.expect(b',')?;
-            }
+        while self.reader.next(b']', index == 0)? {
             if !reference_key {
                 use std::fmt::Write;
                 // Writing to a String cannot fail.
@@ -274,7 +267,6 @@ impl TextFilter<'_, '_> {
             }
             index += 1;
         }
-        self.reader.expect(b']')?;
         // STIX lists are never empty: a list of references emptied by filtering goes.
         if reference_key && written == 0 && index > 0 {
             self.out.truncate(mark);
@@ -289,10 +281,7 @@ impl TextFilter<'_, '_> {
         self.out.push(b'{');
         let base = self.path.len();
         let (mut first_read, mut written) = (true, 0);
-        while self.reader.peek()? != b'}' {
-            if !first_read {
-                self.reader.expect(b',')?;
-            }
+        while self.reader.next(b'}', first_read)? {
             first_read = false;
             let name = self.reader.name()?;
             let mark = self.out.len();
@@ -311,7 +300,6 @@ impl TextFilter<'_, '_> {
                 Kept::Removed => self.out.truncate(mark),
             }
         }
-        self.reader.expect(b'}')?;
         self.out.push(b'}');
         Some(())
     }

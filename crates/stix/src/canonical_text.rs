@@ -54,6 +54,20 @@ impl<'t> Reader<'t> {
         (self.peek()? == byte).then(|| self.at += 1)
     }
 
+    /// Steps to the next member or item of the object or list being read (its `{` or `[`
+    /// stepped over, `first` until one was read): `true` when one follows (its `,` stepped
+    /// over), `false` at `close` (stepped over).
+    pub fn next(&mut self, close: u8, first: bool) -> Option<bool> {
+        if self.peek()? == close {
+            self.at += 1;
+            return Some(false);
+        }
+        if !first {
+            self.expect(b',')?;
+        }
+        Some(true)
+    }
+
     /// The string at the cursor: its text with its quotes, and its value (borrowed unless it
     /// holds escapes).
     pub fn string(&mut self) -> Option<(&'t str, Cow<'t, str>)> {
@@ -122,10 +136,7 @@ impl<'t> Reader<'t> {
                 let inner_left = depth_left.checked_sub(1)?;
                 self.at += 1;
                 let mut first = true;
-                while self.peek()? != close {
-                    if !first {
-                        self.expect(b',')?;
-                    }
+                while self.next(close, first)? {
                     first = false;
                     if close == b'}' {
                         self.string()?;
@@ -133,7 +144,6 @@ impl<'t> Reader<'t> {
                     }
                     self.skip_nested(inner_left)?;
                 }
-                self.at += 1;
                 Some(())
             }
             _ => self.scalar().map(drop),
@@ -148,15 +158,11 @@ impl<'t> Reader<'t> {
     ) -> Option<()> {
         self.expect(b'{')?;
         let mut first = true;
-        while self.peek()? != b'}' {
-            if !first {
-                self.expect(b',')?;
-            }
+        while self.next(b'}', first)? {
             first = false;
             let name = self.name()?;
             member(self, name)?;
         }
-        self.at += 1;
         Some(())
     }
 }
@@ -175,10 +181,7 @@ pub fn top_level_strings<'t, const N: usize>(
     let mut found: [Option<Cow<'t, str>>; N] = std::array::from_fn(|_| None);
     reader.expect(b'{')?;
     let mut first = true;
-    while reader.peek()? != b'}' {
-        if !first {
-            reader.expect(b',')?;
-        }
+    while reader.next(b'}', first)? {
         first = false;
         let name = reader.name()?;
         // Canonical order is UTF-16 order, which is byte order for ASCII names: every name
@@ -193,7 +196,6 @@ pub fn top_level_strings<'t, const N: usize>(
             }
         }
     }
-    reader.expect(b'}')?;
     reader.is_done().then_some(found)
 }
 
