@@ -370,10 +370,10 @@ impl<'a> Releaser<'a> {
     /// Decides a stored version from its release facts and its stored (canonical) text, without
     /// the object, when they settle it: withheld on its own or by closure, or released as
     /// stored (no rule redacts it, and every id it holds is released), or with the ids the
-    /// partner may not see filtered out of it (from the text when they sit in top-level lists,
-    /// else from the parsed text, with the graph already explored). Anything else (a copy a
-    /// rule redacts, a marking definition, granular markings, a closure limit) is
-    /// [`StoredDecision::NeedsObject`]: decide the parsed object with
+    /// partner may not see filtered out of it, at any depth (on the text itself, or, where
+    /// that declines, from the parsed text; with the graph already explored either way).
+    /// Anything else (a copy a rule redacts, a marking definition, granular markings, a
+    /// closure limit) is [`StoredDecision::NeedsObject`]: decide the parsed object with
     /// [`Releaser::release_owned`], which decides the same wherever this one does.
     ///
     /// `facts` must be the facts of `stored_json`, the version being released (a caller
