@@ -1,4 +1,6 @@
-//! The release filter run on a stored version's canonical text instead of its parsed object.
+//! A stored version's canonical text, decided on as it is: the scan for the ids it may refer to
+//! ([`candidate_references`], which also marks its members), and the release filter run on the
+//! text instead of the parsed object ([`filter`]).
 //!
 //! A partner's page of a million-object collection carries, one page in eleven, an ATT&CK
 //! `x-mitre-collection` of 200 KB whose contents name 1,800 objects, a quarter of them withheld.
