@@ -164,7 +164,9 @@ def main():
             os.remove(path)
         print(f"node A holds {written:,} objects (loaded in {load_seconds:.1f} s)", flush=True)
         key_a = tessera_json(tessera, data_a, "ledger", "head")["public_key"]
-        proc, host, port = taxii_bench.start_tessera(tessera, data_a)
+        # As in bench/taxii: node A's release index is built (under a second at this size)
+        # before B asks, so the sync times the steady state.
+        proc, host, port, _ = taxii_bench.start_tessera(tessera, data_a, 60)
 
         subprocess.run([tessera, "--data-dir", data_b, "init", "--name", "Node B"], check=True, stdout=subprocess.DEVNULL)
         subprocess.run([tessera, "--data-dir", data_b, "peer", "add", "node-a", "--url", f"http://{host}:{port}",
