@@ -271,8 +271,6 @@ pub struct Ledger {
     /// End of the last committed batch in `entries.log`.
     entries_end: u64,
     frontier: Frontier,
-    /// Start of each entry's frame in `entries.log`.
-    offsets: Chunked,
     /// For each entry, the previous entry about the same object (or
     /// `NO_ENTRY`): a per-object linked list that costs 8 bytes an entry.
     previous_same_object: Chunked,
@@ -650,7 +648,6 @@ impl Ledger {
             heads_peers,
             entries_end: checkpoint.entries_end,
             frontier: Frontier::new(),
-            offsets: Chunked::default(),
             previous_same_object: Chunked::default(),
             last_by_object: HashMap::new(),
             checkpoint,
@@ -770,13 +767,17 @@ impl Ledger {
     /// checked against the stored leaf hash.
     pub fn leaf_bytes(&self, index: u64) -> Result<Vec<u8>, LedgerError> {
         self.check_index(index)?;
-        let offset = self
-            .offsets
-            .get(index as usize)
-            .ok_or(LedgerError::Tampered {
-                index,
-                detail: "no frame offset for an entry the tree holds".into(),
-            })?;
+        // The frame's offset is read from `index.bin`, not kept in memory: a node records every
+        // release, and 8 bytes an entry held for the process's life grew without bound. A wrong
+        // offset cannot give wrong bytes: the frame's kind, length and leaf hash are checked.
+        let mut record = [0u8; INDEX_RECORD_BYTES as usize];
+        read_exact_at(
+            &self.index,
+            &mut record,
+            HEADER_BYTES + index * INDEX_RECORD_BYTES,
+            &self.paths.index,
+        )?;
+        let (offset, _) = parse_index_record(&record);
         let mut header = [0u8; FRAME_HEADER_BYTES as usize];
         read_exact_at(&self.entries, &mut header, offset, &self.paths.entries)?;
         let (kind, length) = parse_frame_header(&header);
@@ -1267,10 +1268,7 @@ impl Ledger {
         }
         let (offset, key) = parse_index_record(&record);
         let expected_key = object_key(entry.object_id());
-        if offset != position
-            || self.offsets.get(index as usize) != Some(position)
-            || key != expected_key
-        {
+        if offset != position || key != expected_key {
             return Err(LedgerError::Tampered {
                 index,
                 detail: format!(
@@ -1365,16 +1363,15 @@ impl Ledger {
         self.poison_on_error(written, "nodes.bin and index.bin")?;
 
         for entry in placed {
-            self.remember(entry.offset, entry.object_key);
+            self.remember(entry.object_key);
         }
         self.frontier = frontier;
         self.entries_end = new_entries_end;
         Ok(())
     }
 
-    fn remember(&mut self, offset: u64, key: u64) {
-        let index = self.offsets.len() as u64;
-        self.offsets.push(offset);
+    fn remember(&mut self, key: u64) {
+        let index = self.previous_same_object.len() as u64;
         let previous = if key == 0 {
             NO_ENTRY
         } else {
@@ -1431,7 +1428,6 @@ impl Ledger {
         }
 
         let capacity = usize::try_from(checkpoint.tree_size).unwrap_or(0);
-        self.offsets.reserve(capacity);
         self.previous_same_object.reserve(capacity);
         let mut index_in = stream_from(&self.paths.index, HEADER_BYTES)?;
         let mut expected_min = HEADER_BYTES;
@@ -1454,7 +1450,7 @@ impl Ledger {
                 });
             }
             expected_min = offset + FRAME_HEADER_BYTES;
-            self.remember(offset, key);
+            self.remember(key);
         }
 
         let peak_ids = Frontier::peak_ids(checkpoint.tree_size);

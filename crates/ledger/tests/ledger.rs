@@ -428,6 +428,28 @@ fn flipped_index_record_is_detected() {
 }
 
 #[test]
+fn a_moved_frame_offset_gives_an_error_not_another_entry() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    {
+        let mut ledger = open_clean(temp.path());
+        ledger.append_batch(&entries(0..30)).expect("append");
+    }
+    // Entry 12's offset, read from index.bin when the entry is read, one byte on: still in
+    // order (so the ledger opens), but no longer the start of its frame.
+    flip_byte(&temp.path().join("index.bin"), 16 + 12 * 16);
+    let ledger = open_clean(temp.path());
+    assert!(ledger.entry(11).is_ok());
+    assert!(matches!(
+        ledger.entry(12),
+        Err(LedgerError::Tampered { index: 12, .. })
+    ));
+    assert!(matches!(
+        ledger.verify(),
+        Err(LedgerError::Tampered { index: 12, .. })
+    ));
+}
+
+#[test]
 fn truncation_in_the_middle_is_refused_on_open() {
     let temp = tempfile::tempdir().expect("temp dir");
     {
