@@ -87,14 +87,14 @@ def sync(tessera, data_b, server_pid=None, cpu=None):
     """Runs B's sync; with `server_pid`, appends (B's CPU seconds, A's CPU seconds) to `cpu`:
     on this shared 2-core machine the figures other processes disturb least."""
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    server_before = taxii_bench.cpu_seconds(server_pid) if server_pid else 0.0
+    server_before = taxii_bench.process_cpu_seconds(server_pid) if server_pid else 0.0
     start = time.perf_counter()
     report = tessera_json(tessera, data_b, "peer", "sync", "--page-size", "1000")
     seconds = time.perf_counter() - start
     if server_pid:
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu.append((children.ru_utime + children.ru_stime - children_before.ru_utime - children_before.ru_stime,
-                    taxii_bench.cpu_seconds(server_pid) - server_before))
+                    taxii_bench.process_cpu_seconds(server_pid) - server_before))
     collections = report["synced"][0].get("collections")
     if collections is None:
         sys.exit(f"sync failed: {report}")

@@ -188,16 +188,32 @@ def start_tessera(tessera, data, index_wait_s):
     return proc, match.group(1), int(match.group(2)), message
 
 
-def cpu_seconds(pid):
-    """CPU time the process has used, all threads (nanosecond resolution, from schedstat)."""
-    total = 0
+def cpu_times(pid):
+    """CPU time each thread of the process has used, by thread id (nanoseconds, from
+    schedstat)."""
+    times = {}
     for task in os.listdir(f"/proc/{pid}/task"):
         try:
             with open(f"/proc/{pid}/task/{task}/schedstat") as stat:
-                total += int(stat.read().split()[0])
+                times[task] = int(stat.read().split()[0])
         except (OSError, ValueError, IndexError):
             pass  # a thread that ended in between
-    return total / 1e9
+    return times
+
+
+def process_cpu_seconds(pid):
+    """CPU time the whole process has used, threads that ended included (clock ticks, from
+    /proc/PID/stat): for spans of seconds, where a tick's resolution does not matter."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds_between(before, after):
+    """CPU seconds the process's threads used between two `cpu_times`. A thread that ended in
+    between cannot be read any more and is left out (its last moments are not counted); summing
+    the threads alive at each end instead made a page during which one ended negative."""
+    return sum(ns - before.get(task, 0) for task, ns in after.items()) / 1e9
 
 
 def walk(host, port, path, headers, limit=100, server_pid=None, cpu=None):
@@ -210,14 +226,14 @@ def walk(host, port, path, headers, limit=100, server_pid=None, cpu=None):
         url = f"{path}{'&' if '?' in path else '?'}limit={limit}"
         if cursor:
             url += "&next=" + cursor
-        cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
+        cpu_before = cpu_times(server_pid) if server_pid else {}
         start = time.perf_counter()
         conn.request("GET", url, headers=headers)
         response = conn.getresponse()
         body = response.read()
         latencies.append(time.perf_counter() - start)
         if server_pid:
-            cpu.append(cpu_seconds(server_pid) - cpu_before)
+            cpu.append(cpu_seconds_between(cpu_before, cpu_times(server_pid)))
         if response.status != 200:
             sys.exit(f"GET {url}: {response.status} {body[:300]!r}")
         page = json.loads(body)
