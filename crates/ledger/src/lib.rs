@@ -69,22 +69,20 @@
 //! damaged region is longer than one batch.
 //!
 //! # Memory
-//! The object lookup is an in-memory map rebuilt on open from `index.bin`
-//! (16 bytes an entry, read sequentially). The trade-off: opening costs
-//! one read of that file and memory grows with the log: 8 bytes an entry for
-//! a per-object chain and a hash map entry per distinct object. An entry's
-//! frame offset is read from `index.bin` when the entry is read (it was held
-//! too, another 8 bytes an entry: a node records every release, so a server
-//! whose partners read a million objects a day grew by 8 MB a day for that
-//! alone). Measured at a million entries (a million distinct objects), before
-//! the offsets left memory: reopen in 0.3 s, 28 MiB of memory. A node past
-//! tens of millions of entries should move the per-object chain to disk too.
+//! Only the head of each object's chain is held: a hash map entry per distinct
+//! object, rebuilt on open from `index.bin` (16 bytes an entry, read
+//! sequentially). The rest is read from disk when asked for: an entry's frame
+//! offset from `index.bin`, and the per-object chain from `chain.bin` (8 bytes
+//! an entry, derived from `index.bin` and checked on the same open, rewritten
+//! where it differs, so it needs no recovery of its own). Both were held in
+//! memory before, 16 bytes for every entry ever recorded: a node records every
+//! release, so a server whose partners read a million objects a day grew by
+//! 16 MB a day. Opening costs one read of `index.bin` and of `chain.bin`.
 //!
 //! Unix only: positioned reads and writes use `std::os::unix::fs::FileExt`.
 
 #![warn(missing_docs)]
 
-mod chunked;
 pub mod entry;
 pub mod error;
 pub mod head;

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::chunked::Chunked;
 use crate::entry::{Entry, MAX_ENTRY_BYTES};
 use crate::error::LedgerError;
 use crate::head::{
@@ -38,6 +37,7 @@ pub const MAX_PEER_NAME_BYTES: usize = 128;
 const ENTRIES_FILE: &str = "entries.log";
 const NODES_FILE: &str = "nodes.bin";
 const INDEX_FILE: &str = "index.bin";
+const CHAIN_FILE: &str = "chain.bin";
 const CHECKPOINT_FILE: &str = "checkpoint";
 const HEADS_ISSUED_FILE: &str = "heads-issued.log";
 const HEADS_PEERS_FILE: &str = "heads-peers.log";
@@ -45,6 +45,7 @@ const HEADS_PEERS_FILE: &str = "heads-peers.log";
 const ENTRIES_MAGIC: &[u8; 16] = b"tessera-entries1";
 const NODES_MAGIC: &[u8; 16] = b"tessera-nodes--1";
 const INDEX_MAGIC: &[u8; 16] = b"tessera-index--1";
+const CHAIN_MAGIC: &[u8; 16] = b"tessera-chain--1";
 const HEADS_ISSUED_MAGIC: &[u8; 16] = b"tessera-heads--1";
 const HEADS_PEERS_MAGIC: &[u8; 16] = b"tessera-peerhds1";
 const CHECKPOINT_MAGIC: &[u8; 16] = b"tessera-ckpt---1";
@@ -58,6 +59,10 @@ const MAX_TORN_ENTRY_BYTES: u64 =
     MAX_BATCH_BYTES as u64 + FRAME_HEADER_BYTES + COMMIT_PAYLOAD_BYTES;
 
 const INDEX_RECORD_BYTES: u64 = 16;
+/// Per entry in `chain.bin`: the previous entry about the same object, or `NO_ENTRY`.
+const CHAIN_RECORD_BYTES: u64 = 8;
+/// Entries whose chain records open checks (and rewrites if they differ) at a time.
+const CHAIN_CHUNK_ENTRIES: usize = 65_536;
 const NODE_BYTES: u64 = HASH_BYTES as u64;
 const NO_ENTRY: u64 = u64::MAX;
 
@@ -160,6 +165,7 @@ struct Paths {
     entries: PathBuf,
     nodes: PathBuf,
     index: PathBuf,
+    chain: PathBuf,
     checkpoint: PathBuf,
     heads_issued: PathBuf,
     heads_peers: PathBuf,
@@ -172,6 +178,7 @@ impl Paths {
             entries: dir.join(ENTRIES_FILE),
             nodes: dir.join(NODES_FILE),
             index: dir.join(INDEX_FILE),
+            chain: dir.join(CHAIN_FILE),
             checkpoint: dir.join(CHECKPOINT_FILE),
             heads_issued: dir.join(HEADS_ISSUED_FILE),
             heads_peers: dir.join(HEADS_PEERS_FILE),
@@ -264,6 +271,11 @@ pub struct Ledger {
     entries: File,
     nodes: File,
     index: File,
+    /// For each entry, the previous entry about the same object: a per-object linked list,
+    /// derived from `index.bin` and rewritten where it differs on every open (so it needs no
+    /// recovery of its own), read from disk instead of held (8 bytes for every entry ever
+    /// recorded, which grew without bound in a server's memory).
+    chain: File,
     checkpoint_file: File,
     heads_issued: File,
     heads_peers: File,
@@ -271,9 +283,7 @@ pub struct Ledger {
     /// End of the last committed batch in `entries.log`.
     entries_end: u64,
     frontier: Frontier,
-    /// For each entry, the previous entry about the same object (or
-    /// `NO_ENTRY`): a per-object linked list that costs 8 bytes an entry.
-    previous_same_object: Chunked,
+    /// The last entry about each object (by object key): the head of its chain.
     last_by_object: HashMap<u64, u64>,
 
     checkpoint: Checkpoint,
@@ -613,6 +623,7 @@ impl Ledger {
             open_with_header(&paths.entries, ENTRIES_MAGIC, Some(dir))?;
         let (nodes, nodes_created) = open_with_header(&paths.nodes, NODES_MAGIC, None)?;
         let (index, index_created) = open_with_header(&paths.index, INDEX_MAGIC, None)?;
+        let (chain, chain_created) = open_with_header(&paths.chain, CHAIN_MAGIC, None)?;
         let (heads_issued, issued_created) =
             open_with_header(&paths.heads_issued, HEADS_ISSUED_MAGIC, None)?;
         let (heads_peers, peers_created) =
@@ -624,7 +635,13 @@ impl Ledger {
             .truncate(false)
             .open(&paths.checkpoint)
             .map_err(LedgerError::io(&paths.checkpoint))?;
-        if entries_created || nodes_created || index_created || issued_created || peers_created {
+        if entries_created
+            || nodes_created
+            || index_created
+            || chain_created
+            || issued_created
+            || peers_created
+        {
             sync_dir(dir)?;
         }
 
@@ -643,12 +660,12 @@ impl Ledger {
             entries,
             nodes,
             index,
+            chain,
             checkpoint_file,
             heads_issued,
             heads_peers,
             entries_end: checkpoint.entries_end,
             frontier: Frontier::new(),
-            previous_same_object: Chunked::default(),
             last_by_object: HashMap::new(),
             checkpoint,
             heads_issued_end: HEADER_BYTES,
@@ -814,13 +831,29 @@ impl Ledger {
             if self.entry(cursor)?.object_id() == Some(object_id) {
                 found.push(cursor);
             }
-            cursor = self
-                .previous_same_object
-                .get(cursor as usize)
-                .unwrap_or(NO_ENTRY);
+            let previous = self.previous_same_object(cursor)?;
+            // Links only ever point back: anything else is damage, and would loop.
+            if previous != NO_ENTRY && previous >= cursor {
+                return Err(LedgerError::Tampered {
+                    index: cursor,
+                    detail: format!("chain.bin links entry {cursor} to the later entry {previous}"),
+                });
+            }
+            cursor = previous;
         }
         found.reverse();
         Ok(found)
+    }
+
+    fn previous_same_object(&self, index: u64) -> Result<u64, LedgerError> {
+        let mut record = [0u8; CHAIN_RECORD_BYTES as usize];
+        read_exact_at(
+            &self.chain,
+            &mut record,
+            HEADER_BYTES + index * CHAIN_RECORD_BYTES,
+            &self.paths.chain,
+        )?;
+        Ok(u64::from_le_bytes(record))
     }
 
     /// Inclusion proof of entry `index` in the whole log.
@@ -1349,35 +1382,43 @@ impl Ledger {
         let mut frontier = self.frontier.clone();
         let mut nodes_bytes = Vec::with_capacity(placed.len() * 2 * HASH_BYTES);
         let mut index_bytes = Vec::with_capacity(placed.len() * INDEX_RECORD_BYTES as usize);
-        for entry in placed {
+        let mut chain_bytes = Vec::with_capacity(placed.len() * CHAIN_RECORD_BYTES as usize);
+        // The batch's own chain heads, applied once its records are written.
+        let mut batch_last: HashMap<u64, u64> = HashMap::new();
+        for (i, entry) in placed.iter().enumerate() {
             frontier.push(entry.leaf_hash, |_, hash| {
                 nodes_bytes.extend_from_slice(hash)
             });
             index_bytes.extend_from_slice(&entry.offset.to_le_bytes());
             index_bytes.extend_from_slice(&entry.object_key.to_le_bytes());
+            let index = self.tree_size() + i as u64;
+            let previous = self.link(&mut batch_last, entry.object_key, index);
+            chain_bytes.extend_from_slice(&previous.to_le_bytes());
         }
         let nodes_at = HEADER_BYTES + stored_hash_count(self.tree_size()) * NODE_BYTES;
         let index_at = HEADER_BYTES + self.tree_size() * INDEX_RECORD_BYTES;
+        let chain_at = HEADER_BYTES + self.tree_size() * CHAIN_RECORD_BYTES;
         let written = write_all_at(&self.nodes, &nodes_bytes, nodes_at)
-            .and_then(|()| write_all_at(&self.index, &index_bytes, index_at));
-        self.poison_on_error(written, "nodes.bin and index.bin")?;
+            .and_then(|()| write_all_at(&self.index, &index_bytes, index_at))
+            .and_then(|()| write_all_at(&self.chain, &chain_bytes, chain_at));
+        self.poison_on_error(written, "nodes.bin, index.bin and chain.bin")?;
 
-        for entry in placed {
-            self.remember(entry.object_key);
-        }
+        self.last_by_object.extend(batch_last);
         self.frontier = frontier;
         self.entries_end = new_entries_end;
         Ok(())
     }
 
-    fn remember(&mut self, key: u64) {
-        let index = self.previous_same_object.len() as u64;
-        let previous = if key == 0 {
-            NO_ENTRY
-        } else {
-            self.last_by_object.insert(key, index).unwrap_or(NO_ENTRY)
-        };
-        self.previous_same_object.push(previous);
+    /// Entry `index` about the object `key` becomes the head of its chain in `heads` (over
+    /// the ledger's own heads); returns the entry it follows.
+    fn link(&self, heads: &mut HashMap<u64, u64>, key: u64, index: u64) -> u64 {
+        if key == 0 {
+            return NO_ENTRY;
+        }
+        heads
+            .insert(key, index)
+            .or_else(|| self.last_by_object.get(&key).copied())
+            .unwrap_or(NO_ENTRY)
     }
 
     /// Loads the state the checkpoint vouches for: the index records and the
@@ -1427,8 +1468,10 @@ impl Ledger {
             }
         }
 
-        let capacity = usize::try_from(checkpoint.tree_size).unwrap_or(0);
-        self.previous_same_object.reserve(capacity);
+        let mut chain_chunk: Vec<u8> =
+            Vec::with_capacity(CHAIN_CHUNK_ENTRIES * CHAIN_RECORD_BYTES as usize);
+        let mut chain_chunk_first = 0u64;
+        let mut heads = HashMap::new();
         let mut index_in = stream_from(&self.paths.index, HEADER_BYTES)?;
         let mut expected_min = HEADER_BYTES;
         for index in 0..checkpoint.tree_size {
@@ -1450,8 +1493,16 @@ impl Ledger {
                 });
             }
             expected_min = offset + FRAME_HEADER_BYTES;
-            self.remember(key);
+            let previous = self.link(&mut heads, key, index);
+            chain_chunk.extend_from_slice(&previous.to_le_bytes());
+            if chain_chunk.len() == CHAIN_CHUNK_ENTRIES * CHAIN_RECORD_BYTES as usize {
+                self.settle_chain(chain_chunk_first, &chain_chunk)?;
+                chain_chunk_first = index + 1;
+                chain_chunk.clear();
+            }
         }
+        self.settle_chain(chain_chunk_first, &chain_chunk)?;
+        self.last_by_object = heads;
 
         let peak_ids = Frontier::peak_ids(checkpoint.tree_size);
         let mut peaks = Vec::with_capacity(peak_ids.len());
@@ -1475,6 +1526,25 @@ impl Ledger {
                     checkpoint.tree_size
                 ),
             });
+        }
+        Ok(())
+    }
+
+    /// Makes `chain.bin`'s records from entry `first` on what `records` says, reading them
+    /// first and writing only where they differ (a ledger from before the file, or one a crash
+    /// or damage left behind).
+    fn settle_chain(&mut self, first: u64, records: &[u8]) -> Result<(), LedgerError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let at = HEADER_BYTES + first * CHAIN_RECORD_BYTES;
+        let held = file_length(&self.chain, &self.paths.chain)?;
+        let mut stored = vec![0u8; records.len()];
+        let readable = held >= at + records.len() as u64
+            && read_exact_at(&self.chain, &mut stored, at, &self.paths.chain).is_ok();
+        if !readable || stored != records {
+            let written = write_all_at(&self.chain, records, at);
+            self.poison_on_error(written, CHAIN_FILE)?;
         }
         Ok(())
     }
@@ -1566,10 +1636,12 @@ impl Ledger {
         // still finds them no further ahead than the entries.
         let nodes_end = HEADER_BYTES + stored_hash_count(self.tree_size()) * NODE_BYTES;
         let index_end = HEADER_BYTES + self.tree_size() * INDEX_RECORD_BYTES;
+        let chain_end = HEADER_BYTES + self.tree_size() * CHAIN_RECORD_BYTES;
         let repaired = self
             .nodes
             .set_len(nodes_end)
             .and_then(|()| self.index.set_len(index_end))
+            .and_then(|()| self.chain.set_len(chain_end))
             .and_then(|()| self.nodes.sync_data())
             .and_then(|()| self.index.sync_data());
         self.poison_on_error(repaired, "nodes.bin and index.bin")?;

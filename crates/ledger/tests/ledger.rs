@@ -135,6 +135,43 @@ fn lookup_by_object_finds_every_version_and_survives_reopen() {
         .entry_indexes_for_object("indicator--00000000-0000-4000-8000-000000000002")
         .expect("lookup");
     assert_eq!(generated, vec![2]);
+    drop(ledger);
+
+    // chain.bin is derived from index.bin on every open: gone (a ledger from before it) or
+    // damaged, it is made again, and the lookups are the same.
+    let chain = temp.path().join("chain.bin");
+    fs::remove_file(&chain).expect("chain.bin removed");
+    let ledger = open_clean(temp.path());
+    assert_eq!(
+        ledger.entry_indexes_for_object(watched).expect("lookup"),
+        expected
+    );
+    drop(ledger);
+    let mut damaged = fs::read(&chain).expect("chain.bin made again");
+    assert_eq!(damaged.len(), 16 + 52 * 8);
+    for byte in &mut damaged[16..] {
+        *byte = 0x5a;
+    }
+    fs::write(&chain, &damaged).expect("chain.bin damaged");
+    let ledger = open_clean(temp.path());
+    assert_eq!(
+        ledger.entry_indexes_for_object(watched).expect("lookup"),
+        expected
+    );
+
+    // Damaged while open, a link that points forward is an error, not a loop.
+    let second = expected[1];
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .open(&chain)
+        .expect("open");
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(16 + second * 8)).expect("seek");
+    std::io::Write::write_all(&mut file, &second.to_le_bytes()).expect("write");
+    drop(file);
+    assert!(matches!(
+        ledger.entry_indexes_for_object(watched),
+        Err(LedgerError::Tampered { .. })
+    ));
 }
 
 #[test]
