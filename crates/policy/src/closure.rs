@@ -62,6 +62,9 @@ use crate::facts::{ReleaseFacts, RequiredSlot, Shape, ShapeKey};
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::quality::RandomState>;
 type HashSet<T> = std::collections::HashSet<T, foldhash::quality::RandomState>;
 
+/// Memberships past which a releaser's memo takes all the room its bound allows at once.
+const MEMO_GROWN_AT: usize = 4_096;
+
 /// Most verdicts on facts' shapes one releaser remembers.
 const VERDICTS_MAX: usize = 4_096;
 use crate::model::{Partner, Provenance, Role, Rule};
@@ -611,7 +614,16 @@ impl<'a> Releaser<'a> {
         if cleared {
             self.memo.clear();
         }
-        self.memo.reserve(graph.ids.len());
+        // Past a small size, the memo grows straight to its bound (and `clear` keeps the room):
+        // each doubling of a table of tens of thousands of ids rehashes every one of them, and
+        // cost the page that triggered it up to 10 ms.
+        let wanted = self.memo.len() + graph.ids.len();
+        if wanted > MEMO_GROWN_AT && self.memo.capacity() < self.limits.memo_max {
+            self.memo
+                .reserve(self.limits.memo_max.saturating_sub(self.memo.len()));
+        } else {
+            self.memo.reserve(graph.ids.len());
+        }
         // A node not known from the memo was not in it when explored, and the memo has not
         // changed since (unless just cleared).
         for (i, id) in graph.ids.iter().enumerate() {
