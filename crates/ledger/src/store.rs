@@ -1166,6 +1166,8 @@ impl Ledger {
         let mut entries_in = stream_from(&self.paths.entries, HEADER_BYTES)?;
         let mut index_in = stream_from(&self.paths.index, HEADER_BYTES)?;
         let mut nodes_in = stream_from(&self.paths.nodes, HEADER_BYTES)?;
+        let mut chain_in = stream_from(&self.paths.chain, HEADER_BYTES)?;
+        let mut heads: HashMap<u64, u64> = HashMap::new();
 
         let mut frontier = Frontier::new();
         let mut position = HEADER_BYTES;
@@ -1196,6 +1198,23 @@ impl Ledger {
                     let entry = Entry::from_leaf_bytes(&payload)
                         .map_err(|error| tampered(format!("not a canonical entry: {error}")))?;
                     self.verify_index_record(&mut index_in, index, position, &entry)?;
+                    // chain.bin is made on open, but may be damaged since: checked too.
+                    let mut link = [0u8; CHAIN_RECORD_BYTES as usize];
+                    if !read_full(&mut chain_in, &mut link, &self.paths.chain)? {
+                        return Err(tampered(format!("no chain.bin record for entry {index}")));
+                    }
+                    let key = object_key(entry.object_id());
+                    let expected = if key == 0 {
+                        NO_ENTRY
+                    } else {
+                        heads.insert(key, index).unwrap_or(NO_ENTRY)
+                    };
+                    if u64::from_le_bytes(link) != expected {
+                        return Err(tampered(format!(
+                            "chain.bin links it to entry {}, not {expected}",
+                            u64::from_le_bytes(link)
+                        )));
+                    }
                     let mut mismatch: Option<LedgerError> = None;
                     let mut stored = [0u8; HASH_BYTES];
                     let mut read_error: Option<LedgerError> = None;

@@ -159,7 +159,10 @@ fn lookup_by_object_finds_every_version_and_survives_reopen() {
         expected
     );
 
-    // Damaged while open, a link that points forward is an error, not a loop.
+    ledger.verify().expect("a made chain verifies");
+
+    // Damaged while open, a link that points forward is an error, not a loop, and verify
+    // names the entry.
     let second = expected[1];
     let mut file = fs::OpenOptions::new()
         .write(true)
@@ -171,6 +174,10 @@ fn lookup_by_object_finds_every_version_and_survives_reopen() {
     assert!(matches!(
         ledger.entry_indexes_for_object(watched),
         Err(LedgerError::Tampered { .. })
+    ));
+    assert!(matches!(
+        ledger.verify(),
+        Err(LedgerError::Tampered { index, .. }) if index == second
     ));
 }
 
