@@ -55,7 +55,7 @@ use crate::decide::{
     prune_granular_markings,
 };
 use crate::decision::{Basis, Decision, Reason, Redaction, Release};
-use crate::facts::{ReleaseFacts, RequiredSlot, Shape, ShapeKey};
+use crate::facts::{ReleaseFacts, RequiredSlot, Shape, ShapeKey, is_reference_property};
 
 /// Closure's maps are keyed by ids it was given (stored objects, partners' pushes): seeded
 /// per map, so an attacker cannot aim collisions, and several times faster than SipHash on ids.
@@ -1128,7 +1128,7 @@ fn filter_value(
             depth_max: JSON_DEPTH_MAX,
         });
     }
-    let reference_key = key.ends_with("_ref") || key.ends_with("_refs");
+    let reference_key = is_reference_property(key);
     match value {
         Value::String(id) if refers(reference_key, id) => {
             if visible(id) {
@@ -1246,7 +1246,7 @@ fn collect_value(
         out.push((path.to_string(), "(too deep to inspect)".to_string()));
         return;
     }
-    let reference_key = key.ends_with("_ref") || key.ends_with("_refs");
+    let reference_key = is_reference_property(key);
     match value {
         Value::String(s) if refers(reference_key, s) => out.push((path.clone(), s.clone())),
         Value::Array(items) => {

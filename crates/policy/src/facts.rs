@@ -97,9 +97,9 @@ fn push_name(names: &mut String, name: &str) {
     names.push(NAME_END);
 }
 
-/// Whether a top-level property may hold references that decide a membership (or are the
-/// markings): every `*_ref` and `*_refs`.
-fn is_reference_property(property: &str) -> bool {
+/// Whether a property (at any depth) names references: every `*_ref` and `*_refs`. At the top
+/// level, these may decide a membership (or are the markings).
+pub(crate) fn is_reference_property(property: &str) -> bool {
     property.ends_with("_ref") || property.ends_with("_refs")
 }
 

@@ -21,6 +21,7 @@ use stix::canonical_text::Reader;
 
 use crate::closure::{is_reference, is_required_list, is_required_single, refers};
 use crate::decide::JSON_DEPTH_MAX;
+use crate::facts::is_reference_property;
 
 /// One reference the filter removed: (JSON path, id), as `Redaction::ReferenceRemoved` holds.
 pub(crate) type Removed = (String, String);
@@ -176,7 +177,7 @@ impl TextFilter<'_, '_> {
             self.path.clear();
             self.path.push_str(property);
             let (kept, references_left, had_reference) =
-                self.value(property_is_reference(property), 0)?;
+                self.value(is_reference_property(property), 0)?;
             if self.reader.at() != member.value_end {
                 return None;
             }
@@ -294,7 +295,7 @@ impl TextFilter<'_, '_> {
             self.path.push('.');
             self.path.push_str(name);
             // Inside a reference property, every nested key is a reference key.
-            let inner_reference = reference_key || property_is_reference(name);
+            let inner_reference = reference_key || is_reference_property(name);
             let (kept, _, _) = self.value(inner_reference, depth + 1)?;
             self.path.truncate(base);
             match kept {
@@ -311,10 +312,6 @@ impl TextFilter<'_, '_> {
         self.out.extend_from_slice(name.as_bytes());
         self.out.extend_from_slice(b"\":");
     }
-}
-
-fn property_is_reference(key: &str) -> bool {
-    key.ends_with("_ref") || key.ends_with("_refs")
 }
 
 #[cfg(test)]
