@@ -61,15 +61,15 @@ use crate::facts::{ReleaseFacts, RequiredSlot, Shape, ShapeKey, is_reference_pro
 /// per map, so an attacker cannot aim collisions, and several times faster than SipHash on ids.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::quality::RandomState>;
 type HashSet<T> = std::collections::HashSet<T, foldhash::quality::RandomState>;
+use crate::model::{Partner, Provenance, Role, Rule};
+use crate::policy::Policy;
+use crate::tlp::is_tlp_marking;
 
 /// Memberships past which a releaser's memo takes all the room its bound allows at once.
 const MEMO_GROWN_AT: usize = 4_096;
 
 /// Most verdicts on facts' shapes one releaser remembers.
 const VERDICTS_MAX: usize = 4_096;
-use crate::model::{Partner, Provenance, Role, Rule};
-use crate::policy::Policy;
-use crate::tlp::is_tlp_marking;
 
 /// An object the node holds, as the resolver gives it: the current version and where it came
 /// from.
@@ -191,6 +191,17 @@ pub struct StoredRelease {
 }
 
 impl StoredRelease {
+    /// A copy filtered of `redactions`, whose text is `text`: unchanged, as
+    /// [`Release::is_unchanged`] says it, when nothing was removed and rules released it.
+    fn filtered(basis: Basis, redactions: Vec<Redaction>, text: Vec<u8>) -> StoredRelease {
+        let unchanged = redactions.is_empty() && matches!(basis, Basis::Rules(_));
+        StoredRelease {
+            basis,
+            redactions,
+            text: (!unchanged).then_some(text),
+        }
+    }
+
     /// Why the version may go to this partner.
     pub fn basis(&self) -> &Basis {
         &self.basis
@@ -456,16 +467,8 @@ impl<'a> Releaser<'a> {
         }
         // The copy filtered on the stored text; where that declines, from the parsed text.
         match crate::text_filter::filter(stored_json, &scan, facts.object_type(), &released) {
-            Some((text, removed)) => {
-                let unchanged = removed.is_empty() && matches!(basis, Basis::Rules(_));
-                StoredDecision::Release(StoredRelease {
-                    basis,
-                    redactions: removed
-                        .into_iter()
-                        .map(|(path, ref_id)| Redaction::ReferenceRemoved { path, ref_id })
-                        .collect(),
-                    text: (!unchanged).then_some(text),
-                })
+            Some((text, redactions)) => {
+                StoredDecision::Release(StoredRelease::filtered(basis, redactions, text))
             }
             None => self.filter_stored(facts, stored_json, basis, &released),
         }
@@ -486,19 +489,11 @@ impl<'a> Releaser<'a> {
         };
         let mut redactions = Vec::new();
         match finish_copy(copy, facts.object_type(), released, &mut redactions) {
-            // Unchanged as `release_owned` says it: nothing removed, released by rules.
-            Ok(_) if redactions.is_empty() && matches!(basis, Basis::Rules(_)) => {
-                StoredDecision::Release(StoredRelease {
-                    basis,
-                    redactions,
-                    text: None,
-                })
-            }
-            Ok(copy) => StoredDecision::Release(StoredRelease {
+            Ok(copy) => StoredDecision::Release(StoredRelease::filtered(
                 basis,
                 redactions,
-                text: Some(stix::canonical::canonical_object(copy.as_map())),
-            }),
+                stix::canonical::canonical_object(copy.as_map()),
+            )),
             // A required reference is not released: the slots said otherwise, so let the
             // object decide.
             Err(Unfinished::Filter(_)) => StoredDecision::NeedsObject,

@@ -21,10 +21,8 @@ use stix::canonical_text::Reader;
 
 use crate::closure::{is_reference, is_required_list, is_required_single, refers};
 use crate::decide::JSON_DEPTH_MAX;
+use crate::decision::Redaction;
 use crate::facts::is_reference_property;
-
-/// One reference the filter removed: (JSON path, id), as `Redaction::ReferenceRemoved` holds.
-pub(crate) type Removed = (String, String);
 
 /// The canonical text of a stored object with every reference `visible` refuses removed, as
 /// the release filter removes them, and the removals in order; `None` where the parsed object
@@ -35,7 +33,7 @@ pub(crate) fn filter(
     scan: &Scan<'_>,
     object_type: &str,
     visible: &dyn Fn(&str) -> bool,
-) -> Option<(Vec<u8>, Vec<Removed>)> {
+) -> Option<(Vec<u8>, Vec<Redaction>)> {
     let mut filter = TextFilter {
         reader: Reader::new(json)?,
         out: Vec::with_capacity(json.len()),
@@ -132,7 +130,8 @@ enum Kept {
 struct TextFilter<'t, 'v> {
     reader: Reader<'t>,
     out: Vec<u8>,
-    removed: Vec<Removed>,
+    /// Each reference removed, as `finish_copy` records it.
+    removed: Vec<Redaction>,
     /// One buffer extended and cut back, as `filter_value` builds paths.
     path: String,
     visible: &'v dyn Fn(&str) -> bool,
@@ -211,7 +210,10 @@ impl TextFilter<'_, '_> {
                 if reference {
                     let visible = (self.visible)(&value);
                     if refers(reference_key, &value) && !visible {
-                        self.removed.push((self.path.clone(), value.into_owned()));
+                        self.removed.push(Redaction::ReferenceRemoved {
+                            path: self.path.clone(),
+                            ref_id: value.into_owned(),
+                        });
                         return Some((Kept::Removed, 0, true));
                     }
                     // What the copy's last check would refuse: let the object decide.
@@ -318,14 +320,13 @@ impl TextFilter<'_, '_> {
 mod tests {
     use super::*;
     use crate::closure::finish_copy;
-    use crate::decision::Redaction;
     use serde_json::{Value, json};
 
     fn filter_text(
         json: &[u8],
         object_type: &str,
         visible: &dyn Fn(&str) -> bool,
-    ) -> Option<(Vec<u8>, Vec<Removed>)> {
+    ) -> Option<(Vec<u8>, Vec<Redaction>)> {
         filter(json, &candidate_references(json)?, object_type, visible)
     }
 
@@ -348,10 +349,6 @@ mod tests {
             .map(|copy| stix::canonical::canonical_object(copy.as_map()));
         match by_text {
             Some((copy, removed)) => {
-                let removed: Vec<Redaction> = removed
-                    .into_iter()
-                    .map(|(path, ref_id)| Redaction::ReferenceRemoved { path, ref_id })
-                    .collect();
                 assert_eq!(Some(&copy), by_object.as_ref(), "{object}");
                 assert_eq!(removed, redactions, "{object}");
                 (true, true)
