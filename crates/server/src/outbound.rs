@@ -150,6 +150,27 @@ impl SnapshotResolver<'_> {
         Ok(Some(held))
     }
 
+    /// The facts of a version a page is deciding: from the index when it is its id's current
+    /// version, else the cache, else scanned from its text (and kept: the versions a page
+    /// releases are often the ones later pages refer to, an object, then the relationships
+    /// that name it). `None` for text the scan does not take; the object then decides.
+    fn facts_of_version(
+        &self,
+        version: &StoredVersion,
+        provenance: &Provenance,
+    ) -> Option<Arc<ReleaseFacts>> {
+        if let Some(facts) = self
+            .index
+            .and_then(|index| index.facts_of_version(&version.id, version.seq))
+            .or_else(|| self.facts.get(version.seq))
+        {
+            return Some(facts);
+        }
+        let taken = Arc::new(ReleaseFacts::from_json(&version.canonical_json, provenance).ok()?);
+        self.facts.insert(version.seq, Arc::clone(&taken));
+        Some(taken)
+    }
+
     /// The facts of the current version: from the cache, else from a parsed version at hand,
     /// else scanned from the stored text (no values built but the references).
     fn lookup_facts(&self, id: &str) -> Result<Option<Arc<ReleaseFacts>>, store::StoreError> {
@@ -360,14 +381,9 @@ pub(crate) fn page(
     let mut releaser = policy
         .releaser(partner, &resolver)
         .with_memberships(learnt.take(partner, policy, watermark));
-    let known = Known {
-        facts: &caches.facts,
-        index: index.as_ref(),
-    };
     let page = page_with(
         &mut releaser,
-        &known,
-        snapshot,
+        &resolver,
         selection,
         after_seq,
         limit,
@@ -377,17 +393,11 @@ pub(crate) fn page(
     page
 }
 
-/// What a page knows of stored versions' release facts beside the store.
-struct Known<'a> {
-    facts: &'a FactsCache,
-    /// The release index at the page's snapshot, when it has one.
-    index: Option<&'a IndexView<'a>>,
-}
-
+/// `known` is what the releaser resolves through: the page's own versions are selected from
+/// its snapshot and looked up in the same index and caches.
 fn page_with(
     releaser: &mut Releaser<'_>,
-    known: &Known<'_>,
-    snapshot: &Snapshot<'_>,
+    known: &SnapshotResolver<'_>,
     selection: &Selection,
     after_seq: u64,
     limit: usize,
@@ -395,7 +405,7 @@ fn page_with(
 ) -> Result<Page, TaxiiError> {
     let index = known.index;
     let current_seq = |id: &str| index.and_then(|index| index.current_seq(id));
-    let mut selected = snapshot.select(selection, after_seq, examine_max)?;
+    let mut selected = known.snapshot.select(selection, after_seq, examine_max)?;
     if index.is_some() {
         selected = selected.knowing_current(&current_seq);
     }
@@ -452,27 +462,11 @@ fn release_as_held(_word: &AsHeld, version: StoredVersion) -> Released {
 /// the parsed object.
 fn release(
     releaser: &mut Releaser<'_>,
-    known: &Known<'_>,
+    known: &SnapshotResolver<'_>,
     version: StoredVersion,
 ) -> Result<Option<Released>, TaxiiError> {
     let provenance = provenance_of(&version.source);
-    let cache = known.facts;
-    let indexed = known
-        .index
-        .and_then(|index| index.facts_of_version(&version.id, version.seq));
-    // Kept once taken: the versions a page releases are often the ones later pages refer to
-    // (an object, then the relationships that name it).
-    let facts = match indexed.or_else(|| cache.get(version.seq)) {
-        Some(facts) => Some(facts),
-        None => ReleaseFacts::from_json(&version.canonical_json, &provenance)
-            .ok()
-            .map(|taken| {
-                let taken = Arc::new(taken);
-                cache.insert(version.seq, Arc::clone(&taken));
-                taken
-            }),
-    };
-    if let Some(facts) = facts {
+    if let Some(facts) = known.facts_of_version(&version, &provenance) {
         match releaser.release_stored(&facts, &version.canonical_json) {
             StoredDecision::Withhold(_) => return Ok(None),
             StoredDecision::Release(stored) => {
