@@ -466,7 +466,7 @@ impl<'a> Releaser<'a> {
             });
         }
         // The copy filtered on the stored text; where that declines, from the parsed text.
-        match crate::text_filter::filter(stored_json, &scan, facts.object_type(), &released) {
+        match crate::text_filter::filter(&scan, facts.object_type(), &released) {
             Some((text, redactions)) => {
                 StoredDecision::Release(StoredRelease::filtered(basis, redactions, text))
             }

@@ -26,17 +26,17 @@ use crate::facts::is_reference_property;
 
 /// The canonical text of a stored object with every reference `visible` refuses removed, as
 /// the release filter removes them, and the removals in order; `None` where the parsed object
-/// must decide (see the module's documentation). `scan` is [`candidate_references`] of `json`:
-/// a member whose candidates are all visible is copied as it is, unread.
+/// must decide (see the module's documentation). The text is the one `scan` read
+/// ([`candidate_references`]): a member whose candidates are all visible is copied as it is,
+/// unread.
 pub(crate) fn filter(
-    json: &[u8],
     scan: &Scan<'_>,
     object_type: &str,
     visible: &dyn Fn(&str) -> bool,
 ) -> Option<(Vec<u8>, Vec<Redaction>)> {
     let mut filter = TextFilter {
-        reader: Reader::new(json)?,
-        out: Vec::with_capacity(json.len()),
+        reader: Reader::from_text(scan.text),
+        out: Vec::with_capacity(scan.text.len()),
         removed: Vec::new(),
         path: String::new(),
         visible,
@@ -47,6 +47,8 @@ pub(crate) fn filter(
 
 /// What [`candidate_references`] found in an object's text.
 pub(crate) struct Scan<'t> {
+    /// The text scanned.
+    text: &'t str,
     /// The candidates, in text order.
     pub ids: Vec<Cow<'t, str>>,
     members: Vec<Member<'t>>,
@@ -116,7 +118,11 @@ pub(crate) fn candidate_references(json: &[u8]) -> Option<Scan<'_>> {
         });
         Some(())
     })?;
-    reader.is_done().then_some(Scan { ids, members })
+    reader.is_done().then_some(Scan {
+        text: reader.text(),
+        ids,
+        members,
+    })
 }
 
 /// What became of a value.
@@ -327,7 +333,7 @@ mod tests {
         object_type: &str,
         visible: &dyn Fn(&str) -> bool,
     ) -> Option<(Vec<u8>, Vec<Redaction>)> {
-        filter(json, &candidate_references(json)?, object_type, visible)
+        filter(&candidate_references(json)?, object_type, visible)
     }
 
     const A: &str = "attack-pattern--0a3ead4e-6d47-4ccb-854c-a6a4f9d96b22";

@@ -18,10 +18,12 @@ pub struct Reader<'t> {
 impl<'t> Reader<'t> {
     /// A reader at the start of `json`; `None` if it is not UTF-8.
     pub fn new(json: &'t [u8]) -> Option<Reader<'t>> {
-        Some(Reader {
-            text: std::str::from_utf8(json).ok()?,
-            at: 0,
-        })
+        Some(Reader::from_text(std::str::from_utf8(json).ok()?))
+    }
+
+    /// A reader at the start of text already known to be UTF-8.
+    pub fn from_text(text: &'t str) -> Reader<'t> {
+        Reader { text, at: 0 }
     }
 
     /// The byte offset of the cursor.
