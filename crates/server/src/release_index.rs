@@ -20,10 +20,9 @@
 //! versions (beyond that the index is rebuilt in the background).
 
 use std::collections::HashSet;
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
-
-use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
 use policy::{FactsShare, ReleaseFacts};
