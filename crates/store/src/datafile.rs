@@ -104,6 +104,37 @@ impl DataFile {
         self.file.sync_all().map_err(io(&self.path))
     }
 
+    /// Reads from `offset` into `buffer` (cleared first) at least `len` bytes and at most
+    /// `ahead` more, fewer only where the file ends. The bytes beyond `len` may belong to a
+    /// batch still being written; callers use them only where a committed index points.
+    pub fn read_ahead(
+        &self,
+        offset: u64,
+        len: u32,
+        ahead: usize,
+        buffer: &mut Vec<u8>,
+    ) -> Result<(), StoreError> {
+        buffer.clear();
+        buffer.resize(len as usize + ahead, 0);
+        let mut filled = 0;
+        while filled < buffer.len() {
+            match self.file.read_at(&mut buffer[filled..], offset + filled as u64) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io(&self.path)(e)),
+            }
+        }
+        if filled < len as usize {
+            return Err(io(&self.path)(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("a version body at {offset} ends past the end of the file"),
+            )));
+        }
+        buffer.truncate(filled);
+        Ok(())
+    }
+
     pub fn read(&self, offset: u64, len: u32) -> Result<Vec<u8>, StoreError> {
         let mut buffer = vec![0u8; len as usize];
         self.file

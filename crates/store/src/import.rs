@@ -266,19 +266,11 @@ fn judge_all(
         BundleInput::Reader(_) => None,
     };
     if let Some(raw) = raw {
-        // The fast path: a well-formed bundle in memory is judged on every core, a window at a
-        // time, while the writer commits the previous window.
+        // The fast path: a well-formed bundle in memory is judged on every core while the
+        // merge hands the verdicts, in bundle order, to the writer.
         merge.report.objects_read = raw.objects.len();
         let declared_20 = raw.header.spec_version.as_deref() == Some("2.0");
-        let window = JUDGE_WINDOW;
-        for (w, objects) in raw.objects.chunks(window).enumerate() {
-            let verdicts = judge_in_parallel(store, objects, declared_20, options)?;
-            for (i, verdict) in verdicts.into_iter().enumerate() {
-                merge.accept(w * window + i, verdict, progress)?;
-            }
-            progress.objects_read(w * window + objects.len());
-        }
-        return Ok(());
+        return judge_in_parallel(store, &raw.objects, declared_20, options, merge, progress);
     }
     let mut visitor = Streaming {
         checker: store.presence_checker()?,
@@ -399,74 +391,171 @@ fn judge(
 /// Objects handed to a worker at a time: small enough to balance two cores on bundles whose
 /// object sizes vary, large enough that the hand-off costs nothing.
 const JUDGE_CHUNK: usize = 256;
-/// Verdicts of the chunks one worker judged, each with the chunk's number.
-type JudgedChunks = Vec<(usize, Vec<Verdict>)>;
-
-/// Objects judged in parallel before their verdicts are merged in order. Small, so that few
-/// prepared versions wait in memory beside the batch being written.
-const JUDGE_WINDOW: usize = 1024;
+/// Chunks the workers may judge ahead of the merge. Bounds the prepared versions waiting in
+/// memory beside the slices being written.
+const JUDGE_AHEAD_CHUNKS: usize = 6;
 /// Workers at most, whatever the machine.
 const JUDGE_THREADS_MAX: usize = 8;
 
+/// The merge's progress, which the workers wait on so as not to run too far ahead of it.
+struct MergedChunks {
+    merged: std::sync::Mutex<(usize, bool)>,
+    changed: std::sync::Condvar,
+}
+
+impl MergedChunks {
+    fn set(&self, merged: Option<usize>, stop: bool) {
+        let mut state = self.merged.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(merged) = merged {
+            state.0 = merged;
+        }
+        state.1 |= stop;
+        self.changed.notify_all();
+    }
+
+    /// Waits until `chunk` is within reach of the merge; false once the import stopped.
+    fn wait_for_room(&self, chunk: usize) -> bool {
+        let mut state = self.merged.lock().unwrap_or_else(|e| e.into_inner());
+        while !state.1 && chunk >= state.0 + JUDGE_AHEAD_CHUNKS {
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        !state.1
+    }
+}
+
+/// Stops the other workers if this one panics: the merge would otherwise wait for its chunk
+/// while they wait for the merge.
+struct StopOnPanic<'a>(&'a MergedChunks);
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.set(None, true);
+        }
+    }
+}
+
+/// Judges `objects` on every core (a few chunks ahead at most) and merges the verdicts in
+/// bundle order on this thread as they arrive.
 fn judge_in_parallel(
     store: &Store,
     objects: &[&serde_json::value::RawValue],
     declared_20: bool,
     options: &ImportOptions,
-) -> Result<Vec<Verdict>, ImportError> {
+    merge: &mut Merge<'_>,
+    progress: &mut dyn ImportProgress,
+) -> Result<(), ImportError> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, JUDGE_THREADS_MAX);
-    let next_chunk = AtomicUsize::new(0);
     let chunks = objects.len().div_ceil(JUDGE_CHUNK);
-    let results: Vec<Result<JudgedChunks, ImportError>> = std::thread::scope(|scope| {
+    let next_chunk = AtomicUsize::new(0);
+    let merged = MergedChunks {
+        merged: std::sync::Mutex::new((0, false)),
+        changed: std::sync::Condvar::new(),
+    };
+    type Judged = (usize, Result<Vec<Verdict>, StoreError>);
+    let (sender, receiver) = mpsc::channel::<Judged>();
+    std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
-                scope.spawn(|| -> Result<JudgedChunks, ImportError> {
-                    let checker = store.presence_checker()?;
-                    let mut done = Vec::new();
+                let sender = sender.clone();
+                let (next_chunk, merged) = (&next_chunk, &merged);
+                scope.spawn(move || {
+                    let _guard = StopOnPanic(merged);
+                    let checker = match store.presence_checker() {
+                        Ok(checker) => checker,
+                        Err(e) => {
+                            let _ = sender.send((0, Err(e)));
+                            return;
+                        }
+                    };
                     loop {
                         let chunk = next_chunk.fetch_add(1, Ordering::Relaxed);
-                        if chunk >= chunks {
-                            return Ok(done);
+                        if chunk >= chunks || !merged.wait_for_room(chunk) {
+                            return;
                         }
-                        let slice = &objects
+                        let texts = &objects
                             [chunk * JUDGE_CHUNK..((chunk + 1) * JUDGE_CHUNK).min(objects.len())];
-                        let mut verdicts = Vec::with_capacity(slice.len());
-                        for text in slice {
-                            // The splitter already checked the JSON; this cannot fail short of a
-                            // recursion limit, which is reported like any other bad object.
-                            let verdict = match serde_json::from_str::<Value>(text.get()) {
-                                Ok(value) => {
-                                    judge(value, declared_20, options.object_bytes_max, &checker)?
-                                }
-                                Err(e) => Verdict::Rejected {
-                                    object_id: None,
-                                    problems: vec![(String::new(), "json", e.to_string())],
-                                    upgraded: false,
-                                },
-                            };
-                            verdicts.push(verdict);
+                        let verdicts = texts
+                            .iter()
+                            .map(|text| judge_text(text.get(), declared_20, options, &checker))
+                            .collect();
+                        if sender.send((chunk, verdicts)).is_err() {
+                            return;
                         }
-                        done.push((chunk, verdicts));
                     }
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().unwrap_or_else(|_| Err(ImportError::Worker)))
-            .collect()
-    });
-    let mut by_chunk = Vec::with_capacity(chunks);
-    for result in results {
-        by_chunk.extend(result?);
+        drop(sender);
+        let merged_all = merge_in_order(&receiver, chunks, &merged, merge, progress);
+        // Whatever happened, the workers stop: a failed merge must not leave them waiting.
+        merged.set(None, true);
+        drop(receiver);
+        let mut panicked = false;
+        for worker in workers {
+            panicked |= worker.join().is_err();
+        }
+        if panicked {
+            return Err(ImportError::Worker);
+        }
+        merged_all
+    })
+}
+
+/// Takes the workers' chunks as they come and merges them in bundle order.
+fn merge_in_order(
+    receiver: &mpsc::Receiver<(usize, Result<Vec<Verdict>, StoreError>)>,
+    chunks: usize,
+    merged: &MergedChunks,
+    merge: &mut Merge<'_>,
+    progress: &mut dyn ImportProgress,
+) -> Result<(), ImportError> {
+    let mut early: HashMap<usize, Vec<Verdict>> = HashMap::new();
+    let mut next = 0;
+    while next < chunks {
+        let verdicts = match early.remove(&next) {
+            Some(verdicts) => verdicts,
+            None => {
+                // Every worker gone before the last chunk arrived: one of them panicked.
+                let (chunk, verdicts) = receiver.recv().map_err(|_| ImportError::Worker)?;
+                let verdicts = verdicts?;
+                if chunk != next {
+                    early.insert(chunk, verdicts);
+                    continue;
+                }
+                verdicts
+            }
+        };
+        let first = next * JUDGE_CHUNK;
+        let count = verdicts.len();
+        for (i, verdict) in verdicts.into_iter().enumerate() {
+            merge.accept(first + i, verdict, progress)?;
+        }
+        next += 1;
+        merged.set(Some(next), false);
+        progress.objects_read(first + count);
     }
-    by_chunk.sort_unstable_by_key(|(chunk, _)| *chunk);
-    Ok(by_chunk
-        .into_iter()
-        .flat_map(|(_, verdicts)| verdicts)
-        .collect())
+    Ok(())
+}
+
+/// Parses and judges one object's text. The splitter already checked the JSON; parsing fails
+/// only at the recursion limit, which is reported like any other bad object.
+fn judge_text(
+    text: &str,
+    declared_20: bool,
+    options: &ImportOptions,
+    checker: &PresenceChecker,
+) -> Result<Verdict, StoreError> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(value) => judge(value, declared_20, options.object_bytes_max, checker),
+        Err(e) => Ok(Verdict::Rejected {
+            object_id: None,
+            problems: vec![(String::new(), "json", e.to_string())],
+            upgraded: false,
+        }),
+    }
 }
 
 /// The sequential half of judging: what depends on the rest of the bundle (the same version
