@@ -118,7 +118,10 @@ impl DataFile {
         buffer.resize(len as usize + ahead, 0);
         let mut filled = 0;
         while filled < buffer.len() {
-            match self.file.read_at(&mut buffer[filled..], offset + filled as u64) {
+            match self
+                .file
+                .read_at(&mut buffer[filled..], offset + filled as u64)
+            {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}

@@ -11,11 +11,13 @@
 //! "what do I hold", never "what may this partner see"; that question belongs to `policy`.
 
 mod datafile;
+mod edges;
 mod import;
 mod prepare;
 pub mod query;
 mod record;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -427,7 +429,7 @@ impl Store {
                 if edge.target != target {
                     continue;
                 }
-                let properties = edge.properties.into_iter().map(str::to_string).collect();
+                let properties = edge.properties.into_iter().map(Cow::into_owned).collect();
                 out.push((properties, self.read_version(&txn, edge.seq)?));
                 if out.len() >= limit {
                     return Ok(out);
@@ -441,10 +443,13 @@ impl Store {
     pub fn references_of(&self, seq: u64) -> Result<Vec<(String, String)>, StoreError> {
         let txn = self.read()?;
         let refs_out = txn.open_table(REFS_OUT).map_err(dbe)?;
-        Ok(match refs_out.get(seq).map_err(dbe)? {
-            Some(bytes) => decode_refs(bytes.value()),
-            None => Vec::new(),
-        })
+        match refs_out.get(seq).map_err(dbe)? {
+            Some(bytes) => decode_refs(bytes.value()).ok_or(StoreError::Corrupt {
+                seq,
+                message: "an outgoing-edge index entry is cut short or damaged".into(),
+            }),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// Latest versions whose name or alias folds to `name`.
@@ -557,8 +562,12 @@ impl Store {
             ..Stats::default()
         };
         for entry in txn.open_table(REFS_OUT).map_err(dbe)?.iter().map_err(dbe)? {
-            let (_, bytes) = entry.map_err(dbe)?;
-            stats.reference_edges += bytes.value().iter().filter(|&&b| b == 0).count() as u64 / 2;
+            let (seq, bytes) = entry.map_err(dbe)?;
+            let edges = decode_refs(bytes.value()).ok_or(StoreError::Corrupt {
+                seq: seq.value(),
+                message: "an outgoing-edge index entry is cut short or damaged".into(),
+            })?;
+            stats.reference_edges += edges.len() as u64;
         }
         // Versions of one id are adjacent in the key order, so distinct ids are counted by
         // comparing each key with the previous one.
@@ -677,6 +686,7 @@ impl Store {
                 .get(seq)
                 .map_err(dbe)?
                 .map(|b| decode_refs(b.value()))
+                .unwrap_or(Some(Vec::new()))
                 .unwrap_or_default();
             if out_edges != prepared.references {
                 note(format!(
@@ -699,7 +709,7 @@ impl Store {
                         .any(|edge| {
                             edge.seq == seq
                                 && edge.target == target.as_str()
-                                && edge.properties.contains(&property.as_str())
+                                && edge.properties.iter().any(|p| p == property.as_str())
                         }),
                     None => false,
                 };
@@ -847,7 +857,7 @@ impl BatchWriter<'_> {
             typed.push((version.object_type.as_str(), seq));
             if !version.references.is_empty() {
                 refs_out
-                    .insert(seq, encode_refs(&version.references).as_slice())
+                    .insert(seq, encode_refs(&version.references)?.as_slice())
                     .map_err(dbe)?;
                 incoming.extend(version.references.iter().map(|(property, target)| {
                     (target_hash(target), seq, target.as_str(), property.as_str())
@@ -1076,93 +1086,131 @@ type IncomingEdge<'a> = (u64, u64, &'a str, &'a str);
 #[derive(Debug, PartialEq, Eq)]
 struct Incoming<'v> {
     seq: u64,
-    target: &'v str,
-    properties: Vec<&'v str>,
+    target: Cow<'v, str>,
+    properties: Vec<Cow<'v, str>>,
 }
 
-/// Encodes sorted edges that share a target hash as one value: for each (seq, target), the
-/// seq as its distance from the first seq (u32 LE), the target (u16 LE length, bytes) and its
-/// properties (u16 LE count, then each as u16 LE length and bytes).
+/// Encodes sorted edges that share a target hash as one value, in the layout of
+/// [`edges`]: for each (seq, target), the seq as its distance from the first seq (u32 LE), the
+/// target and its properties (u16 LE count, then each).
 fn encode_incoming(edges: &[IncomingEdge<'_>], out: &mut Vec<u8>) -> Result<(), StoreError> {
     let too_large = |what: &str| StoreError::Corrupt {
         seq: edges.first().map_or(0, |e| e.1),
         message: format!("{what} does not fit the incoming-edge index"),
     };
-    out.clear();
     let first_seq = edges.first().map_or(0, |e| e.1);
+    let mut writer = edges::Writer::new(out);
     for group in edges.chunk_by(|a, b| (a.1, a.2) == (b.1, b.2)) {
         let (_, seq, target, _) = group[0];
         let distance = u32::try_from(seq - first_seq).map_err(|_| too_large("a slice"))?;
-        out.extend_from_slice(&distance.to_le_bytes());
-        let length = u16::try_from(target.len()).map_err(|_| too_large("an identifier"))?;
-        out.extend_from_slice(&length.to_le_bytes());
-        out.extend_from_slice(target.as_bytes());
+        writer.raw(&distance.to_le_bytes());
+        writer.target(target).map_err(|e| too_large(e.0))?;
         let count = u16::try_from(group.len()).map_err(|_| too_large("a list of references"))?;
-        out.extend_from_slice(&count.to_le_bytes());
+        writer.raw(&count.to_le_bytes());
         for (_, _, _, property) in group {
-            let length = u16::try_from(property.len()).map_err(|_| too_large("a property path"))?;
-            out.extend_from_slice(&length.to_le_bytes());
-            out.extend_from_slice(property.as_bytes());
+            writer.property(property).map_err(|e| too_large(e.0))?;
         }
     }
     Ok(())
 }
 
-fn decode_incoming(first_seq: u64, mut bytes: &[u8]) -> Result<Vec<Incoming<'_>>, StoreError> {
+fn decode_incoming(first_seq: u64, bytes: &[u8]) -> Result<Vec<Incoming<'_>>, StoreError> {
     let corrupt = || StoreError::Corrupt {
         seq: first_seq,
         message: "an incoming-edge index entry is cut short or not UTF-8".into(),
     };
+    let Some(mut reader) = edges::Reader::new(bytes) else {
+        return decode_incoming_text(first_seq, bytes).ok_or_else(corrupt);
+    };
+    let mut out = Vec::new();
+    while !reader.is_empty() {
+        let distance = reader
+            .take(4)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_le_bytes)
+            .ok_or_else(corrupt)?;
+        let target = reader.target().ok_or_else(corrupt)?;
+        let count = reader
+            .take(2)
+            .and_then(|b| b.try_into().ok())
+            .map(u16::from_le_bytes)
+            .ok_or_else(corrupt)?;
+        let properties = (0..count)
+            .map(|_| reader.property().ok_or_else(corrupt))
+            .collect::<Result<Vec<_>, _>>()?;
+        out.push(Incoming {
+            seq: first_seq + u64::from(distance),
+            target: Cow::Owned(target),
+            properties,
+        });
+    }
+    Ok(out)
+}
+
+/// The text layout of stores written before [`edges`]: targets and properties as u16 LE
+/// length and bytes.
+fn decode_incoming_text(first_seq: u64, mut bytes: &[u8]) -> Option<Vec<Incoming<'_>>> {
     fn take<'b>(bytes: &mut &'b [u8], n: usize) -> Option<&'b [u8]> {
         let (head, rest) = bytes.split_at_checked(n)?;
         *bytes = rest;
         Some(head)
     }
-    fn text<'b>(bytes: &mut &'b [u8]) -> Option<&'b str> {
+    fn text<'b>(bytes: &mut &'b [u8]) -> Option<Cow<'b, str>> {
         let length = u16::from_le_bytes(take(bytes, 2)?.try_into().ok()?);
-        std::str::from_utf8(take(bytes, usize::from(length))?).ok()
+        std::str::from_utf8(take(bytes, usize::from(length))?)
+            .ok()
+            .map(Cow::Borrowed)
     }
-    let mut edges = Vec::new();
+    let mut out = Vec::new();
     while !bytes.is_empty() {
-        let distance = take(&mut bytes, 4)
-            .and_then(|b| b.try_into().ok())
-            .map(u32::from_le_bytes)
-            .ok_or_else(corrupt)?;
-        let target = text(&mut bytes).ok_or_else(corrupt)?;
-        let count = take(&mut bytes, 2)
-            .and_then(|b| b.try_into().ok())
-            .map(u16::from_le_bytes)
-            .ok_or_else(corrupt)?;
+        let distance = u32::from_le_bytes(take(&mut bytes, 4)?.try_into().ok()?);
+        let target = text(&mut bytes)?;
+        let count = u16::from_le_bytes(take(&mut bytes, 2)?.try_into().ok()?);
         let properties = (0..count)
-            .map(|_| text(&mut bytes).ok_or_else(corrupt))
-            .collect::<Result<Vec<_>, _>>()?;
-        edges.push(Incoming {
+            .map(|_| text(&mut bytes))
+            .collect::<Option<Vec<_>>>()?;
+        out.push(Incoming {
             seq: first_seq + u64::from(distance),
             target,
             properties,
         });
     }
-    Ok(edges)
+    Some(out)
 }
 
-fn encode_refs(references: &[(String, String)]) -> Vec<u8> {
+fn encode_refs(references: &[(String, String)]) -> Result<Vec<u8>, StoreError> {
+    let too_large = |e: edges::TooLong| StoreError::Corrupt {
+        seq: 0,
+        message: format!("{} does not fit the outgoing-edge index", e.0),
+    };
     let mut out = Vec::new();
+    let mut writer = edges::Writer::new(&mut out);
     for (property, target) in references {
-        out.extend_from_slice(property.as_bytes());
-        out.push(0);
-        out.extend_from_slice(target.as_bytes());
-        out.push(0);
+        writer.property(property).map_err(too_large)?;
+        writer.target(target).map_err(too_large)?;
     }
-    out
+    Ok(out)
 }
 
-fn decode_refs(bytes: &[u8]) -> Vec<(String, String)> {
-    let text = String::from_utf8_lossy(bytes);
-    let parts: Vec<&str> = text.split('\0').collect();
-    parts
-        .chunks_exact(2)
-        .map(|pair| (pair[0].to_string(), pair[1].to_string()))
-        .collect()
+/// The edges of an outgoing-edge value; `None` if it is cut short or damaged.
+fn decode_refs(bytes: &[u8]) -> Option<Vec<(String, String)>> {
+    let Some(mut reader) = edges::Reader::new(bytes) else {
+        // The text layout of stores written before [`edges`].
+        let text = String::from_utf8_lossy(bytes);
+        let parts: Vec<&str> = text.split('\0').collect();
+        return Some(
+            parts
+                .chunks_exact(2)
+                .map(|pair| (pair[0].to_string(), pair[1].to_string()))
+                .collect(),
+        );
+    };
+    let mut out = Vec::new();
+    while !reader.is_empty() {
+        let property = reader.property()?.into_owned();
+        out.push((property, reader.target()?));
+    }
+    Some(out)
 }
 
 /// redb's page cache. Its default (1 GiB) let a bulk import hold every page it wrote in
@@ -1264,21 +1312,68 @@ mod tests {
             [
                 Incoming {
                     seq: 10,
-                    target: "tool--a",
-                    properties: vec!["target_ref"]
+                    target: "tool--a".into(),
+                    properties: vec!["target_ref".into()]
                 },
                 Incoming {
                     seq: 10,
-                    target: "tool--b",
-                    properties: vec!["object_marking_refs"]
+                    target: "tool--b".into(),
+                    properties: vec!["object_marking_refs".into()]
                 },
                 Incoming {
                     seq: 12,
-                    target: "tool--a",
-                    properties: vec!["object_marking_refs", "target_ref"]
+                    target: "tool--a".into(),
+                    properties: vec!["object_marking_refs".into(), "target_ref".into()]
                 },
             ]
         );
         assert!(decode_incoming(10, &value[..value.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn edge_values_of_the_text_layout_still_read() {
+        // As stores before the compact layout wrote them.
+        let mut incoming = Vec::new();
+        for (distance, target, properties) in [
+            (0u32, "tool--a", &["target_ref"][..]),
+            (2, "tool--a", &["object_marking_refs", "target_ref"][..]),
+        ] {
+            incoming.extend_from_slice(&distance.to_le_bytes());
+            incoming.extend_from_slice(&(target.len() as u16).to_le_bytes());
+            incoming.extend_from_slice(target.as_bytes());
+            incoming.extend_from_slice(&(properties.len() as u16).to_le_bytes());
+            for property in properties {
+                incoming.extend_from_slice(&(property.len() as u16).to_le_bytes());
+                incoming.extend_from_slice(property.as_bytes());
+            }
+        }
+        let decoded = decode_incoming(10, &incoming).unwrap();
+        assert_eq!(decoded.len(), 2);
+        assert_eq!(
+            (decoded[1].seq, decoded[1].target.as_ref()),
+            (12, "tool--a")
+        );
+        assert_eq!(decoded[1].properties, ["object_marking_refs", "target_ref"]);
+        assert!(decode_incoming(10, &incoming[..incoming.len() - 1]).is_err());
+
+        let outgoing = b"created_by_ref\0identity--x\0object_refs\0report--y\0";
+        assert_eq!(
+            decode_refs(outgoing).unwrap(),
+            [
+                ("created_by_ref".to_string(), "identity--x".to_string()),
+                ("object_refs".to_string(), "report--y".to_string())
+            ]
+        );
+        let references = vec![
+            (
+                "created_by_ref".to_string(),
+                "identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5".to_string(),
+            ),
+            ("x_custom_ref".to_string(), "x-thing--42".to_string()),
+        ];
+        assert_eq!(
+            decode_refs(&encode_refs(&references).unwrap()).unwrap(),
+            references
+        );
     }
 }

@@ -1,0 +1,412 @@
+//! The byte layout of the reference-edge indexes (`refs_out`, `refs_in`).
+//!
+//! Nearly every edge names a well-known property (`created_by_ref`, `object_marking_refs`,
+//! `source_ref`, ...) and a target of the form `type--uuid`. Written as text, an edge took
+//! 60 to 90 bytes and the two edge tables were most of the index: more pages than redb's cache
+//! holds during a bulk import, so pages were written out and read back mid-transaction. Here a
+//! known property is one byte, a target of a known type with a canonical UUID is 17 bytes, and
+//! a target repeated within one value (the creator and the marking of a whole slice) is one.
+//!
+//! ```text
+//! value      := COMPACT edge*                       (refs_out)
+//!             | COMPACT group*                      (refs_in)
+//! edge       := property target
+//! group      := u32 LE seq distance, target, u16 LE property count, property*
+//! property   := code (1..=PROPERTIES.len())         a known property path
+//!             | 0, u16 LE length, UTF-8 bytes       any other
+//! target     := code (1..=TYPES.len()), uuid[16]    a known type, canonical lower-case UUID
+//!             | CUSTOM_TYPE, u8 length, type, uuid[16]
+//!             | SAME_TARGET                         the previous target of this value
+//!             | 0, u16 LE length, UTF-8 bytes       any other id
+//! ```
+//!
+//! Values written before this layout are text and stay readable: a `refs_out` value of
+//! `property\0target\0` pairs (a property never starts with byte 1), and a `refs_in` value that
+//! begins with its first edge's seq distance, which is always 0.
+//!
+//! The code tables are part of the file format: entries may be appended, never reordered.
+
+use std::borrow::Cow;
+
+/// The first byte of a value in this layout.
+const COMPACT: u8 = 1;
+const LITERAL: u8 = 0;
+const CUSTOM_TYPE: u8 = 0xFE;
+const SAME_TARGET: u8 = 0xFF;
+const UUID_TEXT_LEN: usize = 36;
+
+/// Property paths with a one-byte code (code = position + 1).
+const PROPERTIES: &[&str] = &[
+    "created_by_ref",
+    "object_marking_refs",
+    "source_ref",
+    "target_ref",
+    "object_refs",
+    "sighting_of_ref",
+    "observed_data_refs",
+    "where_sighted_refs",
+    "sample_refs",
+    "sample_ref",
+    "host_vm_ref",
+    "operating_system_ref",
+    "installed_software_refs",
+    "analysis_sco_refs",
+    "x_mitre_modified_by_ref",
+    "resolves_to_refs",
+    "belongs_to_ref",
+    "belongs_to_refs",
+    "from_ref",
+    "sender_ref",
+    "to_refs",
+    "cc_refs",
+    "bcc_refs",
+    "raw_email_ref",
+    "body_raw_ref",
+    "parent_directory_ref",
+    "contains_refs",
+    "content_ref",
+    "src_ref",
+    "dst_ref",
+    "src_payload_ref",
+    "dst_payload_ref",
+    "encapsulates_refs",
+    "encapsulated_by_ref",
+    "opened_connection_refs",
+    "creator_user_ref",
+    "image_ref",
+    "parent_ref",
+    "child_refs",
+];
+
+/// Object types with a one-byte code (code = position + 1): those of STIX 2.1.
+const TYPES: &[&str] = &[
+    "attack-pattern",
+    "campaign",
+    "course-of-action",
+    "grouping",
+    "identity",
+    "incident",
+    "indicator",
+    "infrastructure",
+    "intrusion-set",
+    "location",
+    "malware",
+    "malware-analysis",
+    "note",
+    "observed-data",
+    "opinion",
+    "report",
+    "threat-actor",
+    "tool",
+    "vulnerability",
+    "relationship",
+    "sighting",
+    "marking-definition",
+    "extension-definition",
+    "language-content",
+    "artifact",
+    "autonomous-system",
+    "directory",
+    "domain-name",
+    "email-addr",
+    "email-message",
+    "file",
+    "ipv4-addr",
+    "ipv6-addr",
+    "mac-addr",
+    "mutex",
+    "network-traffic",
+    "process",
+    "software",
+    "url",
+    "user-account",
+    "windows-registry-key",
+    "x509-certificate",
+];
+
+/// Why a value could not be written: a part too long for its length field.
+#[derive(Debug)]
+pub(crate) struct TooLong(pub &'static str);
+
+/// Writes edges in this layout, remembering the last target for [`SAME_TARGET`].
+pub(crate) struct Writer<'o> {
+    out: &'o mut Vec<u8>,
+    last_target: Option<String>,
+}
+
+impl<'o> Writer<'o> {
+    /// Starts a value in `out` (cleared).
+    pub(crate) fn new(out: &'o mut Vec<u8>) -> Writer<'o> {
+        out.clear();
+        out.push(COMPACT);
+        Writer {
+            out,
+            last_target: None,
+        }
+    }
+
+    pub(crate) fn property(&mut self, property: &str) -> Result<(), TooLong> {
+        match PROPERTIES.iter().position(|&p| p == property) {
+            Some(i) => self.out.push(i as u8 + 1),
+            None => {
+                self.out.push(LITERAL);
+                put_text(self.out, property, "a property path")?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn target(&mut self, target: &str) -> Result<(), TooLong> {
+        if self.last_target.as_deref() == Some(target) {
+            self.out.push(SAME_TARGET);
+            return Ok(());
+        }
+        self.last_target = Some(target.to_string());
+        let split = target
+            .split_once("--")
+            .and_then(|(object_type, uuid)| Some((object_type, uuid_bytes(uuid)?)));
+        match split {
+            Some((object_type, uuid)) => {
+                match TYPES.iter().position(|&t| t == object_type) {
+                    Some(i) => self.out.push(i as u8 + 1),
+                    None => {
+                        let length =
+                            u8::try_from(object_type.len()).map_err(|_| TooLong("a type"))?;
+                        self.out.push(CUSTOM_TYPE);
+                        self.out.push(length);
+                        self.out.extend_from_slice(object_type.as_bytes());
+                    }
+                }
+                self.out.extend_from_slice(&uuid);
+            }
+            None => {
+                self.out.push(LITERAL);
+                put_text(self.out, target, "an identifier")?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn raw(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+}
+
+fn put_text(out: &mut Vec<u8>, text: &str, what: &'static str) -> Result<(), TooLong> {
+    let length = u16::try_from(text.len()).map_err(|_| TooLong(what))?;
+    out.extend_from_slice(&length.to_le_bytes());
+    out.extend_from_slice(text.as_bytes());
+    Ok(())
+}
+
+/// The 16 bytes of a canonical (lower-case, hyphenated) UUID; `None` for any other text,
+/// which is then kept as it is, so every id reads back exactly as written.
+fn uuid_bytes(text: &str) -> Option<[u8; 16]> {
+    let text = text.as_bytes();
+    if text.len() != UUID_TEXT_LEN {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    let mut nibbles = 0;
+    for (i, &c) in text.iter().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            if c != b'-' {
+                return None;
+            }
+            continue;
+        }
+        let value = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => return None,
+        };
+        out[nibbles / 2] |= if nibbles % 2 == 0 { value << 4 } else { value };
+        nibbles += 1;
+    }
+    Some(out)
+}
+
+fn uuid_text(bytes: &[u8; 16], out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, byte) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(HEX[usize::from(byte >> 4)] as char);
+        out.push(HEX[usize::from(byte & 15)] as char);
+    }
+}
+
+/// Whether a value is in this layout (rather than the text layout before it).
+pub(crate) fn is_compact(value: &[u8]) -> bool {
+    value.first() == Some(&COMPACT)
+}
+
+/// Reads a value in this layout, after its first byte.
+pub(crate) struct Reader<'v> {
+    bytes: &'v [u8],
+    last_target: Option<String>,
+}
+
+impl<'v> Reader<'v> {
+    /// `None` unless `value` is in this layout.
+    pub(crate) fn new(value: &'v [u8]) -> Option<Reader<'v>> {
+        is_compact(value).then(|| Reader {
+            bytes: &value[1..],
+            last_target: None,
+        })
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    pub(crate) fn take(&mut self, n: usize) -> Option<&'v [u8]> {
+        let (head, rest) = self.bytes.split_at_checked(n)?;
+        self.bytes = rest;
+        Some(head)
+    }
+
+    fn byte(&mut self) -> Option<u8> {
+        self.take(1).map(|b| b[0])
+    }
+
+    fn text(&mut self) -> Option<&'v str> {
+        let length = u16::from_le_bytes(self.take(2)?.try_into().ok()?);
+        std::str::from_utf8(self.take(usize::from(length))?).ok()
+    }
+
+    pub(crate) fn property(&mut self) -> Option<Cow<'v, str>> {
+        match self.byte()? {
+            LITERAL => self.text().map(Cow::Borrowed),
+            code => PROPERTIES
+                .get(usize::from(code) - 1)
+                .map(|&p| Cow::Borrowed(p)),
+        }
+    }
+
+    pub(crate) fn target(&mut self) -> Option<String> {
+        let code = self.byte()?;
+        let target = match code {
+            SAME_TARGET => return self.last_target.clone(),
+            LITERAL => self.text()?.to_string(),
+            _ => {
+                let object_type = if code == CUSTOM_TYPE {
+                    let length = self.byte()?;
+                    std::str::from_utf8(self.take(usize::from(length))?).ok()?
+                } else {
+                    TYPES.get(usize::from(code) - 1)?
+                };
+                let uuid: &[u8; 16] = self.take(16)?.try_into().ok()?;
+                let mut target = String::with_capacity(object_type.len() + 2 + UUID_TEXT_LEN);
+                target.push_str(object_type);
+                target.push_str("--");
+                uuid_text(uuid, &mut target);
+                target
+            }
+        };
+        self.last_target = Some(target.clone());
+        Some(target)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(edges: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut value = Vec::new();
+        let mut writer = Writer::new(&mut value);
+        for (property, target) in edges {
+            writer.property(property).unwrap();
+            writer.target(target).unwrap();
+        }
+        let mut reader = Reader::new(&value).unwrap();
+        let mut out = Vec::new();
+        while !reader.is_empty() {
+            let property = reader.property().unwrap().into_owned();
+            out.push((property, reader.target().unwrap()));
+        }
+        out
+    }
+
+    #[test]
+    fn every_shape_of_edge_reads_back_exactly() {
+        let edges = [
+            (
+                "created_by_ref",
+                "identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5",
+            ),
+            (
+                "object_marking_refs",
+                "marking-definition--fa42a846-8d90-4e51-bc29-71d5b4802168",
+            ),
+            // The same target again, under another property.
+            (
+                "x_mitre_contents[3].object_ref",
+                "marking-definition--fa42a846-8d90-4e51-bc29-71d5b4802168",
+            ),
+            // A custom type, an upper-case UUID, a non-UUID id, non-ASCII text.
+            (
+                "x_acme_ref",
+                "x-acme-widget--0b6e3f2a-1111-4222-8333-944445555666",
+            ),
+            ("target_ref", "tool--0B6E3F2A-1111-4222-8333-944445555666"),
+            ("object_refs", "report--not-a-uuid"),
+            ("x_é_ref", "x-é--0b6e3f2a-1111-4222-8333-944445555666"),
+            (
+                "source_ref",
+                "relationship--0b6e3f2a-1111-4222-8333-94444555566",
+            ),
+        ];
+        let expected: Vec<(String, String)> = edges
+            .iter()
+            .map(|(p, t)| (p.to_string(), t.to_string()))
+            .collect();
+        assert_eq!(round_trip(&edges), expected);
+    }
+
+    #[test]
+    fn known_edges_are_small() {
+        let mut value = Vec::new();
+        let mut writer = Writer::new(&mut value);
+        writer.property("created_by_ref").unwrap();
+        writer
+            .target("identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5")
+            .unwrap();
+        writer.property("object_marking_refs").unwrap();
+        writer
+            .target("identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5")
+            .unwrap();
+        assert_eq!(value.len(), 1 + (1 + 17) + (1 + 1));
+    }
+
+    #[test]
+    fn text_layout_is_told_apart() {
+        assert!(!is_compact(b"created_by_ref\0identity--x\0"));
+        assert!(!is_compact(&[0, 0, 0, 0, 1, 0]));
+        assert!(Reader::new(b"").is_none());
+    }
+
+    #[test]
+    fn cut_or_damaged_values_fail() {
+        let mut value = Vec::new();
+        let mut writer = Writer::new(&mut value);
+        writer.property("source_ref").unwrap();
+        writer
+            .target("identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5")
+            .unwrap();
+        let mut cut = Reader::new(&value[..value.len() - 1]).unwrap();
+        assert!(cut.property().is_some());
+        assert!(cut.target().is_none());
+        // A code past the tables, and a repeat with nothing before it.
+        assert!(Reader::new(&[COMPACT, 200]).unwrap().property().is_none());
+        assert!(Reader::new(&[COMPACT, 200]).unwrap().target().is_none());
+        assert!(
+            Reader::new(&[COMPACT, SAME_TARGET])
+                .unwrap()
+                .target()
+                .is_none()
+        );
+    }
+}
