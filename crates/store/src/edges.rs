@@ -128,15 +128,47 @@ const TYPES: &[&str] = &[
 #[derive(Debug)]
 pub(crate) struct TooLong(pub &'static str);
 
-/// Writes edges in this layout, remembering the last target for [`SAME_TARGET`].
-pub(crate) struct Writer<'o> {
-    out: &'o mut Vec<u8>,
-    last_target: Option<String>,
+/// The code of `text` in `table` (position + 1), by binary search over a sorted copy made
+/// once: a writer looks up every edge of a bulk import.
+fn code_of(
+    sorted: &'static std::sync::OnceLock<Vec<(&'static str, u8)>>,
+    table: &'static [&'static str],
+    text: &str,
+) -> Option<u8> {
+    let sorted = sorted.get_or_init(|| {
+        let mut sorted: Vec<(&str, u8)> = table
+            .iter()
+            .enumerate()
+            .map(|(i, &name)| (name, i as u8 + 1))
+            .collect();
+        sorted.sort_unstable();
+        sorted
+    });
+    sorted
+        .binary_search_by(|(name, _)| (*name).cmp(text))
+        .ok()
+        .map(|i| sorted[i].1)
 }
 
-impl<'o> Writer<'o> {
+fn property_code(property: &str) -> Option<u8> {
+    static SORTED: std::sync::OnceLock<Vec<(&str, u8)>> = std::sync::OnceLock::new();
+    code_of(&SORTED, PROPERTIES, property)
+}
+
+fn type_code(object_type: &str) -> Option<u8> {
+    static SORTED: std::sync::OnceLock<Vec<(&str, u8)>> = std::sync::OnceLock::new();
+    code_of(&SORTED, TYPES, object_type)
+}
+
+/// Writes edges in this layout, remembering the last target for [`SAME_TARGET`].
+pub(crate) struct Writer<'o, 't> {
+    out: &'o mut Vec<u8>,
+    last_target: Option<&'t str>,
+}
+
+impl<'o, 't> Writer<'o, 't> {
     /// Starts a value in `out` (cleared).
-    pub(crate) fn new(out: &'o mut Vec<u8>) -> Writer<'o> {
+    pub(crate) fn new(out: &'o mut Vec<u8>) -> Writer<'o, 't> {
         out.clear();
         out.push(COMPACT);
         Writer {
@@ -146,8 +178,8 @@ impl<'o> Writer<'o> {
     }
 
     pub(crate) fn property(&mut self, property: &str) -> Result<(), TooLong> {
-        match PROPERTIES.iter().position(|&p| p == property) {
-            Some(i) => self.out.push(i as u8 + 1),
+        match property_code(property) {
+            Some(code) => self.out.push(code),
             None => {
                 self.out.push(LITERAL);
                 put_text(self.out, property, "a property path")?;
@@ -156,19 +188,19 @@ impl<'o> Writer<'o> {
         Ok(())
     }
 
-    pub(crate) fn target(&mut self, target: &str) -> Result<(), TooLong> {
-        if self.last_target.as_deref() == Some(target) {
+    pub(crate) fn target(&mut self, target: &'t str) -> Result<(), TooLong> {
+        if self.last_target == Some(target) {
             self.out.push(SAME_TARGET);
             return Ok(());
         }
-        self.last_target = Some(target.to_string());
+        self.last_target = Some(target);
         let split = target
             .split_once("--")
             .and_then(|(object_type, uuid)| Some((object_type, uuid_bytes(uuid)?)));
         match split {
             Some((object_type, uuid)) => {
-                match TYPES.iter().position(|&t| t == object_type) {
-                    Some(i) => self.out.push(i as u8 + 1),
+                match type_code(object_type) {
+                    Some(code) => self.out.push(code),
                     None => {
                         let length =
                             u8::try_from(object_type.len()).map_err(|_| TooLong("a type"))?;
@@ -364,6 +396,20 @@ mod tests {
             .map(|(p, t)| (p.to_string(), t.to_string()))
             .collect();
         assert_eq!(round_trip(&edges), expected);
+    }
+
+    #[test]
+    fn every_table_entry_has_its_own_code() {
+        for (table, lookup) in [
+            (PROPERTIES, property_code as fn(&str) -> Option<u8>),
+            (TYPES, type_code),
+        ] {
+            assert!(table.len() < usize::from(CUSTOM_TYPE));
+            for (i, name) in table.iter().enumerate() {
+                assert_eq!(lookup(name), Some(i as u8 + 1), "{name}");
+            }
+            assert_eq!(lookup("x-not-in-the-table"), None);
+        }
     }
 
     #[test]
