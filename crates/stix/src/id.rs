@@ -36,9 +36,10 @@ pub fn is_valid_type_name(name: &str) -> bool {
 
 /// Splits an identifier into its type and UUID, checking both.
 pub fn parse_identifier(id: &str) -> Result<(&str, &str), IdentifierError> {
-    let (object_type, uuid) = id
-        .split_once("--")
-        .ok_or_else(|| IdentifierError::Shape(id.to_string()))?;
+    // `type_of` finds the first `--` as `split_once` would, without its general string search,
+    // which cost more than the rest of the check on every reference of a bulk import.
+    let object_type = type_of(id).ok_or_else(|| IdentifierError::Shape(id.to_string()))?;
+    let uuid = &id[object_type.len() + 2..];
     if !is_valid_type_name(object_type) || object_type.ends_with('-') {
         return Err(IdentifierError::Type(id.to_string()));
     }
