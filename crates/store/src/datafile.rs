@@ -93,6 +93,12 @@ impl DataFile {
             .map_err(io(&self.path))
     }
 
+    /// Starts writing `len` bytes from `offset` to disk without waiting (see
+    /// [`start_writeback`]).
+    pub fn start_writeback(&self, offset: u64, len: u64) {
+        start_writeback(&self.file, offset, len);
+    }
+
     /// Makes every byte written so far durable.
     pub fn sync(&self) -> Result<(), StoreError> {
         self.file.sync_data().map_err(io(&self.path))
@@ -145,4 +151,26 @@ impl DataFile {
             .map_err(io(&self.path))?;
         Ok(buffer)
     }
+}
+
+/// Starts writing a file's dirty pages in [`offset`, `offset + len`) (the whole file for a
+/// `len` of 0) to disk without waiting for them: Linux `sync_file_range`. A bulk import calls it
+/// after each slice, so the syncs of its commit find little left to write instead of the whole
+/// batch. Durability still comes from those syncs alone; this is a head start, ignored where
+/// it fails or does not exist.
+pub fn start_writeback(file: &File, offset: u64, len: u64) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+            return;
+        };
+        // SAFETY: the descriptor is open for as long as `file` is borrowed, and the call only
+        // reads its arguments.
+        unsafe {
+            libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (file, offset, len);
 }

@@ -877,6 +877,11 @@ impl BatchWriter<'_> {
         if !self.records.is_empty() {
             self.store.bodies.write_at(records_start, &self.records)?;
             self.bodies_end = records_start + self.records.len() as u64;
+            // Written out while the batch goes on, the bodies leave the commit's sync little
+            // to wait for (33 to 53 ms for enterprise ATT&CK's 35 MB at the end, 0.4 ms so).
+            self.store
+                .bodies
+                .start_writeback(records_start, self.records.len() as u64);
         }
         for (seq, location) in located {
             versions.insert(seq, location).map_err(dbe)?;
