@@ -393,7 +393,7 @@ fn judge(
 const JUDGE_CHUNK: usize = 256;
 /// Chunks the workers may judge ahead of the merge. Bounds the prepared versions waiting in
 /// memory beside the slices being written.
-const JUDGE_AHEAD_CHUNKS: usize = 6;
+const JUDGE_AHEAD_CHUNKS: usize = 4;
 /// Workers at most, whatever the machine.
 const JUDGE_THREADS_MAX: usize = 8;
 

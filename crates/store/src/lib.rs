@@ -1220,7 +1220,9 @@ fn decode_refs(bytes: &[u8]) -> Option<Vec<(String, String)>> {
 
 /// redb's page cache. Its default (1 GiB) let a bulk import hold every page it wrote in
 /// memory; version bodies live outside redb, so the index pages are all it needs to cache.
-pub const CACHE_BYTES: usize = 16 << 20;
+/// 12 MiB: about the whole index of enterprise ATT&CK in the compact edge layout; 16 MiB was
+/// no faster there and cost 4 MB more at an import's peak (bench/import, which bounds it).
+pub const CACHE_BYTES: usize = 12 << 20;
 
 fn database_builder() -> redb::Builder {
     let mut builder = Database::builder();
