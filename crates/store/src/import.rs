@@ -399,27 +399,35 @@ const JUDGE_THREADS_MAX: usize = 8;
 
 /// The merge's progress, which the workers wait on so as not to run too far ahead of it.
 struct MergedChunks {
-    merged: std::sync::Mutex<(usize, bool)>,
+    state: std::sync::Mutex<MergeState>,
     changed: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct MergeState {
+    /// Chunks merged so far (the next one the merge waits for).
+    merged: usize,
+    /// The import is over, or failed: workers take no more chunks.
+    stopped: bool,
 }
 
 impl MergedChunks {
     fn set(&self, merged: Option<usize>, stop: bool) {
-        let mut state = self.merged.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(merged) = merged {
-            state.0 = merged;
+            state.merged = merged;
         }
-        state.1 |= stop;
+        state.stopped |= stop;
         self.changed.notify_all();
     }
 
     /// Waits until `chunk` is within reach of the merge; false once the import stopped.
     fn wait_for_room(&self, chunk: usize) -> bool {
-        let mut state = self.merged.lock().unwrap_or_else(|e| e.into_inner());
-        while !state.1 && chunk >= state.0 + JUDGE_AHEAD_CHUNKS {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while !state.stopped && chunk >= state.merged + JUDGE_AHEAD_CHUNKS {
             state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
         }
-        !state.1
+        !state.stopped
     }
 }
 
@@ -451,7 +459,7 @@ fn judge_in_parallel(
     let chunks = objects.len().div_ceil(JUDGE_CHUNK);
     let next_chunk = AtomicUsize::new(0);
     let merged = MergedChunks {
-        merged: std::sync::Mutex::new((0, false)),
+        state: std::sync::Mutex::new(MergeState::default()),
         changed: std::sync::Condvar::new(),
     };
     type Judged = (usize, Result<Vec<Verdict>, StoreError>);

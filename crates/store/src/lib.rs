@@ -682,12 +682,11 @@ impl Store {
                     prepared.id
                 ));
             }
-            let out_edges = refs_out
-                .get(seq)
-                .map_err(dbe)?
-                .map(|b| decode_refs(b.value()))
-                .unwrap_or(Some(Vec::new()))
-                .unwrap_or_default();
+            // A damaged value reads as no edges, and differs like any other wrong one.
+            let out_edges = match refs_out.get(seq).map_err(dbe)? {
+                Some(bytes) => decode_refs(bytes.value()).unwrap_or_default(),
+                None => Vec::new(),
+            };
             if out_edges != prepared.references {
                 note(format!(
                     "version {seq} ({}): the outgoing edge index differs from the object",
