@@ -158,7 +158,7 @@ impl DataFile {
 /// after each slice, so the syncs of its commit find little left to write instead of the whole
 /// batch. Durability still comes from those syncs alone; this is a head start, ignored where
 /// it fails or does not exist.
-pub fn start_writeback(file: &File, offset: u64, len: u64) {
+fn start_writeback(file: &File, offset: u64, len: u64) {
     #[cfg(target_os = "linux")]
     {
         use std::os::fd::AsRawFd;

@@ -13,11 +13,17 @@
 //! edge       := property target
 //! group      := u32 LE seq distance, target, u16 LE property count, property*
 //! property   := code (1..=PROPERTIES.len())         a known property path
-//!             | 0, u16 LE length, UTF-8 bytes       any other
+//!             | 0, u32 LE length, UTF-8 bytes       any other
 //! target     := code (1..=TYPES.len()), uuid[16]    a known type, canonical lower-case UUID
-//!             | CUSTOM_TYPE, u8 length, type, uuid[16]
+//!             | CUSTOM_TYPE, u8 length, type, uuid[16]   another type of up to 255 bytes
 //!             | SAME_TARGET                         the previous target of this value
-//!             | 0, u16 LE length, UTF-8 bytes       any other id
+//!             | 0, u32 LE length, UTF-8 bytes       any other id
+//! ```
+//!
+//! Every edge can be written: a custom `x_..._ref` property may hold any string with `--` in
+//! it, of any length, and an import must not fail on it.
+//!
+//! ```text
 //! ```
 //!
 //! Values written before this layout are text and stay readable: a `refs_out` value of
@@ -124,10 +130,6 @@ const TYPES: &[&str] = &[
     "x509-certificate",
 ];
 
-/// Why a value could not be written: a part too long for its length field.
-#[derive(Debug)]
-pub(crate) struct TooLong(pub &'static str);
-
 /// The code of `text` in `table` (position + 1), by binary search over a sorted copy made
 /// once: a writer looks up every edge of a bulk import.
 fn code_of(
@@ -177,46 +179,45 @@ impl<'o, 't> Writer<'o, 't> {
         }
     }
 
-    pub(crate) fn property(&mut self, property: &str) -> Result<(), TooLong> {
+    pub(crate) fn property(&mut self, property: &str) {
         match property_code(property) {
             Some(code) => self.out.push(code),
             None => {
                 self.out.push(LITERAL);
-                put_text(self.out, property, "a property path")?;
+                put_text(self.out, property);
             }
         }
-        Ok(())
     }
 
-    pub(crate) fn target(&mut self, target: &'t str) -> Result<(), TooLong> {
+    pub(crate) fn target(&mut self, target: &'t str) {
         if self.last_target == Some(target) {
             self.out.push(SAME_TARGET);
-            return Ok(());
+            return;
         }
         self.last_target = Some(target);
-        let split = target
-            .split_once("--")
-            .and_then(|(object_type, uuid)| Some((object_type, uuid_bytes(uuid)?)));
+        let split = target.split_once("--").and_then(|(object_type, uuid)| {
+            let code = match type_code(object_type) {
+                Some(code) => Code::Known(code),
+                None => Code::Custom(u8::try_from(object_type.len()).ok()?),
+            };
+            Some((object_type, code, uuid_bytes(uuid)?))
+        });
         match split {
-            Some((object_type, uuid)) => {
-                match type_code(object_type) {
-                    Some(code) => self.out.push(code),
-                    None => {
-                        let length =
-                            u8::try_from(object_type.len()).map_err(|_| TooLong("a type"))?;
-                        self.out.push(CUSTOM_TYPE);
-                        self.out.push(length);
-                        self.out.extend_from_slice(object_type.as_bytes());
-                    }
-                }
+            Some((_, Code::Known(code), uuid)) => {
+                self.out.push(code);
+                self.out.extend_from_slice(&uuid);
+            }
+            Some((object_type, Code::Custom(length), uuid)) => {
+                self.out.push(CUSTOM_TYPE);
+                self.out.push(length);
+                self.out.extend_from_slice(object_type.as_bytes());
                 self.out.extend_from_slice(&uuid);
             }
             None => {
                 self.out.push(LITERAL);
-                put_text(self.out, target, "an identifier")?;
+                put_text(self.out, target);
             }
         }
-        Ok(())
     }
 
     pub(crate) fn raw(&mut self, bytes: &[u8]) {
@@ -224,11 +225,18 @@ impl<'o, 't> Writer<'o, 't> {
     }
 }
 
-fn put_text(out: &mut Vec<u8>, text: &str, what: &'static str) -> Result<(), TooLong> {
-    let length = u16::try_from(text.len()).map_err(|_| TooLong(what))?;
+/// How a target's type is written.
+enum Code {
+    Known(u8),
+    /// The type's length in bytes.
+    Custom(u8),
+}
+
+fn put_text(out: &mut Vec<u8>, text: &str) {
+    // A string in an object is far below 4 GiB: objects are bounded well before that.
+    let length = u32::try_from(text.len()).unwrap_or(u32::MAX);
     out.extend_from_slice(&length.to_le_bytes());
     out.extend_from_slice(text.as_bytes());
-    Ok(())
 }
 
 /// The 16 bytes of a canonical (lower-case, hyphenated) UUID; `None` for any other text,
@@ -304,8 +312,8 @@ impl<'v> Reader<'v> {
     }
 
     fn text(&mut self) -> Option<&'v str> {
-        let length = u16::from_le_bytes(self.take(2)?.try_into().ok()?);
-        std::str::from_utf8(self.take(usize::from(length))?).ok()
+        let length = u32::from_le_bytes(self.take(4)?.try_into().ok()?);
+        std::str::from_utf8(self.take(usize::try_from(length).ok()?)?).ok()
     }
 
     pub(crate) fn property(&mut self) -> Option<Cow<'v, str>> {
@@ -350,8 +358,8 @@ mod tests {
         let mut value = Vec::new();
         let mut writer = Writer::new(&mut value);
         for (property, target) in edges {
-            writer.property(property).unwrap();
-            writer.target(target).unwrap();
+            writer.property(property);
+            writer.target(target);
         }
         let mut reader = Reader::new(&value).unwrap();
         let mut out = Vec::new();
@@ -391,11 +399,25 @@ mod tests {
                 "relationship--0b6e3f2a-1111-4222-8333-94444555566",
             ),
         ];
+        // What a custom property may hold: a type past 255 bytes, a 100 KB "id".
+        let long_type = format!(
+            "x-{}--0b6e3f2a-1111-4222-8333-944445555666",
+            "t".repeat(300)
+        );
+        let long_id = format!("x-thing--{}", "u".repeat(100_000));
+        let edges: Vec<(&str, &str)> = edges
+            .into_iter()
+            .chain([
+                ("x_long_ref", long_type.as_str()),
+                ("x_huge_ref", long_id.as_str()),
+            ])
+            .collect();
         let expected: Vec<(String, String)> = edges
             .iter()
             .map(|(p, t)| (p.to_string(), t.to_string()))
             .collect();
         assert_eq!(round_trip(&edges), expected);
+        assert_eq!(expected.len(), 10);
     }
 
     #[test]
@@ -416,14 +438,10 @@ mod tests {
     fn known_edges_are_small() {
         let mut value = Vec::new();
         let mut writer = Writer::new(&mut value);
-        writer.property("created_by_ref").unwrap();
-        writer
-            .target("identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5")
-            .unwrap();
-        writer.property("object_marking_refs").unwrap();
-        writer
-            .target("identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5")
-            .unwrap();
+        writer.property("created_by_ref");
+        writer.target("identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5");
+        writer.property("object_marking_refs");
+        writer.target("identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5");
         assert_eq!(value.len(), 1 + (1 + 17) + (1 + 1));
     }
 
@@ -438,10 +456,8 @@ mod tests {
     fn cut_or_damaged_values_fail() {
         let mut value = Vec::new();
         let mut writer = Writer::new(&mut value);
-        writer.property("source_ref").unwrap();
-        writer
-            .target("identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5")
-            .unwrap();
+        writer.property("source_ref");
+        writer.target("identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5");
         let mut cut = Reader::new(&value[..value.len() - 1]).unwrap();
         assert!(cut.property().is_some());
         assert!(cut.target().is_none());
