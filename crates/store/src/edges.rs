@@ -319,6 +319,31 @@ impl<'v> Reader<'v> {
         std::str::from_utf8(self.take(usize::try_from(length).ok()?)?).ok()
     }
 
+    /// Steps over one property and one target without building either: counting edges
+    /// (`tessera stats`) reads every value of a large store.
+    pub(crate) fn skip_edge(&mut self) -> Option<()> {
+        if self.byte()? == LITERAL {
+            self.skip_text()?;
+        }
+        match self.byte()? {
+            SAME_TARGET => {}
+            LITERAL => self.skip_text()?,
+            CUSTOM_TYPE => {
+                let length = self.byte()?;
+                self.take(usize::from(length) + 16)?;
+            }
+            _ => {
+                self.take(16)?;
+            }
+        }
+        Some(())
+    }
+
+    fn skip_text(&mut self) -> Option<()> {
+        let length = u32::from_le_bytes(self.take(4)?.try_into().ok()?);
+        self.take(usize::try_from(length).ok()?).map(|_| ())
+    }
+
     pub(crate) fn property(&mut self) -> Option<Cow<'v, str>> {
         match self.byte()? {
             LITERAL => self.text().map(Cow::Borrowed),
@@ -421,6 +446,27 @@ mod tests {
             .collect();
         assert_eq!(round_trip(&edges), expected);
         assert_eq!(expected.len(), 10);
+
+        let mut value = Vec::new();
+        let mut writer = Writer::new(&mut value);
+        for (property, target) in &edges {
+            writer.property(property);
+            writer.target(target);
+        }
+        let mut reader = Reader::new(&value).unwrap();
+        let mut skipped = 0;
+        while !reader.is_empty() {
+            reader.skip_edge().unwrap();
+            skipped += 1;
+        }
+        assert_eq!(skipped, 10);
+        // Cut short, the last edge cannot be stepped over.
+        let mut cut = Reader::new(&value[..value.len() - 1]).unwrap();
+        let mut stepped = 0;
+        while cut.skip_edge().is_some() {
+            stepped += 1;
+        }
+        assert_eq!(stepped, 9);
     }
 
     #[test]

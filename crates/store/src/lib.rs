@@ -444,10 +444,7 @@ impl Store {
         let txn = self.read()?;
         let refs_out = txn.open_table(REFS_OUT).map_err(dbe)?;
         match refs_out.get(seq).map_err(dbe)? {
-            Some(bytes) => decode_refs(bytes.value()).ok_or(StoreError::Corrupt {
-                seq,
-                message: "an outgoing-edge index entry is cut short or damaged".into(),
-            }),
+            Some(bytes) => decode_refs(bytes.value()).ok_or_else(|| damaged_refs(seq)),
             None => Ok(Vec::new()),
         }
     }
@@ -563,11 +560,8 @@ impl Store {
         };
         for entry in txn.open_table(REFS_OUT).map_err(dbe)?.iter().map_err(dbe)? {
             let (seq, bytes) = entry.map_err(dbe)?;
-            let edges = decode_refs(bytes.value()).ok_or(StoreError::Corrupt {
-                seq: seq.value(),
-                message: "an outgoing-edge index entry is cut short or damaged".into(),
-            })?;
-            stats.reference_edges += edges.len() as u64;
+            stats.reference_edges +=
+                count_refs(bytes.value()).ok_or_else(|| damaged_refs(seq.value()))?;
         }
         // Versions of one id are adjacent in the key order, so distinct ids are counted by
         // comparing each key with the previous one.
@@ -1190,6 +1184,28 @@ fn encode_refs(references: &[(String, String)]) -> Vec<u8> {
         writer.target(target);
     }
     out
+}
+
+fn damaged_refs(seq: u64) -> StoreError {
+    StoreError::Corrupt {
+        seq,
+        message: "an outgoing-edge index entry is cut short or damaged".into(),
+    }
+}
+
+/// How many edges an outgoing-edge value holds, without decoding them; `None` if it is cut
+/// short or damaged.
+fn count_refs(bytes: &[u8]) -> Option<u64> {
+    let Some(mut reader) = edges::Reader::new(bytes) else {
+        // The text layout: `property\0target\0` pairs.
+        return Some(bytes.iter().filter(|&&b| b == 0).count() as u64 / 2);
+    };
+    let mut count = 0;
+    while !reader.is_empty() {
+        reader.skip_edge()?;
+        count += 1;
+    }
+    Some(count)
 }
 
 /// The edges of an outgoing-edge value; `None` if it is cut short or damaged.
