@@ -97,6 +97,21 @@ fn skipping_the_invalid_keeps_the_rest_in_bundle_order() {
         let read = snapshot.version(version.seq).unwrap();
         assert_eq!(&read, version);
     }
+    // The edge index gives back every reference of every object (the compact layout on real
+    // data), and counts them without decoding.
+    let mut edges = 0;
+    for version in &walked {
+        let stored = store.references_of(version.seq).unwrap();
+        assert_eq!(
+            stored,
+            version.object().unwrap().references(),
+            "{}",
+            version.id
+        );
+        edges += stored.len() as u64;
+    }
+    assert!(edges > 5_000, "{edges}");
+    assert_eq!(store.stats().unwrap().reference_edges, edges);
     assert!(store.verify().unwrap().is_ok());
 
     // The same bundle again: every valid object is a duplicate, nothing is written.
