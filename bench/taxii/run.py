@@ -178,7 +178,7 @@ def start_tessera(tessera, data, index_wait_s):
         # Reads the server's log to the end, so that it never fills the pipe and stalls.
         for logged in proc.stderr:
             if "release index" in logged and not index:
-                index.append(logged.strip().split("tessera serve: ", 1)[-1])
+                index.append(logged.strip().split("tessera: ", 1)[-1])
                 built.set()
 
     threading.Thread(target=drain, daemon=True).start()

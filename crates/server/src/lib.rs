@@ -356,10 +356,9 @@ async fn shutdown_signal() {
     log("stopping: finishing the requests in flight");
 }
 
-/// One line on standard error: the server's log.
+/// One line on standard error: the server's log, and what the CLI's commands report through
+/// this crate (a ledger recovered on open, say). Labelled `tessera`, not `tessera serve`:
+/// `tessera import` logs through it too.
 pub(crate) fn log(message: &str) {
-    eprintln!(
-        "{} tessera serve: {message}",
-        micros_text(files::now_micros())
-    );
+    eprintln!("{} tessera: {message}", micros_text(files::now_micros()));
 }
