@@ -121,3 +121,42 @@ fn skipping_the_invalid_keeps_the_rest_in_bundle_order() {
         (0, 1822, 4)
     );
 }
+
+#[test]
+fn any_custom_reference_is_stored_and_read_back() {
+    // A custom `_ref` property may hold any text with `--` in it: a long custom type, a long
+    // "id". The edge index must take them (they once could fail a whole import).
+    let long_type = format!(
+        "x-{}--0b6e3f2a-1111-4222-8333-944445555666",
+        "t".repeat(300)
+    );
+    let long_id = format!("x-thing--{}", "u".repeat(100_000));
+    let bundle = serde_json::json!({
+        "type": "bundle",
+        "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d",
+        "objects": [{
+            "type": "campaign", "spec_version": "2.1",
+            "id": "campaign--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061",
+            "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z",
+            "name": "edges", "x_long_type_ref": long_type, "x_long_id_refs": [long_id],
+        }],
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::init(dir.path()).unwrap();
+    let report = import(&store, &serde_json::to_vec(&bundle).unwrap(), false);
+    assert_eq!(
+        (report.written, report.rejected),
+        (1, 0),
+        "{:?}",
+        report.problems
+    );
+    let stored = store
+        .get("campaign--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061")
+        .unwrap()
+        .unwrap();
+    let edges = store.references_of(stored.seq).unwrap();
+    assert!(edges.contains(&("x_long_type_ref".to_string(), long_type.clone())));
+    assert!(edges.contains(&("x_long_id_refs".to_string(), long_id.clone())));
+    assert_eq!(store.referrers(&long_id, 10).unwrap().len(), 1);
+    assert!(store.verify().unwrap().is_ok());
+}
