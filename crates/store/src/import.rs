@@ -679,7 +679,6 @@ impl Merge<'_> {
                 (*prepared, presence)
             }
         };
-        let id = Some(prepared.id.clone());
         let key = (prepared.id.clone(), prepared.version);
         if let Some(hash) = self.seen.get(&key) {
             if *hash == prepared.content_hash {
@@ -691,7 +690,13 @@ impl Merge<'_> {
                     "the bundle holds two different objects for version {} of {}",
                     prepared.version_text, prepared.id
                 );
-                self.problem(index, id, "modified", "version-conflict", message);
+                self.problem(
+                    index,
+                    Some(prepared.id.clone()),
+                    "modified",
+                    "version-conflict",
+                    message,
+                );
             }
             return Ok(());
         }
@@ -710,7 +715,13 @@ impl Merge<'_> {
                     prepared.id,
                     hex::encode(stored_hash)
                 );
-                self.problem(index, id, "modified", "version-conflict", message);
+                self.problem(
+                    index,
+                    Some(prepared.id.clone()),
+                    "modified",
+                    "version-conflict",
+                    message,
+                );
                 return Ok(());
             }
         }
