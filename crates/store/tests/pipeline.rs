@@ -160,3 +160,32 @@ fn any_custom_reference_is_stored_and_read_back() {
     assert_eq!(store.referrers(&long_id, 10).unwrap().len(), 1);
     assert!(store.verify().unwrap().is_ok());
 }
+
+#[test]
+fn small_batches_commit_while_judging_runs_ahead_and_roll_back_whole() {
+    // Batches of 300 versions commit several times while the workers judge ahead; a bad
+    // object near the end must still undo every one of them.
+    let options = |skip_invalid| ImportOptions {
+        skip_invalid,
+        batch_size: 300,
+        source: "test".into(),
+        ..ImportOptions::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::init(dir.path()).unwrap();
+    let bad = damaged_bundle(&[1800]);
+    let report = import_bundle(&store, BundleInput::Slice(&bad), &options(false), &mut ()).unwrap();
+    assert!(report.bundle_rejected);
+    assert_eq!((report.rejected, report.written), (1, 0));
+    assert_eq!(store.stats().unwrap().versions, 0);
+    assert!(store.verify().unwrap().is_ok());
+
+    let good = damaged_bundle(&[]);
+    let report =
+        import_bundle(&store, BundleInput::Slice(&good), &options(false), &mut ()).unwrap();
+    assert_eq!((report.rejected, report.written), (0, 1826));
+    assert_eq!(report.batches, 1826usize.div_ceil(300));
+    let stats = store.stats().unwrap();
+    assert_eq!((stats.versions, stats.batches), (1826, 7));
+    assert!(store.verify().unwrap().is_ok());
+}
