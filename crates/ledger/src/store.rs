@@ -63,6 +63,13 @@ const INDEX_RECORD_BYTES: u64 = 16;
 const CHAIN_RECORD_BYTES: u64 = 8;
 /// Entries whose chain records open checks (and rewrites if they differ) at a time.
 const CHAIN_CHUNK_ENTRIES: usize = 65_536;
+/// Index records read at a time on open (1 MiB).
+const INDEX_BLOCK_RECORDS: usize = 65_536;
+
+/// Each object's latest entry, by object key. The keys come from SHA-256 of ids a partner may
+/// choose, so the table hashes them again under a seed of its own (foldhash's), which is also
+/// several times faster than std's SipHash over the millions of lookups an open makes.
+type ObjectHeads = HashMap<u64, u64, foldhash::quality::RandomState>;
 const NODE_BYTES: u64 = HASH_BYTES as u64;
 const NO_ENTRY: u64 = u64::MAX;
 
@@ -284,7 +291,7 @@ pub struct Ledger {
     entries_end: u64,
     frontier: Frontier,
     /// The last entry about each object (by object key): the head of its chain.
-    last_by_object: HashMap<u64, u64>,
+    last_by_object: ObjectHeads,
 
     checkpoint: Checkpoint,
 
@@ -666,7 +673,7 @@ impl Ledger {
             heads_peers,
             entries_end: checkpoint.entries_end,
             frontier: Frontier::new(),
-            last_by_object: HashMap::new(),
+            last_by_object: ObjectHeads::default(),
             checkpoint,
             heads_issued_end: HEADER_BYTES,
             issued_head_count: 0,
@@ -1167,7 +1174,7 @@ impl Ledger {
         let mut index_in = stream_from(&self.paths.index, HEADER_BYTES)?;
         let mut nodes_in = stream_from(&self.paths.nodes, HEADER_BYTES)?;
         let mut chain_in = stream_from(&self.paths.chain, HEADER_BYTES)?;
-        let mut heads: HashMap<u64, u64> = HashMap::new();
+        let mut heads = ObjectHeads::default();
 
         let mut frontier = Frontier::new();
         let mut position = HEADER_BYTES;
@@ -1403,7 +1410,7 @@ impl Ledger {
         let mut index_bytes = Vec::with_capacity(placed.len() * INDEX_RECORD_BYTES as usize);
         let mut chain_bytes = Vec::with_capacity(placed.len() * CHAIN_RECORD_BYTES as usize);
         // The batch's own chain heads, applied once its records are written.
-        let mut batch_last: HashMap<u64, u64> = HashMap::new();
+        let mut batch_last = ObjectHeads::default();
         for (i, entry) in placed.iter().enumerate() {
             frontier.push(entry.leaf_hash, |_, hash| {
                 nodes_bytes.extend_from_slice(hash)
@@ -1430,7 +1437,7 @@ impl Ledger {
 
     /// Entry `index` about the object `key` becomes the head of its chain in `heads` (over
     /// the ledger's own heads); returns the entry it follows.
-    fn link(&self, heads: &mut HashMap<u64, u64>, key: u64, index: u64) -> u64 {
+    fn link(&self, heads: &mut ObjectHeads, key: u64, index: u64) -> u64 {
         if key == 0 {
             return NO_ENTRY;
         }
@@ -1490,34 +1497,49 @@ impl Ledger {
         let mut chain_chunk: Vec<u8> =
             Vec::with_capacity(CHAIN_CHUNK_ENTRIES * CHAIN_RECORD_BYTES as usize);
         let mut chain_chunk_first = 0u64;
-        let mut heads = HashMap::new();
+        let mut heads = ObjectHeads::default();
         let mut index_in = stream_from(&self.paths.index, HEADER_BYTES)?;
         let mut expected_min = HEADER_BYTES;
-        for index in 0..checkpoint.tree_size {
-            let mut record = [0u8; INDEX_RECORD_BYTES as usize];
-            if !read_full(&mut index_in, &mut record, &self.paths.index)? {
+        // Records are read a block at a time: a node that records every release opens tens of
+        // millions of them, and a read call per 16-byte record was most of the open.
+        let mut block = vec![0u8; INDEX_BLOCK_RECORDS * INDEX_RECORD_BYTES as usize];
+        let mut index = 0u64;
+        while index < checkpoint.tree_size {
+            let records = (checkpoint.tree_size - index).min(INDEX_BLOCK_RECORDS as u64) as usize;
+            let bytes = &mut block[..records * INDEX_RECORD_BYTES as usize];
+            if !read_full(&mut index_in, bytes, &self.paths.index)? {
                 return Err(LedgerError::Truncated {
                     file: self.paths.index.clone(),
-                    detail: format!("no index record for entry {index}"),
+                    detail: format!(
+                        "no index records for entries {index} to {}",
+                        index + records as u64 - 1
+                    ),
                 });
             }
-            let (offset, key) = parse_index_record(&record);
-            let first_must_be_at_header = index == 0 && offset != HEADER_BYTES;
-            if first_must_be_at_header || offset < expected_min || offset >= checkpoint.entries_end
-            {
-                return Err(LedgerError::CorruptFile {
-                    file: self.paths.index.clone(),
-                    offset: HEADER_BYTES + index * INDEX_RECORD_BYTES,
-                    detail: format!("entry {index} is recorded at byte {offset}, out of order"),
-                });
-            }
-            expected_min = offset + FRAME_HEADER_BYTES;
-            let previous = self.link(&mut heads, key, index);
-            chain_chunk.extend_from_slice(&previous.to_le_bytes());
-            if chain_chunk.len() == CHAIN_CHUNK_ENTRIES * CHAIN_RECORD_BYTES as usize {
-                self.settle_chain(chain_chunk_first, &chain_chunk)?;
-                chain_chunk_first = index + 1;
-                chain_chunk.clear();
+            for record in bytes.chunks_exact(INDEX_RECORD_BYTES as usize) {
+                let record: &[u8; INDEX_RECORD_BYTES as usize] =
+                    record.try_into().expect("chunks of the record size");
+                let (offset, key) = parse_index_record(record);
+                let first_must_be_at_header = index == 0 && offset != HEADER_BYTES;
+                if first_must_be_at_header
+                    || offset < expected_min
+                    || offset >= checkpoint.entries_end
+                {
+                    return Err(LedgerError::CorruptFile {
+                        file: self.paths.index.clone(),
+                        offset: HEADER_BYTES + index * INDEX_RECORD_BYTES,
+                        detail: format!("entry {index} is recorded at byte {offset}, out of order"),
+                    });
+                }
+                expected_min = offset + FRAME_HEADER_BYTES;
+                let previous = self.link(&mut heads, key, index);
+                chain_chunk.extend_from_slice(&previous.to_le_bytes());
+                if chain_chunk.len() == CHAIN_CHUNK_ENTRIES * CHAIN_RECORD_BYTES as usize {
+                    self.settle_chain(chain_chunk_first, &chain_chunk)?;
+                    chain_chunk_first = index + 1;
+                    chain_chunk.clear();
+                }
+                index += 1;
             }
         }
         self.settle_chain(chain_chunk_first, &chain_chunk)?;
