@@ -378,24 +378,59 @@ impl<'v> Reader<'v> {
     }
 }
 
+/// An outgoing-edge value (`refs_out`): the edges of one version, one after another.
+pub(crate) fn encode_list<P: AsRef<str>, T: AsRef<str>>(edges: &[(P, T)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut writer = Writer::new(&mut out);
+    for (property, target) in edges {
+        writer.property(property.as_ref());
+        writer.target(target.as_ref());
+    }
+    out
+}
+
+/// The edges of an outgoing-edge value, in either layout; `None` if it is cut short or
+/// damaged.
+pub(crate) fn decode_list(value: &[u8]) -> Option<Vec<(String, String)>> {
+    let Some(mut reader) = Reader::new(value) else {
+        // The text layout: `property\0target\0` pairs.
+        let text = String::from_utf8_lossy(value);
+        let parts: Vec<&str> = text.split('\0').collect();
+        return Some(
+            parts
+                .chunks_exact(2)
+                .map(|pair| (pair[0].to_string(), pair[1].to_string()))
+                .collect(),
+        );
+    };
+    let mut out = Vec::new();
+    while !reader.is_empty() {
+        let property = reader.property()?.into_owned();
+        out.push((property, reader.target()?));
+    }
+    Some(out)
+}
+
+/// How many edges an outgoing-edge value holds, in either layout, without building them;
+/// `None` if it is cut short or damaged.
+pub(crate) fn count_list(value: &[u8]) -> Option<u64> {
+    let Some(mut reader) = Reader::new(value) else {
+        return Some(value.iter().filter(|&&b| b == 0).count() as u64 / 2);
+    };
+    let mut count = 0;
+    while !reader.is_empty() {
+        reader.skip_edge()?;
+        count += 1;
+    }
+    Some(count)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn round_trip(edges: &[(&str, &str)]) -> Vec<(String, String)> {
-        let mut value = Vec::new();
-        let mut writer = Writer::new(&mut value);
-        for (property, target) in edges {
-            writer.property(property);
-            writer.target(target);
-        }
-        let mut reader = Reader::new(&value).unwrap();
-        let mut out = Vec::new();
-        while !reader.is_empty() {
-            let property = reader.property().unwrap().into_owned();
-            out.push((property, reader.target().unwrap()));
-        }
-        out
+        decode_list(&encode_list(edges)).unwrap()
     }
 
     #[test]
@@ -447,19 +482,8 @@ mod tests {
         assert_eq!(round_trip(&edges), expected);
         assert_eq!(expected.len(), 10);
 
-        let mut value = Vec::new();
-        let mut writer = Writer::new(&mut value);
-        for (property, target) in &edges {
-            writer.property(property);
-            writer.target(target);
-        }
-        let mut reader = Reader::new(&value).unwrap();
-        let mut skipped = 0;
-        while !reader.is_empty() {
-            reader.skip_edge().unwrap();
-            skipped += 1;
-        }
-        assert_eq!(skipped, 10);
+        let value = encode_list(&edges);
+        assert_eq!(count_list(&value), Some(10));
         // Cut short, the last edge cannot be stepped over.
         let mut cut = Reader::new(&value[..value.len() - 1]).unwrap();
         let mut stepped = 0;
@@ -485,12 +509,11 @@ mod tests {
 
     #[test]
     fn known_edges_are_small() {
-        let mut value = Vec::new();
-        let mut writer = Writer::new(&mut value);
-        writer.property("created_by_ref");
-        writer.target("identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5");
-        writer.property("object_marking_refs");
-        writer.target("identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5");
+        let creator = "identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5";
+        let value = encode_list(&[
+            ("created_by_ref", creator),
+            ("object_marking_refs", creator),
+        ]);
         assert_eq!(value.len(), 1 + (1 + 17) + (1 + 1));
     }
 
@@ -503,10 +526,11 @@ mod tests {
 
     #[test]
     fn cut_or_damaged_values_fail() {
-        let mut value = Vec::new();
-        let mut writer = Writer::new(&mut value);
-        writer.property("source_ref");
-        writer.target("identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5");
+        let value = encode_list(&[(
+            "source_ref",
+            "identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5",
+        )]);
+        assert!(decode_list(&value[..value.len() - 1]).is_none());
         let mut cut = Reader::new(&value[..value.len() - 1]).unwrap();
         assert!(cut.property().is_some());
         assert!(cut.target().is_none());

@@ -444,7 +444,7 @@ impl Store {
         let txn = self.read()?;
         let refs_out = txn.open_table(REFS_OUT).map_err(dbe)?;
         match refs_out.get(seq).map_err(dbe)? {
-            Some(bytes) => decode_refs(bytes.value()).ok_or_else(|| damaged_refs(seq)),
+            Some(bytes) => edges::decode_list(bytes.value()).ok_or_else(|| damaged_refs(seq)),
             None => Ok(Vec::new()),
         }
     }
@@ -561,7 +561,7 @@ impl Store {
         for entry in txn.open_table(REFS_OUT).map_err(dbe)?.iter().map_err(dbe)? {
             let (seq, bytes) = entry.map_err(dbe)?;
             stats.reference_edges +=
-                count_refs(bytes.value()).ok_or_else(|| damaged_refs(seq.value()))?;
+                edges::count_list(bytes.value()).ok_or_else(|| damaged_refs(seq.value()))?;
         }
         // Versions of one id are adjacent in the key order, so distinct ids are counted by
         // comparing each key with the previous one.
@@ -678,7 +678,7 @@ impl Store {
             }
             // A damaged value reads as no edges, and differs like any other wrong one.
             let out_edges = match refs_out.get(seq).map_err(dbe)? {
-                Some(bytes) => decode_refs(bytes.value()).unwrap_or_default(),
+                Some(bytes) => edges::decode_list(bytes.value()).unwrap_or_default(),
                 None => Vec::new(),
             };
             if out_edges != prepared.references {
@@ -850,7 +850,7 @@ impl BatchWriter<'_> {
             typed.push((version.object_type.as_str(), seq));
             if !version.references.is_empty() {
                 refs_out
-                    .insert(seq, encode_refs(&version.references).as_slice())
+                    .insert(seq, edges::encode_list(&version.references).as_slice())
                     .map_err(dbe)?;
                 incoming.extend(version.references.iter().map(|(property, target)| {
                     (target_hash(target), seq, target.as_str(), property.as_str())
@@ -1176,57 +1176,11 @@ fn decode_incoming_text(first_seq: u64, mut bytes: &[u8]) -> Option<Vec<Incoming
     Some(out)
 }
 
-fn encode_refs(references: &[(String, String)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut writer = edges::Writer::new(&mut out);
-    for (property, target) in references {
-        writer.property(property);
-        writer.target(target);
-    }
-    out
-}
-
 fn damaged_refs(seq: u64) -> StoreError {
     StoreError::Corrupt {
         seq,
         message: "an outgoing-edge index entry is cut short or damaged".into(),
     }
-}
-
-/// How many edges an outgoing-edge value holds, without decoding them; `None` if it is cut
-/// short or damaged.
-fn count_refs(bytes: &[u8]) -> Option<u64> {
-    let Some(mut reader) = edges::Reader::new(bytes) else {
-        // The text layout: `property\0target\0` pairs.
-        return Some(bytes.iter().filter(|&&b| b == 0).count() as u64 / 2);
-    };
-    let mut count = 0;
-    while !reader.is_empty() {
-        reader.skip_edge()?;
-        count += 1;
-    }
-    Some(count)
-}
-
-/// The edges of an outgoing-edge value; `None` if it is cut short or damaged.
-fn decode_refs(bytes: &[u8]) -> Option<Vec<(String, String)>> {
-    let Some(mut reader) = edges::Reader::new(bytes) else {
-        // The text layout of stores written before [`edges`].
-        let text = String::from_utf8_lossy(bytes);
-        let parts: Vec<&str> = text.split('\0').collect();
-        return Some(
-            parts
-                .chunks_exact(2)
-                .map(|pair| (pair[0].to_string(), pair[1].to_string()))
-                .collect(),
-        );
-    };
-    let mut out = Vec::new();
-    while !reader.is_empty() {
-        let property = reader.property()?.into_owned();
-        out.push((property, reader.target()?));
-    }
-    Some(out)
 }
 
 /// redb's page cache. Its default (1 GiB) let a bulk import hold every page it wrote in
@@ -1378,7 +1332,7 @@ mod tests {
 
         let outgoing = b"created_by_ref\0identity--x\0object_refs\0report--y\0";
         assert_eq!(
-            decode_refs(outgoing).unwrap(),
+            edges::decode_list(outgoing).unwrap(),
             [
                 ("created_by_ref".to_string(), "identity--x".to_string()),
                 ("object_refs".to_string(), "report--y".to_string())
@@ -1391,6 +1345,9 @@ mod tests {
             ),
             ("x_custom_ref".to_string(), "x-thing--42".to_string()),
         ];
-        assert_eq!(decode_refs(&encode_refs(&references)).unwrap(), references);
+        assert_eq!(
+            edges::decode_list(&edges::encode_list(&references)).unwrap(),
+            references
+        );
     }
 }
