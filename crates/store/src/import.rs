@@ -611,6 +611,20 @@ impl Merge<'_> {
         }
     }
 
+    /// A version the bundle or the store already holds with other content: rejected, never
+    /// written.
+    fn conflict(&mut self, index: usize, id: &str, message: String) {
+        self.report.rejected += 1;
+        self.report.conflicts += 1;
+        self.problem(
+            index,
+            Some(id.to_string()),
+            "modified",
+            "version-conflict",
+            message,
+        );
+    }
+
     /// Hands the pending versions to the writer, and commits the open batch when it is full or
     /// `end` is set, unless a rejection has stopped the writing (the open batch is then
     /// abandoned when the channel closes).
@@ -684,19 +698,11 @@ impl Merge<'_> {
             if *hash == prepared.content_hash {
                 self.report.duplicates += 1;
             } else {
-                self.report.rejected += 1;
-                self.report.conflicts += 1;
                 let message = format!(
                     "the bundle holds two different objects for version {} of {}",
                     prepared.version_text, prepared.id
                 );
-                self.problem(
-                    index,
-                    Some(prepared.id.clone()),
-                    "modified",
-                    "version-conflict",
-                    message,
-                );
+                self.conflict(index, &prepared.id, message);
             }
             return Ok(());
         }
@@ -707,21 +713,13 @@ impl Merge<'_> {
                 return Ok(());
             }
             Presence::Different { stored_hash, .. } => {
-                self.report.rejected += 1;
-                self.report.conflicts += 1;
                 let message = format!(
                     "version {} of {} is already held with different content (sha256 {}); a new version needs a later modified",
                     prepared.version_text,
                     prepared.id,
                     hex::encode(stored_hash)
                 );
-                self.problem(
-                    index,
-                    Some(prepared.id.clone()),
-                    "modified",
-                    "version-conflict",
-                    message,
-                );
+                self.conflict(index, &prepared.id, message);
                 return Ok(());
             }
         }
