@@ -70,6 +70,15 @@ const INDEX_BLOCK_RECORDS: usize = 65_536;
 /// choose, so the table hashes them again under a seed of its own (foldhash's), which is also
 /// several times faster than std's SipHash over the millions of lookups an open makes.
 type ObjectHeads = HashMap<u64, u64, foldhash::quality::RandomState>;
+
+/// Entry `index` about the object `key` becomes the head of its chain in `heads`; returns the
+/// entry it follows there, if any. Entries about no object (`key` 0) have no chain.
+fn push_head(heads: &mut ObjectHeads, key: u64, index: u64) -> Option<u64> {
+    if key == 0 {
+        return None;
+    }
+    heads.insert(key, index)
+}
 const NODE_BYTES: u64 = HASH_BYTES as u64;
 const NO_ENTRY: u64 = u64::MAX;
 
@@ -1210,12 +1219,8 @@ impl Ledger {
                     if !read_full(&mut chain_in, &mut link, &self.paths.chain)? {
                         return Err(tampered(format!("no chain.bin record for entry {index}")));
                     }
-                    let key = object_key(entry.object_id());
-                    let expected = if key == 0 {
-                        NO_ENTRY
-                    } else {
-                        heads.insert(key, index).unwrap_or(NO_ENTRY)
-                    };
+                    let expected = push_head(&mut heads, object_key(entry.object_id()), index)
+                        .unwrap_or(NO_ENTRY);
                     if u64::from_le_bytes(link) != expected {
                         return Err(tampered(format!(
                             "chain.bin links it to entry {}, not {expected}",
@@ -1438,11 +1443,7 @@ impl Ledger {
     /// Entry `index` about the object `key` becomes the head of its chain in `heads` (over
     /// the ledger's own heads); returns the entry it follows.
     fn link(&self, heads: &mut ObjectHeads, key: u64, index: u64) -> u64 {
-        if key == 0 {
-            return NO_ENTRY;
-        }
-        heads
-            .insert(key, index)
+        push_head(heads, key, index)
             .or_else(|| self.last_by_object.get(&key).copied())
             .unwrap_or(NO_ENTRY)
     }
@@ -1532,7 +1533,8 @@ impl Ledger {
                     });
                 }
                 expected_min = offset + FRAME_HEADER_BYTES;
-                let previous = self.link(&mut heads, key, index);
+                // Open builds the heads from nothing: no ledger heads to fall back on.
+                let previous = push_head(&mut heads, key, index).unwrap_or(NO_ENTRY);
                 chain_chunk.extend_from_slice(&previous.to_le_bytes());
                 if chain_chunk.len() == CHAIN_CHUNK_ENTRIES * CHAIN_RECORD_BYTES as usize {
                     self.settle_chain(chain_chunk_first, &chain_chunk)?;
