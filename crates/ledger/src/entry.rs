@@ -217,13 +217,14 @@ impl Entry {
                 object_id,
                 version,
                 content_hash,
-            } => {
-                members.text("content_hash", content_hash);
-                members.text("kind", "created");
-                members.text("object_id", object_id);
-                members.integer("recorded_at_unix_ms", *recorded_at_unix_ms);
-                members.text("version", version);
-            }
+            } => members.about_version(
+                "created",
+                content_hash,
+                object_id,
+                &[],
+                *recorded_at_unix_ms,
+                version,
+            ),
             Entry::Received {
                 recorded_at_unix_ms,
                 peer,
@@ -231,29 +232,28 @@ impl Entry {
                 version,
                 content_hash,
                 page_signature,
-            } => {
-                members.text("content_hash", content_hash);
-                members.text("kind", "received");
-                members.text("object_id", object_id);
-                members.text("page_signature", page_signature);
-                members.text("peer", peer);
-                members.integer("recorded_at_unix_ms", *recorded_at_unix_ms);
-                members.text("version", version);
-            }
+            } => members.about_version(
+                "received",
+                content_hash,
+                object_id,
+                &[("page_signature", page_signature), ("peer", peer)],
+                *recorded_at_unix_ms,
+                version,
+            ),
             Entry::Released {
                 recorded_at_unix_ms,
                 partner,
                 object_id,
                 version,
                 content_hash,
-            } => {
-                members.text("content_hash", content_hash);
-                members.text("kind", "released");
-                members.text("object_id", object_id);
-                members.text("partner", partner);
-                members.integer("recorded_at_unix_ms", *recorded_at_unix_ms);
-                members.text("version", version);
-            }
+            } => members.about_version(
+                "released",
+                content_hash,
+                object_id,
+                &[("partner", partner)],
+                *recorded_at_unix_ms,
+                version,
+            ),
             Entry::PsiRun {
                 recorded_at_unix_ms,
                 partner,
@@ -408,6 +408,27 @@ impl Members<'_> {
     fn integer(&mut self, key: &str, value: u64) {
         self.key(key);
         self.out.extend_from_slice(value.to_string().as_bytes());
+    }
+
+    /// The members of an entry about one object version, in key order: `between` are the
+    /// kind's own text members, whose keys sort between `object_id` and `recorded_at_unix_ms`.
+    fn about_version(
+        &mut self,
+        kind: &str,
+        content_hash: &str,
+        object_id: &str,
+        between: &[(&str, &str)],
+        recorded_at_unix_ms: u64,
+        version: &str,
+    ) {
+        self.text("content_hash", content_hash);
+        self.text("kind", kind);
+        self.text("object_id", object_id);
+        for (key, value) in between {
+            self.text(key, value);
+        }
+        self.integer("recorded_at_unix_ms", recorded_at_unix_ms);
+        self.text("version", version);
     }
 }
 
