@@ -241,16 +241,13 @@ fn record_log(
             let mut after_seq = after_seq;
             loop {
                 let batch = select_batch(store, selection, after_seq, entry_of);
-                let more = match &batch {
-                    Ok(batch) => match batch.resume {
-                        Some(seq) if !batch.exhausted => {
-                            after_seq = seq;
-                            true
-                        }
-                        _ => false,
-                    },
-                    Err(_) => false,
-                };
+                let next = batch
+                    .as_ref()
+                    .ok()
+                    .filter(|batch| !batch.exhausted)
+                    .and_then(|batch| batch.resume);
+                let more = next.is_some();
+                after_seq = next.unwrap_or(after_seq);
                 // The receiver is gone once the appends failed; nothing more is wanted.
                 if sender.send(batch).is_err() || !more {
                     return;
