@@ -44,7 +44,7 @@ pub const PAGE_LIMIT_MAX: usize = 10_000;
 
 // Keys are fixed-width integers wherever they can be: they compare without memcmp over long
 // shared prefixes such as "relationship--", which dominated bulk imports when keyed by text.
-const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// seq -> (offset, length) of the body in `versions.dat`, and its date_added in microseconds.
 /// Both seq and date_added strictly increase, so `added_after` is a binary search here rather
 /// than a second index.

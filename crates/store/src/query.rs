@@ -29,6 +29,9 @@ use crate::{
 /// seq -> when the version was withdrawn (microseconds since the Unix epoch). Created by the
 /// first [`Store::delete`]; a store without it has withdrawn nothing.
 pub(crate) const TOMBSTONES: TableDefinition<u64, i64> = TableDefinition::new("tombstones");
+/// The instant of the latest withdrawal, in microseconds (as the `u64` bits of an `i64`, like
+/// `last_date_added_micros`).
+const META_LAST_WITHDRAWN: &str = "last_withdrawn_micros";
 
 /// Most ids one selection may name (TAXII `match[id]`).
 pub const SELECTION_IDS_MAX: usize = 1_000;
@@ -225,6 +228,19 @@ impl Store {
         let now_micros = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_micros() as i64);
+        self.delete_at(id, versions, now_micros)
+    }
+
+    /// [`Store::delete`] with the clock read by the caller. The instant recorded is later than
+    /// every withdrawal before it even when the clock went back: peers page through
+    /// withdrawals by (instant, seq), and one recorded behind a peer's cursor would never
+    /// reach it, so the partner would keep a version its sender took back.
+    pub(crate) fn delete_at(
+        &self,
+        id: &str,
+        versions: &VersionMatch,
+        now_micros: i64,
+    ) -> Result<Vec<u64>, StoreError> {
         let mut txn = self.db.begin_write().map_err(db_err)?;
         txn.set_durability(redb::Durability::Immediate)
             .map_err(dbe)?;
@@ -232,6 +248,19 @@ impl Store {
         {
             let keys = txn.open_table(VERSION_KEYS).map_err(dbe)?;
             let mut tombstones = txn.open_table(TOMBSTONES).map_err(dbe)?;
+            let mut meta = txn.open_table(crate::META).map_err(dbe)?;
+            let last_withdrawn = match meta.get(META_LAST_WITHDRAWN).map_err(dbe)? {
+                Some(micros) => micros.value() as i64,
+                // A store from before the key was kept: the latest instant recorded, once.
+                None => {
+                    let mut latest = i64::MIN;
+                    for entry in tombstones.iter().map_err(dbe)? {
+                        latest = latest.max(entry.map_err(dbe)?.1.value());
+                    }
+                    latest
+                }
+            };
+            let at = now_micros.max(last_withdrawn.saturating_add(1));
             let mut live: Vec<(i128, u64)> = Vec::new();
             for entry in keys.range((id, i128::MIN)..=(id, i128::MAX)).map_err(dbe)? {
                 let (key, value) = entry.map_err(dbe)?;
@@ -246,9 +275,12 @@ impl Store {
             let count = live.len();
             for (index, (version, seq)) in live.into_iter().enumerate() {
                 if versions.keeps(version, index, count) {
-                    tombstones.insert(seq, now_micros).map_err(dbe)?;
+                    tombstones.insert(seq, at).map_err(dbe)?;
                     deleted.push(seq);
                 }
+            }
+            if !deleted.is_empty() {
+                meta.insert(META_LAST_WITHDRAWN, at as u64).map_err(dbe)?;
             }
         }
         txn.commit().map_err(dbe)?;
@@ -929,6 +961,52 @@ mod tests {
             ..Selection::default()
         };
         assert!(seqs(&snapshot, &old_spec, 0).is_empty());
+    }
+
+    /// A clock that goes back must not hide a withdrawal from a peer whose cursor is past
+    /// the instant the clock now reads: each withdrawal is recorded after the one before.
+    #[test]
+    fn withdrawals_stay_in_order_when_the_clock_goes_back() {
+        let (_dir, store) = store_with_versions();
+        let first = store.delete_at(B, &VersionMatch::all(), 5_000_000).unwrap();
+        assert_eq!(first, vec![2]);
+        let cursor = store
+            .snapshot()
+            .unwrap()
+            .withdrawals((i64::MIN, 0), 10)
+            .unwrap();
+        assert_eq!(cursor, vec![(5_000_000, 2)]);
+        // The clock stepped back an hour before the next withdrawal.
+        let second = store
+            .delete_at(C, &VersionMatch::all(), 5_000_000 - 3_600_000_000)
+            .unwrap();
+        assert_eq!(second, vec![4]);
+        let after = store
+            .snapshot()
+            .unwrap()
+            .withdrawals(cursor[0], 10)
+            .unwrap();
+        assert_eq!(after, vec![(5_000_001, 4)]);
+        // Once the clock is past the last instant again, it is used as it reads.
+        let third = store
+            .delete_at(A, &VersionMatch::last(), 9_000_000)
+            .unwrap();
+        assert_eq!(third, vec![3]);
+        let after = store.snapshot().unwrap().withdrawals(after[0], 10).unwrap();
+        assert_eq!(after, vec![(9_000_000, 3)]);
+        // Nothing left to withdraw records nothing and moves no instant.
+        assert!(
+            store
+                .delete_at(B, &VersionMatch::all(), 1)
+                .unwrap()
+                .is_empty()
+        );
+        let all = store
+            .snapshot()
+            .unwrap()
+            .withdrawals((i64::MIN, 0), 10)
+            .unwrap();
+        assert_eq!(all, vec![(5_000_000, 2), (5_000_001, 4), (9_000_000, 3)]);
     }
 
     /// The key-index walk the store offers to a caller that keeps its own index: every id's
