@@ -74,7 +74,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
 }
 
 async fn gate(State(app): State<Arc<App>>, mut request: Request, next: Next) -> Response {
-    match authenticate(&app, request.headers()) {
+    match authenticate(&app, &request) {
         Ok(caller) => {
             request.extensions_mut().insert(caller);
             next.run(request).await

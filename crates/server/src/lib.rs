@@ -137,6 +137,15 @@ pub fn serve(config: Config, started: impl FnOnce(&Started)) -> Result<(), Serve
         .filter(|r| r.token_sha256.is_some())
         .count();
     let partners_count = policy.partners().len();
+    let asks_certificates = config.tls.as_ref().is_some_and(|t| t.client_ca.is_some());
+    for record in book.records() {
+        if record.certificate_sha256.is_some() && !asks_certificates {
+            log(&format!(
+                "partner {:?} is bound to a client certificate, but this server asks for none (--tls-client-ca): its token will be refused",
+                record.name
+            ));
+        }
+    }
     let store = Arc::new(store);
     let release_index = Arc::new(release_index::ReleaseIndex::new(
         Arc::clone(&store),
@@ -202,7 +211,7 @@ pub fn serve(config: Config, started: impl FnOnce(&Started)) -> Result<(), Serve
             tokens,
             no_policy_file,
             tls: tls_config.is_some(),
-            client_certificates: config.tls.as_ref().is_some_and(|t| t.client_ca.is_some()),
+            client_certificates: asks_certificates,
         });
         if let Some(interval_ms) = config.sync_interval_ms {
             tokio::spawn(sync_in_background(Arc::clone(&app), interval_ms));
@@ -211,6 +220,8 @@ pub fn serve(config: Config, started: impl FnOnce(&Started)) -> Result<(), Serve
             tokio::spawn(push_in_background(Arc::clone(&app), interval_ms));
         }
         let routes = taxii::router(Arc::clone(&app)).merge(analysis_http::router(app));
+        // Each request learns which client certificate its connection presented, if any.
+        let routes = routes.into_make_service_with_connect_info::<tls::ClientCertificate>();
         match tls_config {
             None => axum::serve(listener, routes)
                 .with_graceful_shutdown(shutdown_signal())

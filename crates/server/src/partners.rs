@@ -6,7 +6,12 @@
 //! leaked copy of the file lets nobody in. A request's token is hashed and compared with every
 //! active digest in constant time.
 //!
-//! [`add`], [`revoke`] and [`list`] are what `tessera partner` calls; each takes the edit lock,
+//! A partner may also be bound to its machine's client certificate (the SHA-256 of its DER,
+//! [`bind`]): the server then takes that partner's token only on a mutual-TLS connection that
+//! presented exactly that certificate, so a leaked token is no use from another machine, not
+//! even from one holding another certificate of the federation's CA.
+//!
+//! [`add`], [`revoke`], [`bind`] and [`list`] are what `tessera partner` calls; each takes the edit lock,
 //! so two edits at once cannot lose each other's change, and writes the policy before the
 //! tokens, so a running server never accepts a token for a partner its policy does not know.
 
@@ -54,6 +59,10 @@ pub enum PartnersError {
     },
     #[error("no partner named {name:?} has a token")]
     NoToken { name: String },
+    #[error("no partner named {name:?} has (or had) a token; `tessera partner add {name}` first")]
+    NoRecord { name: String },
+    #[error(transparent)]
+    Certificate(#[from] crate::tls::TlsError),
     #[error("the token table is full ({PARTNERS_MAX} partners)")]
     Full,
     #[error("the system's random number generator failed: {0}")]
@@ -84,6 +93,10 @@ pub struct TokenRecord {
     pub token_sha256: Option<[u8; 32]>,
     pub issued_micros: i64,
     pub revoked_micros: Option<i64>,
+    /// SHA-256 of the DER of the only client certificate this partner's token is taken with;
+    /// `None`: any connection (any certificate the client CA issued, when the server asks
+    /// for one).
+    pub certificate_sha256: Option<[u8; 32]>,
 }
 
 /// The token table of a node.
@@ -108,6 +121,8 @@ struct FileRecord {
     issued_micros: i64,
     revoked: Option<String>,
     revoked_micros: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    certificate_sha256: Option<String>,
 }
 
 const FORMAT_VERSION: u32 = 1;
@@ -143,20 +158,26 @@ impl PartnerBook {
         }
         let mut records = Vec::with_capacity(file.partners.len());
         for record in file.partners {
-            let token_sha256 = match &record.token_sha256 {
-                Some(text) => {
-                    let mut digest = [0u8; 32];
-                    hex::decode_to_slice(text, &mut digest)
-                        .map_err(|e| corrupt(format!("the digest of {:?}: {e}", record.name)))?;
-                    Some(digest)
+            let digest_of = |text: &Option<String>, what: &str| -> Result<_, PartnersError> {
+                match text {
+                    Some(text) => {
+                        let mut digest = [0u8; 32];
+                        hex::decode_to_slice(text, &mut digest).map_err(|e| {
+                            corrupt(format!("the {what} digest of {:?}: {e}", record.name))
+                        })?;
+                        Ok(Some(digest))
+                    }
+                    None => Ok(None),
                 }
-                None => None,
             };
+            let token_sha256 = digest_of(&record.token_sha256, "token")?;
+            let certificate_sha256 = digest_of(&record.certificate_sha256, "certificate")?;
             records.push(TokenRecord {
                 name: record.name,
                 token_sha256,
                 issued_micros: record.issued_micros,
                 revoked_micros: record.revoked_micros,
+                certificate_sha256,
             });
         }
         Ok(PartnerBook { records })
@@ -177,6 +198,7 @@ impl PartnerBook {
                     issued_micros: r.issued_micros,
                     revoked: r.revoked_micros.map(micros_text),
                     revoked_micros: r.revoked_micros,
+                    certificate_sha256: r.certificate_sha256.map(hex::encode),
                 })
                 .collect(),
         };
@@ -208,14 +230,19 @@ impl PartnerBook {
         let mut random = [0u8; TOKEN_BYTES];
         getrandom::fill(&mut random).map_err(|e| PartnersError::Random(e.to_string()))?;
         let secret = format!("{TOKEN_PREFIX}{}", hex::encode(random));
-        let record = TokenRecord {
+        let mut record = TokenRecord {
             name: name.to_string(),
             token_sha256: Some(digest(&secret)),
             issued_micros: now_micros(),
             revoked_micros: None,
+            certificate_sha256: None,
         };
         match self.records.iter_mut().find(|r| r.name == name) {
-            Some(existing) => *existing = record,
+            // A new token for the same partner stays bound to the partner's machine.
+            Some(existing) => {
+                record.certificate_sha256 = existing.certificate_sha256;
+                *existing = record;
+            }
             None => {
                 if self.records.len() >= PARTNERS_MAX {
                     return Err(PartnersError::Full);
@@ -239,6 +266,24 @@ impl PartnerBook {
                 Ok(())
             }
             None => Err(PartnersError::NoToken {
+                name: name.to_string(),
+            }),
+        }
+    }
+
+    /// Binds `name`'s token to one client certificate (by the SHA-256 of its DER), or unbinds
+    /// it with `None`.
+    pub fn bind(
+        &mut self,
+        name: &str,
+        certificate_sha256: Option<[u8; 32]>,
+    ) -> Result<(), PartnersError> {
+        match self.records.iter_mut().find(|r| r.name == name) {
+            Some(record) => {
+                record.certificate_sha256 = certificate_sha256;
+                Ok(())
+            }
+            None => Err(PartnersError::NoRecord {
                 name: name.to_string(),
             }),
         }
@@ -365,6 +410,35 @@ pub fn revoke(data_dir: &Path, name: &str) -> Result<TokenRecord, PartnersError>
         .expect("revoke succeeded, so the record exists"))
 }
 
+/// Binds a partner's token to the client certificate in the PEM file `certificate` (its first
+/// certificate: the machine's own, before any chain), or unbinds it with `None`.
+pub fn bind(
+    data_dir: &Path,
+    name: &str,
+    certificate: Option<&Path>,
+) -> Result<TokenRecord, PartnersError> {
+    let digest = match certificate {
+        Some(path) => Some(certificate_digest(path)?),
+        None => None,
+    };
+    let _lock = lock(data_dir)?;
+    let mut book = PartnerBook::load(data_dir)?;
+    book.bind(name, digest)?;
+    book.save(data_dir)?;
+    Ok(book
+        .record(name)
+        .cloned()
+        .expect("bind succeeded, so the record exists"))
+}
+
+/// The SHA-256 of the DER of the first certificate in a PEM file: what a server compares with
+/// the certificate a client presents in its handshake.
+pub fn certificate_digest(path: &Path) -> Result<[u8; 32], PartnersError> {
+    let chain = crate::tls::certificates(path)?;
+    // `certificates` refuses a file without a certificate, so the first is there.
+    Ok(Sha256::digest(chain[0].as_ref()).into())
+}
+
 /// One line of `tessera partner list`: a partner of the policy, a token holder, or both.
 #[derive(Debug, Clone)]
 pub struct Listing {
@@ -448,6 +522,59 @@ mod tests {
         assert_eq!(policy.partner("bfv").unwrap().role, Role::Partner);
         let listing = list(dir.path()).unwrap();
         assert_eq!(listing.len(), 1);
+    }
+
+    /// The binding is kept in the file, survives a new token for the same partner, and goes
+    /// with `None`; a table written before bindings existed still reads.
+    #[test]
+    fn a_certificate_binding_is_kept_across_tokens_until_taken_away() {
+        let dir = tempfile::tempdir().unwrap();
+        let added = add(dir.path(), "bfv", None, None).unwrap();
+        let before = std::fs::read_to_string(dir.path().join(PARTNERS_FILE)).unwrap();
+        assert!(!before.contains("certificate_sha256"), "{before}");
+        assert!(matches!(
+            PartnerBook::load(dir.path())
+                .unwrap()
+                .bind("nobody", Some([1; 32])),
+            Err(PartnersError::NoRecord { .. })
+        ));
+
+        let mut book = PartnerBook::load(dir.path()).unwrap();
+        book.bind("bfv", Some([7; 32])).unwrap();
+        book.save(dir.path()).unwrap();
+        let book = PartnerBook::load(dir.path()).unwrap();
+        assert_eq!(
+            book.record("bfv").unwrap().certificate_sha256,
+            Some([7; 32])
+        );
+        assert_eq!(book.authenticate(added.token.secret()), Some("bfv"));
+
+        revoke(dir.path(), "bfv").unwrap();
+        let again = add(dir.path(), "bfv", None, None).unwrap();
+        let book = PartnerBook::load(dir.path()).unwrap();
+        assert_eq!(book.authenticate(again.token.secret()), Some("bfv"));
+        assert_eq!(
+            book.record("bfv").unwrap().certificate_sha256,
+            Some([7; 32])
+        );
+
+        let mut book = book;
+        book.bind("bfv", None).unwrap();
+        book.save(dir.path()).unwrap();
+        let book = PartnerBook::load(dir.path()).unwrap();
+        assert_eq!(book.record("bfv").unwrap().certificate_sha256, None);
+
+        // A damaged digest is refused with the partner's name, not read as no binding.
+        let text = std::fs::read_to_string(dir.path().join(PARTNERS_FILE)).unwrap();
+        let damaged = text.replacen(
+            "\"revoked_micros\": null",
+            "\"revoked_micros\": null,\n      \"certificate_sha256\": \"zz\"",
+            1,
+        );
+        assert_ne!(damaged, text);
+        std::fs::write(dir.path().join(PARTNERS_FILE), damaged).unwrap();
+        let error = PartnerBook::load(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("certificate digest of \"bfv\""), "{error}");
     }
 
     #[test]

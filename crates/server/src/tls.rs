@@ -17,8 +17,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::connect_info::Connected;
+use axum::serve::IncomingStream;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use sha2::{Digest, Sha256};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_rustls::TlsAcceptor;
@@ -151,6 +154,31 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsE
         .map_err(|e| TlsError::Config(e.to_string()))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// The client certificate a connection presented in its handshake, as the SHA-256 of its DER;
+/// `None` on plain HTTP, or when the client presented none. axum hands it to every request of
+/// the connection (`ConnectInfo`), and the gate compares it with the partner's binding
+/// ([`crate::partners::bind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientCertificate(pub Option<[u8; 32]>);
+
+impl Connected<IncomingStream<'_, TlsListener>> for ClientCertificate {
+    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
+        let (_, connection) = stream.io().get_ref();
+        ClientCertificate(
+            connection
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .map(|leaf| Sha256::digest(leaf.as_ref()).into()),
+        )
+    }
+}
+
+impl Connected<IncomingStream<'_, TcpListener>> for ClientCertificate {
+    fn connect_info(_: IncomingStream<'_, TcpListener>) -> Self {
+        ClientCertificate(None)
+    }
 }
 
 /// A listener that hands the HTTP server only connections that finished a TLS handshake.

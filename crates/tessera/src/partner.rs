@@ -1,6 +1,6 @@
 //! `tessera partner`: who may talk to this node over TAXII, and with which token.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use policy::Role;
 use serde_json::{Value, json};
@@ -18,7 +18,20 @@ pub enum PartnerCommand {
         /// The STIX identity of the partner's organisation (default: a new identity id).
         #[arg(long)]
         identity: Option<String>,
+        /// Bind the token to this client certificate (PEM) at once, as `bind` does.
+        #[arg(long)]
+        certificate: Option<PathBuf>,
     },
+    /// Bind a partner's token to its machine's client certificate (PEM): over mutual TLS the
+    /// token is then taken only from a connection that presented exactly that certificate,
+    /// and never over plain HTTP.
+    Bind {
+        name: String,
+        #[arg(long)]
+        certificate: PathBuf,
+    },
+    /// Take the token's binding away: any connection may present it again.
+    Unbind { name: String },
     /// List the partners of the policy and the state of their tokens.
     List,
     /// Revoke a partner's token (it stays in the policy; `add` issues a new token).
@@ -46,9 +59,23 @@ pub fn run(dir: &Path, command: PartnerCommand, json_output: bool) -> Result<u8,
             name,
             role,
             identity,
+            certificate,
         } => {
+            // A certificate that cannot be read refuses the whole command, before anything
+            // is issued.
+            if let Some(path) = &certificate {
+                partners::certificate_digest(path).map_err(|e| e.to_string())?;
+            }
             let added = partners::add(dir, &name, role.map(Role::from), identity.as_deref())
                 .map_err(|e| e.to_string())?;
+            let bound = match &certificate {
+                Some(path) => {
+                    partners::bind(dir, &name, Some(path))
+                        .map_err(|e| e.to_string())?
+                        .certificate_sha256
+                }
+                None => None,
+            };
             let partner = &added.partner;
             if json_output {
                 println!(
@@ -59,6 +86,7 @@ pub fn run(dir: &Path, command: PartnerCommand, json_output: bool) -> Result<u8,
                         "identity": partner.identity_ref,
                         "added_to_policy": added.added_to_policy,
                         "token": added.token.secret(),
+                        "certificate_sha256": bound.map(hex::encode),
                     })
                 );
             } else {
@@ -79,8 +107,44 @@ pub fn run(dir: &Path, command: PartnerCommand, json_output: bool) -> Result<u8,
                         partner.role.name()
                     );
                 }
+                if let Some(digest) = bound {
+                    println!(
+                        "bound to the client certificate sha256:{}",
+                        hex::encode(digest)
+                    );
+                }
                 println!("token (shown once, only its hash is kept):");
                 println!("{}", added.token.secret());
+            }
+            Ok(crate::EXIT_OK)
+        }
+        PartnerCommand::Bind { name, certificate } => {
+            let record =
+                partners::bind(dir, &name, Some(&certificate)).map_err(|e| e.to_string())?;
+            let digest = record.certificate_sha256.map(hex::encode);
+            if json_output {
+                println!(
+                    "{}",
+                    json!({ "bound": record.name, "certificate_sha256": digest })
+                );
+            } else {
+                println!(
+                    "bound the token of {} to the client certificate sha256:{} (a running server applies it from its next request; it asks for client certificates only with --tls-client-ca)",
+                    record.name,
+                    digest.unwrap_or_default()
+                );
+            }
+            Ok(crate::EXIT_OK)
+        }
+        PartnerCommand::Unbind { name } => {
+            let record = partners::bind(dir, &name, None).map_err(|e| e.to_string())?;
+            if json_output {
+                println!("{}", json!({ "unbound": record.name }));
+            } else {
+                println!(
+                    "the token of {} is no longer bound to a client certificate",
+                    record.name
+                );
             }
             Ok(crate::EXIT_OK)
         }
@@ -97,8 +161,14 @@ pub fn run(dir: &Path, command: PartnerCommand, json_output: bool) -> Result<u8,
                         Some(p) => (p.role.name(), p.identity_ref.as_str()),
                         None => ("-", "(not in the policy)"),
                     };
+                    let binding = entry
+                        .token
+                        .as_ref()
+                        .and_then(|t| t.certificate_sha256)
+                        .map(|d| format!(", bound to certificate sha256:{}", hex::encode(d)))
+                        .unwrap_or_default();
                     println!(
-                        "{:<24} {:<8} {:<50} {}",
+                        "{:<24} {:<8} {:<50} {}{binding}",
                         entry.name,
                         role,
                         identity,
@@ -154,5 +224,6 @@ fn listing_json(entry: &Listing) -> Value {
         },
         "issued": entry.token.as_ref().map(|t| server::micros_text(t.issued_micros)),
         "revoked": entry.token.as_ref().and_then(|t| t.revoked_micros).map(server::micros_text),
+        "certificate_sha256": entry.token.as_ref().and_then(|t| t.certificate_sha256).map(hex::encode),
     })
 }

@@ -110,7 +110,7 @@ struct Pki {
 }
 
 impl Pki {
-    /// The federation's CA with a server and a client certificate, and a rogue CA with its
+    /// The federation's CA with a server and two client certificates, and a rogue CA with its
     /// own server and client certificates.
     fn new() -> Pki {
         let dir = tempfile::tempdir().unwrap();
@@ -118,6 +118,8 @@ impl Pki {
         make_ca(dir.path(), "rogue");
         issue(dir.path(), "federation", "node-a", true);
         issue(dir.path(), "federation", "node-b", false);
+        // Another machine of the federation: its certificate passes the handshake.
+        issue(dir.path(), "federation", "node-c", false);
         issue(dir.path(), "rogue", "rogue-server", true);
         issue(dir.path(), "rogue", "rogue-client", false);
         Pki { dir }
@@ -384,6 +386,134 @@ fn nodes_federate_over_mutual_tls_and_refuse_everything_else() {
     let error = refused(&base, &["--key", &key_a, "--ca", &key]);
     assert!(error.contains("--ca"), "{error}");
     drop(server);
+}
+
+/// The SHA-256 of a PEM certificate's DER as the `openssl` command computes it (lower-case hex,
+/// no colons): an implementation other than the one under test.
+fn openssl_fingerprint(pki: &Pki, certificate: &str) -> String {
+    let out = Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+        .arg(pki.path(certificate))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (_, hex) = text.trim().split_once('=').unwrap();
+    hex.replace(':', "").to_lowercase()
+}
+
+/// A partner bound to its machine's certificate is served only over a connection that
+/// presented exactly that certificate: another certificate of the same CA (the handshake
+/// passes) and plain HTTP get 401 with the reason; unbinding, on the running server, lets the
+/// other machine in again.
+#[test]
+fn a_token_bound_to_a_certificate_is_refused_from_any_other_connection() {
+    let pki = Pki::new();
+    let (a, token_b) = node_a();
+    let bound: Value = serde_json::from_str(&tessera(
+        a.path(),
+        &[
+            "--json",
+            "partner",
+            "bind",
+            NODE_B,
+            "--certificate",
+            &pki.arg("node-b.pem"),
+        ],
+    ))
+    .unwrap();
+    let fingerprint = openssl_fingerprint(&pki, "node-b.pem");
+    assert_eq!(bound["certificate_sha256"], json!(fingerprint));
+    let listed: Value =
+        serde_json::from_str(&tessera(a.path(), &["--json", "partner", "list"])).unwrap();
+    assert_eq!(
+        listed["partners"][0]["certificate_sha256"],
+        json!(fingerprint)
+    );
+    // A file without a certificate binds nothing and says which file.
+    let out = run(
+        a.path(),
+        &[
+            "partner",
+            "bind",
+            NODE_B,
+            "--certificate",
+            &pki.arg("node-b.key"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let error = String::from_utf8_lossy(&out.stderr);
+    assert!(error.contains("node-b.key"), "{error}");
+    let listed: Value =
+        serde_json::from_str(&tessera(a.path(), &["--json", "partner", "list"])).unwrap();
+    assert_eq!(
+        listed["partners"][0]["certificate_sha256"],
+        json!(fingerprint)
+    );
+
+    let server = Server::start(
+        a.path(),
+        &[
+            "--tls-certificate",
+            &pki.arg("node-a.pem"),
+            "--tls-key",
+            &pki.arg("node-a.key"),
+            "--tls-client-ca",
+            &pki.arg("federation-ca.pem"),
+        ],
+    );
+    let url = format!("https://{}/taxii2/", server.address);
+    let own = python_client(&url, &token_b, &pki, Some(("node-b.pem", "node-b.key")));
+    let shared: u64 = own["counts"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{own}"))
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert!(shared > 1_000, "node-b from its own machine: {own}");
+    let other = python_client(&url, &token_b, &pki, Some(("node-c.pem", "node-c.key")));
+    assert_eq!(other["refused"], json!("HTTPError"), "{other}");
+    assert!(other["detail"].as_str().unwrap().contains("401"), "{other}");
+
+    tessera(a.path(), &["partner", "unbind", NODE_B]);
+    let other = python_client(&url, &token_b, &pki, Some(("node-c.pem", "node-c.key")));
+    let again: u64 = other["counts"]
+        .as_object()
+        .unwrap_or_else(|| panic!("unbound, any federation machine may use the token: {other}"))
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(again, shared);
+    drop(server);
+
+    // Over plain HTTP a bound token is refused with the reason; the server said at its start
+    // that this partner could not be served.
+    tessera(
+        a.path(),
+        &[
+            "partner",
+            "bind",
+            NODE_B,
+            "--certificate",
+            &pki.arg("node-b.pem"),
+        ],
+    );
+    let plain = Server::start(a.path(), &[]);
+    let body = plain.get("/taxii2/", &token_b).expect_error(401);
+    assert!(
+        body["description"]
+            .as_str()
+            .unwrap()
+            .contains("no client certificate"),
+        "{body}"
+    );
+    assert!(
+        plain.log().contains("bound to a client certificate"),
+        "{}",
+        plain.log()
+    );
+    tessera(a.path(), &["partner", "unbind", NODE_B]);
+    assert_eq!(plain.get("/taxii2/", &token_b).status, 200);
 }
 
 #[test]

@@ -27,7 +27,7 @@ mod post;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Extension, Path, Request, State};
+use axum::extract::{ConnectInfo, Extension, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -38,6 +38,7 @@ use store::query::{Selection, VersionMatch};
 
 use crate::outbound::{self, Page};
 use crate::state::App;
+use crate::tls::ClientCertificate;
 use collections::Access;
 use error::TaxiiError;
 use media::TAXII_MEDIA_TYPE;
@@ -109,7 +110,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
 /// Every request passes here first: a valid token (401), within its rate (429), asking for a
 /// TAXII 2.1 answer (406).
 async fn gate(State(app): State<Arc<App>>, mut request: Request, next: Next) -> Response {
-    match admit(&app, request.headers()) {
+    match admit(&app, &request) {
         Ok(caller) => {
             request.extensions_mut().insert(caller);
             next.run(request).await
@@ -118,19 +119,36 @@ async fn gate(State(app): State<Arc<App>>, mut request: Request, next: Next) -> 
     }
 }
 
-fn admit(app: &App, headers: &HeaderMap) -> Result<Caller, TaxiiError> {
-    let caller = authenticate(app, headers)?;
-    media::check_accept(headers)?;
+fn admit(app: &App, request: &Request) -> Result<Caller, TaxiiError> {
+    let caller = authenticate(app, request)?;
+    media::check_accept(request.headers())?;
     Ok(caller)
 }
 
-/// A valid token (401) within its rate (429): who is asking. The app API's gate too.
-pub(crate) fn authenticate(app: &App, headers: &HeaderMap) -> Result<Caller, TaxiiError> {
-    let token = bearer_token(headers)?;
+/// A valid token (401), presented over the connection its partner is bound to if it is bound
+/// (401), within its rate (429): who is asking. The app API's gate too.
+pub(crate) fn authenticate(app: &App, request: &Request) -> Result<Caller, TaxiiError> {
+    let token = bearer_token(request.headers())?;
     let book = app.partners.get();
     let name = book
         .authenticate(token)
         .ok_or_else(|| TaxiiError::unauthorized("the token is not valid (unknown or revoked)"))?;
+    if let Some(bound) = book.record(name).and_then(|r| r.certificate_sha256) {
+        let presented = request
+            .extensions()
+            .get::<ConnectInfo<ClientCertificate>>()
+            .and_then(|info| info.0.0);
+        if presented != Some(bound) {
+            let found = if presented.is_some() {
+                "another client certificate"
+            } else {
+                "no client certificate"
+            };
+            return Err(TaxiiError::unauthorized(format!(
+                "this token is bound to its partner's client certificate, and the connection presented {found}"
+            )));
+        }
+    }
     let policy = app.policy.get();
     let role = policy.partner(name).map(|p| p.role).ok_or_else(|| {
         TaxiiError::unauthorized("the token's partner is not in this node's policy")
