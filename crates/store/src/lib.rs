@@ -18,7 +18,8 @@ pub mod query;
 mod record;
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -601,7 +602,16 @@ impl Store {
         let by_type = txn.open_table(BY_TYPE).map_err(dbe)?;
         let refs_in = txn.open_table(REFS_IN).map_err(dbe)?;
         let refs_out = txn.open_table(REFS_OUT).map_err(dbe)?;
+        let names = txn.open_table(NAMES).map_err(dbe)?;
+        let times = txn.open_table(TIMES).map_err(dbe)?;
         let batches = txn.open_table(BATCHES).map_err(dbe)?;
+        // What the versions call for in each index: an index holding more than that holds
+        // entries no version accounts for.
+        let mut expected = IndexCounts::default();
+        // Incoming-edge entries decoded so far, by key: an entry holds the edges of one target
+        // from a whole slice of versions, and the versions are checked in seq order, so each is
+        // decoded about once instead of once per edge it holds (6 s for ATT&CK before).
+        let mut groups: HashMap<(u64, u64), Vec<Incoming<'static>>> = HashMap::new();
         let problems = &mut report.problems;
         let mut note = |problem: String| {
             if problems.len() < 1000 {
@@ -676,6 +686,31 @@ impl Store {
                     prepared.id
                 ));
             }
+            expected.keys += 1;
+            expected.typed += 1;
+            expected.named += prepared.names.len() as u64;
+            expected.timed += prepared.times.len() as u64;
+            expected.outgoing += u64::from(!prepared.references.is_empty());
+            for name in &prepared.names {
+                if names.get((name.as_str(), seq)).map_err(dbe)?.is_none() {
+                    note(format!(
+                        "version {seq} ({}): name {name:?} missing from the name index",
+                        prepared.id
+                    ));
+                }
+            }
+            for &(property, nanos) in &prepared.times {
+                if times.get((property, nanos, seq)).map_err(dbe)?.is_none() {
+                    let name = stix::object::TIME_PROPERTIES
+                        .get(usize::from(property))
+                        .copied()
+                        .unwrap_or("?");
+                    note(format!(
+                        "version {seq} ({}): {name} missing from the time index",
+                        prepared.id
+                    ));
+                }
+            }
             // A damaged value reads as no edges, and differs like any other wrong one.
             let out_edges = match refs_out.get(seq).map_err(dbe)? {
                 Some(bytes) => edges::decode_list(bytes.value()).unwrap_or_default(),
@@ -697,13 +732,32 @@ impl Store {
                     .transpose()
                     .map_err(dbe)?;
                 let found = match group {
-                    Some((key, value)) => decode_incoming(key.value().1, value.value())?
-                        .iter()
-                        .any(|edge| {
-                            edge.seq == seq
-                                && edge.target == target.as_str()
-                                && edge.properties.iter().any(|p| p == property.as_str())
-                        }),
+                    Some((key, value)) => {
+                        let key = key.value();
+                        if groups.len() >= VERIFY_GROUPS_MAX && !groups.contains_key(&key) {
+                            groups.clear();
+                        }
+                        let edges = match groups.entry(key) {
+                            Entry::Occupied(held) => held.into_mut(),
+                            Entry::Vacant(slot) => {
+                                let mut edges: Vec<Incoming<'static>> =
+                                    decode_incoming(key.1, value.value())?
+                                        .into_iter()
+                                        .map(Incoming::into_owned)
+                                        .collect();
+                                edges.sort_by_key(|edge| edge.seq);
+                                slot.insert(edges)
+                            }
+                        };
+                        let from = edges.partition_point(|edge| edge.seq < seq);
+                        edges[from..]
+                            .iter()
+                            .take_while(|edge| edge.seq == seq)
+                            .any(|edge| {
+                                edge.target == target.as_str()
+                                    && edge.properties.iter().any(|p| p == property.as_str())
+                            })
+                    }
                     None => false,
                 };
                 if !found {
@@ -712,6 +766,30 @@ impl Store {
                         prepared.id
                     ));
                 }
+            }
+        }
+        // Two versions of one (id, version) key cannot both be held, so the key index has
+        // exactly one entry per version, as the type index does.
+        let held = [
+            (
+                "(id, modified)",
+                version_keys.len().map_err(dbe)?,
+                expected.keys,
+            ),
+            ("type", by_type.len().map_err(dbe)?, expected.typed),
+            ("name", names.len().map_err(dbe)?, expected.named),
+            ("time", times.len().map_err(dbe)?, expected.timed),
+            (
+                "outgoing edge",
+                refs_out.len().map_err(dbe)?,
+                expected.outgoing,
+            ),
+        ];
+        for (index, found, wanted) in held {
+            if found != wanted {
+                note(format!(
+                    "entries in the {index} index: {found}, where the versions account for {wanted}"
+                ));
             }
         }
         for entry in batches.iter().map_err(dbe)? {
@@ -727,6 +805,16 @@ impl Store {
         }
         Ok(report)
     }
+}
+
+/// Entries each index should hold, as [`Store::verify`] counts them from the versions.
+#[derive(Default)]
+struct IndexCounts {
+    keys: u64,
+    typed: u64,
+    named: u64,
+    timed: u64,
+    outgoing: u64,
 }
 
 /// A batch being written (see [`Store::begin_batch`]). Dropped without a commit, nothing of it
@@ -802,8 +890,7 @@ impl BatchWriter<'_> {
         let repeated = order
             .windows(2)
             .any(|pair| key_of(&batch[pair[0]]) == key_of(&batch[pair[1]]));
-        let mut written_here: std::collections::HashMap<IdVersion<'_>, (u64, [u8; 32])> =
-            std::collections::HashMap::new();
+        let mut written_here: HashMap<IdVersion<'_>, (u64, [u8; 32])> = HashMap::new();
 
         for (i, version) in batch.iter().enumerate() {
             let existing = held[i].or_else(|| {
@@ -1088,6 +1175,23 @@ struct Incoming<'v> {
     properties: Vec<Cow<'v, str>>,
 }
 
+impl Incoming<'_> {
+    fn into_owned(self) -> Incoming<'static> {
+        Incoming {
+            seq: self.seq,
+            target: Cow::Owned(self.target.into_owned()),
+            properties: self
+                .properties
+                .into_iter()
+                .map(|p| Cow::Owned(p.into_owned()))
+                .collect(),
+        }
+    }
+}
+
+/// Incoming-edge entries [`Store::verify`] keeps decoded at once.
+const VERIFY_GROUPS_MAX: usize = 4_096;
+
 /// Encodes sorted edges that share a target hash as one value, in the layout of
 /// [`edges`]: for each (seq, target), the seq as its distance from the first seq (u32 LE), the
 /// target and its properties (u16 LE count, then each).
@@ -1267,6 +1371,65 @@ mod tests {
         let report = store.verify().unwrap();
         assert!(report.is_ok(), "{:?}", report.problems);
         assert_eq!((report.versions_checked, report.batches), (4, 2));
+    }
+
+    /// `verify` checks every index against the versions: an entry missing from the name, time
+    /// or incoming-edge index is named with its version, and one no version accounts for (here
+    /// in the type and time indexes) shows in that index's count.
+    #[test]
+    fn verify_finds_missing_and_stray_index_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::init(dir.path()).unwrap();
+        let text = format!(
+            r#"{{"type":"intrusion-set","spec_version":"2.1","id":"{GROUP}","created":"2024-01-01T00:00:00.000Z","modified":"2024-02-01T00:00:00.000Z","name":"Cell A","aliases":["Cell A","The Cell"],"first_seen":"2023-06-01T00:00:00Z"}}"#
+        );
+        let group =
+            PreparedVersion::from_object(&stix::Object::from_slice(text.as_bytes()).unwrap());
+        assert_eq!(group.names, ["cell a", "the cell"]);
+        assert_eq!(group.times.len(), 3);
+        store
+            .write_batch(
+                &[group.clone(), relationship(1, GROUP, TOOL)],
+                "import:test",
+            )
+            .unwrap();
+        let report = store.verify().unwrap();
+        assert!(report.is_ok(), "{:?}", report.problems);
+
+        let txn = store.db.begin_write().unwrap();
+        {
+            let mut names = txn.open_table(NAMES).unwrap();
+            assert!(names.remove(("the cell", 1)).unwrap().is_some());
+            let mut times = txn.open_table(TIMES).unwrap();
+            let (property, nanos) = group.times[2];
+            assert!(times.remove((property, nanos, 1)).unwrap().is_some());
+            times.insert((property, nanos, 9), ()).unwrap();
+            times.insert((property, nanos, 10), ()).unwrap();
+            let mut by_type = txn.open_table(BY_TYPE).unwrap();
+            by_type.insert(("tool", 7), ()).unwrap();
+            let mut refs_in = txn.open_table(REFS_IN).unwrap();
+            assert!(refs_in.remove((target_hash(TOOL), 2)).unwrap().is_some());
+        }
+        txn.commit().unwrap();
+        let problems = store.verify().unwrap().problems;
+        const RELATIONSHIP: &str = "relationship--00000000-0000-4000-8000-000000000001";
+        let first_seen = stix::object::TIME_PROPERTIES[usize::from(group.times[2].0)];
+        assert_eq!(
+            problems,
+            [
+                format!("version 1 ({GROUP}): name \"the cell\" missing from the name index"),
+                format!("version 1 ({GROUP}): {first_seen} missing from the time index"),
+                format!(
+                    "version 2 ({RELATIONSHIP}): edge object_marking_refs -> {TOOL} missing from the reference index"
+                ),
+                format!(
+                    "version 2 ({RELATIONSHIP}): edge target_ref -> {TOOL} missing from the reference index"
+                ),
+                "entries in the type index: 3, where the versions account for 2".to_string(),
+                "entries in the name index: 1, where the versions account for 2".to_string(),
+                "entries in the time index: 6, where the versions account for 5".to_string(),
+            ],
+        );
     }
 
     #[test]
