@@ -186,6 +186,7 @@ pub fn import_file(
                 store,
                 reader,
                 None,
+                None,
                 options,
                 &bar,
                 mode == ProgressMode::Lines,
@@ -194,10 +195,12 @@ pub fn import_file(
         BundleFile::Path(path) => {
             let handle = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
             let size = handle.metadata().map(|m| m.len()).ok();
+            let gzip_size = size.and_then(|size| gzip_stated_size(&handle, size));
             run(
                 store,
                 BufReader::with_capacity(1 << 20, handle),
                 size,
+                gzip_size,
                 options,
                 &bar,
                 mode == ProgressMode::Lines,
@@ -208,10 +211,21 @@ pub fn import_file(
     result.map_err(|e| format!("{label}: {e}"))
 }
 
+/// The uncompressed size a gzip file states in its last four bytes (modulo 4 GiB, and of its
+/// last member only): a hint for the buffer, never trusted beyond that.
+fn gzip_stated_size(file: &File, size: u64) -> Option<u64> {
+    use std::os::unix::fs::FileExt;
+    let mut trailer = [0u8; 4];
+    file.read_exact_at(&mut trailer, size.checked_sub(4)?)
+        .ok()?;
+    Some(u64::from(u32::from_le_bytes(trailer)))
+}
+
 fn run<R: Read>(
     store: &Store,
     mut reader: BufReader<R>,
     size: Option<u64>,
+    gzip_size: Option<u64>,
     options: &ImportOptions,
     bar: &ProgressBar,
     lines: bool,
@@ -234,7 +248,11 @@ fn run<R: Read>(
     if gzip {
         let mut decoder = flate2::read::MultiGzDecoder::new(counted);
         if small {
-            let mut bytes = Vec::new();
+            // Sized once from the trailer, the buffer is not grown by doubling: a 34 MB bundle
+            // no longer passes through a 32 MB buffer into a 64 MB one (20 to 30 MB less at the
+            // peak). A trailer that lies costs at most this bound, and only as address space.
+            let stated = gzip_size.unwrap_or(0).min(SLURP_BYTES_MAX);
+            let mut bytes = Vec::with_capacity(stated as usize);
             decoder
                 .read_to_end(&mut bytes)
                 .map_err(|e| format!("not a readable gzip file: {e}"))?;

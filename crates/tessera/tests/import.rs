@@ -55,6 +55,34 @@ fn ics_attack_imports_every_object_without_error() {
     );
 }
 
+/// A gzip file of several members (what `cat a.gz b.gz` makes) imports whole: the size its
+/// trailer states is the last member's only, a hint for the buffer and nothing more.
+#[test]
+fn a_gzip_file_of_several_members_imports_whole() {
+    use std::io::Write;
+    let node = fresh_node();
+    let bytes = std::fs::read(shared_data("stix/ics-attack-18.1.json")).unwrap();
+    let (head, tail) = bytes.split_at(bytes.len() * 3 / 4);
+    let mut gz = Vec::new();
+    for part in [head, tail] {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(part).unwrap();
+        gz.extend(encoder.finish().unwrap());
+    }
+    let stated = u32::from_le_bytes(gz[gz.len() - 4..].try_into().unwrap());
+    assert_eq!(
+        stated as usize,
+        tail.len(),
+        "the trailer states the last member only"
+    );
+    let path = node.path().join("ics.json.gz");
+    std::fs::write(&path, &gz).unwrap();
+    let (code, report) = import_json(node.path(), &[path.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["imports"][0]["written"], 1826, "{report}");
+    assert_eq!(report["imports"][0]["rejected"], 0, "{report}");
+}
+
 #[test]
 fn enterprise_attack_stix20_is_upgraded_on_import() {
     let node = fresh_node();
