@@ -178,7 +178,7 @@ pub fn import_file(
         ProgressStyle::with_template("[{bar:40}] {bytes}/{total_bytes} read, {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let label = file.label();
+    // The caller names the file in front of any error; naming it here too said it twice.
     let result = match file {
         BundleFile::Stdin => {
             let reader = BufReader::with_capacity(1 << 20, std::io::stdin().lock());
@@ -208,7 +208,7 @@ pub fn import_file(
         }
     };
     bar.finish_and_clear();
-    result.map_err(|e| format!("{label}: {e}"))
+    result
 }
 
 /// The uncompressed size a gzip file states in its last four bytes (modulo 4 GiB, and of its
@@ -245,40 +245,81 @@ fn run<R: Read>(
         lines,
     };
     let small = size.is_some_and(|s| s <= SLURP_BYTES_MAX / if gzip { 8 } else { 1 });
+    // A file known to be large is streamed at once; anything else, standard input too, whose
+    // size is unknown, is read into memory up to the bound and judged on every core.
+    let stream_at_once = size.is_some() && !small;
     if gzip {
-        let mut decoder = flate2::read::MultiGzDecoder::new(counted);
-        if small {
-            // Sized once from the trailer, the buffer is not grown by doubling: a 34 MB bundle
-            // no longer passes through a 32 MB buffer into a 64 MB one (20 to 30 MB less at the
-            // peak). A trailer that lies costs at most this bound, and only as address space.
-            let stated = gzip_size.unwrap_or(0).min(SLURP_BYTES_MAX);
-            let mut bytes = Vec::with_capacity(stated as usize);
-            decoder
-                .read_to_end(&mut bytes)
-                .map_err(|e| format!("not a readable gzip file: {e}"))?;
-            return store::import_bundle(store, BundleInput::Slice(&bytes), options, &mut progress)
-                .map_err(|e| e.to_string());
-        }
-        return store::import_bundle(
+        // Sized once from the trailer, the buffer is not grown by doubling: a 34 MB bundle no
+        // longer passes through a 32 MB buffer into a 64 MB one (20 to 30 MB less at the
+        // peak). A trailer that lies costs at most the bound, and only as address space.
+        let stated = gzip_size.unwrap_or(0).min(SLURP_BYTES_MAX) as usize;
+        let decoder = flate2::read::MultiGzDecoder::new(counted);
+        return import_from(
             store,
-            BundleInput::Reader(Box::new(BufReader::new(decoder))),
+            decoder,
+            stated,
+            stream_at_once,
             options,
             &mut progress,
         )
-        .map_err(|e| e.to_string());
+        .map_err(|e| match e {
+            Failed::Read(e) => format!("not a readable gzip file: {e}"),
+            Failed::Import(e) => e,
+        });
     }
-    if small {
-        let mut bytes = Vec::with_capacity(size.unwrap_or(0) as usize);
-        let mut counted = counted;
-        counted.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
-        return store::import_bundle(store, BundleInput::Slice(&bytes), options, &mut progress)
-            .map_err(|e| e.to_string());
-    }
-    store::import_bundle(
+    let capacity = size.unwrap_or(0).min(SLURP_BYTES_MAX) as usize;
+    import_from(
         store,
-        BundleInput::Reader(Box::new(counted)),
+        counted,
+        capacity,
+        stream_at_once,
         options,
         &mut progress,
     )
-    .map_err(|e| e.to_string())
+    .map_err(|e| match e {
+        Failed::Read(e) => e.to_string(),
+        Failed::Import(e) => e,
+    })
+}
+
+/// Why [`import_from`] failed: reading its input, or importing what it read.
+enum Failed {
+    Read(std::io::Error),
+    Import(String),
+}
+
+/// Imports the bundle `reader` yields: in memory, judged on every core, when it holds at most
+/// [`SLURP_BYTES_MAX`] (read into `capacity` bytes reserved at once); else, or when
+/// `stream_at_once`, streamed, with what was already read put back in front.
+fn import_from(
+    store: &Store,
+    mut reader: impl Read,
+    capacity: usize,
+    stream_at_once: bool,
+    options: &ImportOptions,
+    progress: &mut Bar,
+) -> Result<ImportReport, Failed> {
+    let import = |input: BundleInput<'_>, progress: &mut Bar| {
+        store::import_bundle(store, input, options, progress)
+            .map_err(|e| Failed::Import(e.to_string()))
+    };
+    let mut read = Vec::new();
+    if !stream_at_once {
+        read.reserve_exact(capacity);
+        (&mut reader)
+            .take(SLURP_BYTES_MAX + 1)
+            .read_to_end(&mut read)
+            .map_err(Failed::Read)?;
+        if read.len() as u64 <= SLURP_BYTES_MAX {
+            return import(BundleInput::Slice(&read), progress);
+        }
+    }
+    // The streaming reader takes a byte at a time: buffered after the progress counter, not
+    // only before it, or every byte would pass through the counter (2.08 s for enterprise
+    // ATT&CK on standard input, against 0.85 s for the same bundle gzipped).
+    let rest = std::io::Cursor::new(read).chain(reader);
+    import(
+        BundleInput::Reader(Box::new(BufReader::with_capacity(1 << 20, rest))),
+        progress,
+    )
 }

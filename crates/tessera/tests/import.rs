@@ -55,6 +55,60 @@ fn ics_attack_imports_every_object_without_error() {
     );
 }
 
+/// `tessera import -` with the bundle on standard input, plain and gzipped, as a pipe gives it
+/// (no size known ahead): every object, as from a file; a bundle cut short on standard input
+/// is refused whole and leaves the store as it was.
+#[test]
+fn a_bundle_on_standard_input_imports_as_from_a_file() {
+    use std::io::Write;
+    let stdin_import = |node: &std::path::Path, bytes: &[u8]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .arg("--data-dir")
+            .arg(node)
+            .args(["--json", "import", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        let bytes = bytes.to_vec();
+        let writer = std::thread::spawn(move || input.write_all(&bytes));
+        let out = child.wait_with_output().unwrap();
+        let _ = writer.join().unwrap();
+        let value: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (out.status.code(), value, text(&out.stderr))
+    };
+    let bytes = std::fs::read(shared_data("stix/ics-attack-18.1.json")).unwrap();
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(&bytes).unwrap();
+    let gz = encoder.finish().unwrap();
+    for input in [&bytes, &gz] {
+        let node = fresh_node();
+        let (code, report, stderr) = stdin_import(node.path(), input);
+        assert_eq!(code, Some(0), "{report} {stderr}");
+        assert_eq!(report["imports"][0]["written"], 1826, "{report}");
+    }
+    let node = fresh_node();
+    // What the store holds, not how large its file has grown.
+    let held = |node: &std::path::Path| {
+        let mut held = stats(node);
+        held.as_object_mut().unwrap().remove("store_bytes");
+        held
+    };
+    let before = held(node.path());
+    let (code, report, stderr) = stdin_import(node.path(), &bytes[..bytes.len() - 100]);
+    assert_eq!(code, Some(1), "a cut bundle is refused: {report} {stderr}");
+    // The file is named once, beside the error, which says where the input ended.
+    assert_eq!(report["imports"][0]["file"], "-", "{report}");
+    let error = report["imports"][0]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.starts_with("not valid JSON at line") && error.contains("EOF while parsing"),
+        "{report}"
+    );
+    assert_eq!(held(node.path()), before);
+}
+
 /// A gzip file of several members (what `cat a.gz b.gz` makes) imports whole: the size its
 /// trailer states is the last member's only, a hint for the buffer and nothing more.
 #[test]
