@@ -228,12 +228,10 @@ fn peer_add_refused(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-#[test]
-fn nodes_federate_over_mutual_tls_and_refuse_everything_else() {
-    let pki = Pki::new();
-    let (a, token_b) = node_a();
-    let server = Server::start(
-        a.path(),
+/// Node A served over TLS, asking every client for a certificate of the federation's CA.
+fn mutual_tls_server(a: &Path, pki: &Pki) -> Server {
+    Server::start(
+        a,
         &[
             "--tls-certificate",
             &pki.arg("node-a.pem"),
@@ -242,17 +240,31 @@ fn nodes_federate_over_mutual_tls_and_refuse_everything_else() {
             "--tls-client-ca",
             &pki.arg("federation-ca.pem"),
         ],
-    );
+    )
+}
+
+/// The objects a `python_client` run read over all collections (it must have read some).
+fn objects_read(seen: &Value) -> u64 {
+    seen["counts"]
+        .as_object()
+        .unwrap_or_else(|| panic!("the client was refused: {seen}"))
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum()
+}
+
+#[test]
+fn nodes_federate_over_mutual_tls_and_refuse_everything_else() {
+    let pki = Pki::new();
+    let (a, token_b) = node_a();
+    let server = mutual_tls_server(a.path(), &pki);
     let url = format!("https://{}/taxii2/", server.address);
     let base = format!("https://{}", server.address);
 
     // The real client, with the federation's CA and node-b's certificate: it reads what A
     // releases to node-b.
     let seen = python_client(&url, &token_b, &pki, Some(("node-b.pem", "node-b.key")));
-    let counts = seen["counts"]
-        .as_object()
-        .unwrap_or_else(|| panic!("{seen}"));
-    let shared: u64 = counts.values().map(|v| v.as_u64().unwrap()).sum();
+    let shared = objects_read(&seen);
     assert!(shared > 1_000, "node-b reads ICS ATT&CK over TLS: {seen}");
     let key_a = seen["key"].as_str().unwrap().to_string();
 
@@ -451,25 +463,10 @@ fn a_token_bound_to_a_certificate_is_refused_from_any_other_connection() {
         json!(fingerprint)
     );
 
-    let server = Server::start(
-        a.path(),
-        &[
-            "--tls-certificate",
-            &pki.arg("node-a.pem"),
-            "--tls-key",
-            &pki.arg("node-a.key"),
-            "--tls-client-ca",
-            &pki.arg("federation-ca.pem"),
-        ],
-    );
+    let server = mutual_tls_server(a.path(), &pki);
     let url = format!("https://{}/taxii2/", server.address);
     let own = python_client(&url, &token_b, &pki, Some(("node-b.pem", "node-b.key")));
-    let shared: u64 = own["counts"]
-        .as_object()
-        .unwrap_or_else(|| panic!("{own}"))
-        .values()
-        .map(|v| v.as_u64().unwrap())
-        .sum();
+    let shared = objects_read(&own);
     assert!(shared > 1_000, "node-b from its own machine: {own}");
     let other = python_client(&url, &token_b, &pki, Some(("node-c.pem", "node-c.key")));
     assert_eq!(other["refused"], json!("HTTPError"), "{other}");
@@ -477,13 +474,8 @@ fn a_token_bound_to_a_certificate_is_refused_from_any_other_connection() {
 
     tessera(a.path(), &["partner", "unbind", NODE_B]);
     let other = python_client(&url, &token_b, &pki, Some(("node-c.pem", "node-c.key")));
-    let again: u64 = other["counts"]
-        .as_object()
-        .unwrap_or_else(|| panic!("unbound, any federation machine may use the token: {other}"))
-        .values()
-        .map(|v| v.as_u64().unwrap())
-        .sum();
-    assert_eq!(again, shared);
+    // Unbound, any machine of the federation may use the token.
+    assert_eq!(objects_read(&other), shared);
     drop(server);
 
     // Over plain HTTP a bound token is refused with the reason; the server said at its start
