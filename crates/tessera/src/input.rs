@@ -259,6 +259,7 @@ fn run<R: Read>(
             decoder,
             stated,
             stream_at_once,
+            SLURP_BYTES_MAX,
             options,
             &mut progress,
         )
@@ -273,6 +274,7 @@ fn run<R: Read>(
         counted,
         capacity,
         stream_at_once,
+        SLURP_BYTES_MAX,
         options,
         &mut progress,
     )
@@ -289,13 +291,14 @@ enum Failed {
 }
 
 /// Imports the bundle `reader` yields: in memory, judged on every core, when it holds at most
-/// [`SLURP_BYTES_MAX`] (read into `capacity` bytes reserved at once); else, or when
+/// `in_memory_max` bytes (read into `capacity` bytes reserved at once); else, or when
 /// `stream_at_once`, streamed, with what was already read put back in front.
 fn import_from(
     store: &Store,
     mut reader: impl Read,
     capacity: usize,
     stream_at_once: bool,
+    in_memory_max: u64,
     options: &ImportOptions,
     progress: &mut Bar,
 ) -> Result<ImportReport, Failed> {
@@ -307,10 +310,10 @@ fn import_from(
     if !stream_at_once {
         read.reserve_exact(capacity);
         (&mut reader)
-            .take(SLURP_BYTES_MAX + 1)
+            .take(in_memory_max + 1)
             .read_to_end(&mut read)
             .map_err(Failed::Read)?;
-        if read.len() as u64 <= SLURP_BYTES_MAX {
+        if read.len() as u64 <= in_memory_max {
             return import(BundleInput::Slice(&read), progress);
         }
     }
@@ -322,4 +325,49 @@ fn import_from(
         BundleInput::Reader(Box::new(BufReader::with_capacity(1 << 20, rest))),
         progress,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Input over the in-memory bound (standard input of unknown size, here a bound of 64 KB)
+    /// is streamed with the part already read put back in front: nothing is lost or repeated.
+    #[test]
+    fn input_over_the_bound_is_streamed_whole() {
+        let bundle = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../../shared/data/stix/ics-attack-18.1.json"),
+        )
+        .unwrap();
+        let mut seen = Vec::new();
+        for (in_memory_max, stream_at_once) in [
+            (64 << 10, false),
+            (SLURP_BYTES_MAX, false),
+            (SLURP_BYTES_MAX, true),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::init(dir.path()).unwrap();
+            let mut progress = Bar {
+                bar: ProgressBar::hidden(),
+                lines: false,
+            };
+            let report = import_from(
+                &store,
+                std::io::Cursor::new(&bundle),
+                0,
+                stream_at_once,
+                in_memory_max,
+                &ImportOptions::default(),
+                &mut progress,
+            )
+            .unwrap_or_else(|_| panic!("imports with the bound at {in_memory_max}"));
+            assert_eq!(
+                (report.objects_read, report.written, report.rejected),
+                (1826, 1826, 0)
+            );
+            seen.push(store.stats().unwrap().objects_by_type);
+        }
+        assert!(seen.windows(2).all(|pair| pair[0] == pair[1]));
+    }
 }
