@@ -158,7 +158,47 @@ pub struct Scan {
     pub types: Vec<String>,
     /// Only each object's latest version.
     pub latest_only: bool,
+    /// Only versions whose time property falls in this window, found through the time index
+    /// and given in time order (then seq order) rather than in the log's order.
+    pub time: Option<TimeWindow>,
+    /// With `time`: only versions after this point of the window (a cursor from a previous
+    /// page, [`Page::next_after_time`]).
+    pub after_time: Option<(i128, u64)>,
     pub limit: usize,
+}
+
+/// A window on one time property of the objects (`modified`, `valid_from`, `first_seen` ...),
+/// both ends included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeWindow {
+    /// The property's code: its position in [`stix::object::TIME_PROPERTIES`].
+    pub property: u8,
+    /// Nanoseconds since the Unix epoch.
+    pub from_nanos: i128,
+    pub to_nanos: i128,
+}
+
+impl TimeWindow {
+    /// A window on the property named `property`, or why there can be none.
+    pub fn new(property: &str, from_nanos: i128, to_nanos: i128) -> Result<TimeWindow, String> {
+        let code = stix::object::TIME_PROPERTIES
+            .iter()
+            .position(|p| *p == property)
+            .ok_or_else(|| {
+                format!(
+                    "{property:?} is not an indexed time property (one of: {})",
+                    stix::object::TIME_PROPERTIES.join(", ")
+                )
+            })?;
+        if from_nanos > to_nanos {
+            return Err("the window ends before it begins".into());
+        }
+        Ok(TimeWindow {
+            property: code as u8,
+            from_nanos,
+            to_nanos,
+        })
+    }
 }
 
 /// One page of a scan.
@@ -167,6 +207,9 @@ pub struct Page {
     pub versions: Vec<StoredVersion>,
     /// Pass as `after_seq` to continue; `None` when the scan is complete.
     pub next_after_seq: Option<u64>,
+    /// For a scan of a [`TimeWindow`]: pass as `after_time` to continue; `None` when the scan
+    /// is complete.
+    pub next_after_time: Option<(i128, u64)>,
 }
 
 /// What [`Store::verify`] found.
@@ -504,7 +547,33 @@ impl Store {
                 }
                 Ok(out.len() >= scan.limit)
             };
-        if scan.types.is_empty() {
+        let mut last_time = None;
+        if let Some(window) = &scan.time {
+            // The time index orders entries by (property, instant, seq), so a cursor of
+            // (instant, seq) resumes exactly where the last page stopped.
+            let times = txn.open_table(TIMES).map_err(dbe)?;
+            let first = match scan.after_time {
+                Some((nanos, seq)) => (window.property, nanos, seq.saturating_add(1)),
+                None => (window.property, window.from_nanos, 0),
+            };
+            let last = (window.property, window.to_nanos, u64::MAX);
+            if first <= last {
+                for entry in times.range(first..=last).map_err(dbe)? {
+                    let (_, nanos, seq) = entry.map_err(dbe)?.0.value();
+                    last_time = Some((nanos, seq));
+                    if seq < start {
+                        continue;
+                    }
+                    let version = self.read_version(&txn, seq)?;
+                    let wanted = scan.types.is_empty()
+                        || stix::id::type_of(&version.id)
+                            .is_some_and(|t| scan.types.iter().any(|w| w == t));
+                    if wanted && push(version, &mut out)? {
+                        break;
+                    }
+                }
+            }
+        } else if scan.types.is_empty() {
             let versions = txn.open_table(VERSIONS).map_err(dbe)?;
             for entry in versions.range(start..).map_err(dbe)? {
                 let (seq, location) = entry.map_err(dbe)?;
@@ -538,14 +607,15 @@ impl Store {
                 }
             }
         }
-        let next_after_seq = if out.len() >= scan.limit {
-            last_seen
-        } else {
-            None
+        let full = out.len() >= scan.limit;
+        let (next_after_seq, next_after_time) = match &scan.time {
+            Some(_) => (None, last_time.filter(|_| full)),
+            None => (last_seen.filter(|_| full), None),
         };
         Ok(Page {
             versions: out,
             next_after_seq,
+            next_after_time,
         })
     }
 

@@ -963,6 +963,77 @@ mod tests {
         assert!(seqs(&snapshot, &old_spec, 0).is_empty());
     }
 
+    /// A time window walks the time index in time order, page by page through its cursor,
+    /// keeping only current versions (or all, when asked), of the types asked for, and none
+    /// withdrawn.
+    #[test]
+    fn a_time_window_pages_through_the_time_index_in_time_order() {
+        let (_dir, store) = store_with_versions();
+        let nanos = |ts: &str| stix::Timestamp::parse(ts).unwrap().unix_nanos();
+        let window = |from: &str, to: &str| {
+            crate::TimeWindow::new("modified", nanos(from), nanos(to)).unwrap()
+        };
+        // Every page of `scan`, limit 1, as (id, seq).
+        let walk = |mut scan: crate::Scan| {
+            scan.limit = 1;
+            let mut seen = Vec::new();
+            for _ in 0..10 {
+                let page = store.scan(&scan).unwrap();
+                assert!(page.next_after_seq.is_none());
+                seen.extend(page.versions.iter().map(|v| (v.id.clone(), v.seq)));
+                match page.next_after_time {
+                    Some(point) => scan.after_time = Some(point),
+                    None => return seen,
+                }
+            }
+            panic!("the walk does not end: {seen:?}");
+        };
+        let everything = window("2019-01-01T00:00:00Z", "2022-01-01T00:00:00Z");
+        // A's first version (2020) is superseded by its 2021 one: only current versions.
+        assert_eq!(
+            walk(crate::Scan {
+                time: Some(everything.clone()),
+                latest_only: true,
+                ..crate::Scan::default()
+            }),
+            [(B.into(), 2), (C.into(), 4), (A.into(), 3)]
+        );
+        assert_eq!(
+            walk(crate::Scan {
+                time: Some(everything.clone()),
+                ..crate::Scan::default()
+            }),
+            [(A.into(), 1), (B.into(), 2), (C.into(), 4), (A.into(), 3)]
+        );
+        assert_eq!(
+            walk(crate::Scan {
+                time: Some(everything.clone()),
+                types: vec!["campaign".into()],
+                ..crate::Scan::default()
+            }),
+            [(A.into(), 1), (C.into(), 4), (A.into(), 3)]
+        );
+        let only_2021 = window("2020-06-01T00:00:00Z", "2021-12-31T00:00:00Z");
+        assert_eq!(
+            walk(crate::Scan {
+                time: Some(only_2021),
+                ..crate::Scan::default()
+            }),
+            [(A.into(), 3)]
+        );
+        store.delete(B, &VersionMatch::all()).unwrap();
+        assert_eq!(
+            walk(crate::Scan {
+                time: Some(everything),
+                latest_only: true,
+                ..crate::Scan::default()
+            }),
+            [(C.into(), 4), (A.into(), 3)]
+        );
+        assert!(crate::TimeWindow::new("seen", 0, 1).is_err());
+        assert!(crate::TimeWindow::new("modified", 1, 0).is_err());
+    }
+
     /// A clock that goes back must not hide a withdrawal from a peer whose cursor is past
     /// the instant the clock now reads: each withdrawal is recorded after the one before.
     #[test]

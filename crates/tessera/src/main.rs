@@ -141,6 +141,17 @@ enum Command {
         /// Every version of each object, not only the latest.
         #[arg(long)]
         all_versions: bool,
+        /// Only objects whose time property PROPERTY (`modified`, `created`, `valid_from`,
+        /// `first_seen` ...) lies between --from and --to, found through the time index and
+        /// written in that property's order.
+        #[arg(long, value_name = "PROPERTY")]
+        time: Option<String>,
+        /// With --time: the window's first instant (a STIX timestamp), included.
+        #[arg(long, requires = "time")]
+        from: Option<String>,
+        /// With --time: the window's last instant, included.
+        #[arg(long, requires = "time")]
+        to: Option<String>,
         /// Write here instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -358,6 +369,9 @@ fn run(cli: Cli) -> Result<u8, String> {
             types,
             added_after,
             all_versions,
+            time,
+            from,
+            to,
             out,
         } => {
             let store = Store::open(dir).map_err(|e| e.to_string())?;
@@ -369,10 +383,28 @@ fn run(cli: Cli) -> Result<u8, String> {
                 }
                 None => None,
             };
+            let instant = |flag: &str, text: Option<String>, open: i128| match text {
+                Some(text) => stix::Timestamp::parse(&text)
+                    .map(|ts| ts.unix_nanos())
+                    .map_err(|e| format!("{flag}: {e}")),
+                None => Ok(open),
+            };
+            let time = match time {
+                Some(property) => Some(
+                    store::TimeWindow::new(
+                        &property,
+                        instant("--from", from, i128::MIN)?,
+                        instant("--to", to, i128::MAX)?,
+                    )
+                    .map_err(|e| format!("--time: {e}"))?,
+                ),
+                None => None,
+            };
             let scan = Scan {
                 types,
                 added_after_micros,
                 latest_only: !all_versions,
+                time,
                 ..Scan::default()
             };
             let count = match &out {
@@ -767,9 +799,10 @@ fn export(store: &Store, mut scan: Scan, out: &mut dyn Write) -> Result<usize, S
             out.write_all(&version.canonical_json).map_err(io)?;
             count += 1;
         }
-        match page.next_after_seq {
-            Some(seq) => scan.after_seq = seq,
-            None => break,
+        match (page.next_after_seq, page.next_after_time) {
+            (Some(seq), _) => scan.after_seq = seq,
+            (None, Some(point)) => scan.after_time = Some(point),
+            (None, None) => break,
         }
     }
     out.write_all(b"]}\n").map_err(io)?;
