@@ -174,3 +174,41 @@ fn start_writeback(file: &File, offset: u64, len: u64) {
     #[cfg(not(target_os = "linux"))]
     let _ = (file, offset, len);
 }
+
+/// Bodies read a window at a time: a walk in file order (the log, `verify`) makes one read call
+/// per [`ReadAhead::BYTES`] instead of one per version.
+#[derive(Default)]
+pub(crate) struct ReadAhead {
+    bytes: Vec<u8>,
+    /// Where `bytes` begins in the file.
+    offset: u64,
+}
+
+impl ReadAhead {
+    /// About a hundred typical versions: a TAXII page or a ledger catch-up makes one read
+    /// where it made a hundred.
+    pub(crate) const BYTES: usize = 256 << 10;
+
+    /// The `length` bytes at `offset`, from the window when it holds them, else from a new
+    /// window read there.
+    pub(crate) fn get(
+        &mut self,
+        file: &DataFile,
+        offset: u64,
+        length: u32,
+    ) -> Result<&[u8], StoreError> {
+        let within = offset
+            .checked_sub(self.offset)
+            .and_then(|start| usize::try_from(start).ok())
+            .filter(|start| start + length as usize <= self.bytes.len());
+        let start = match within {
+            Some(start) => start,
+            None => {
+                file.read_ahead(offset, length, Self::BYTES, &mut self.bytes)?;
+                self.offset = offset;
+                0
+            }
+        };
+        Ok(&self.bytes[start..start + length as usize])
+    }
+}

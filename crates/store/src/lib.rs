@@ -682,6 +682,8 @@ impl Store {
         // from a whole slice of versions, and the versions are checked in seq order, so each is
         // decoded about once instead of once per edge it holds (6 s for ATT&CK before).
         let mut groups: HashMap<(u64, u64), Vec<Incoming<'static>>> = HashMap::new();
+        // The versions are walked in seq order, which is their order in the file.
+        let mut ahead = datafile::ReadAhead::default();
         let problems = &mut report.problems;
         let mut note = |problem: String| {
             if problems.len() < 1000 {
@@ -694,10 +696,9 @@ impl Store {
             let seq = seq.value();
             let (offset, length, date_added) = location.value();
             report.versions_checked += 1;
-            let version = match self
-                .bodies
-                .read(offset, length)
-                .and_then(|bytes| record::decode(seq, &bytes))
+            let version = match ahead
+                .get(&self.bodies, offset, length)
+                .and_then(|bytes| record::decode(seq, bytes))
             {
                 Ok(v) => v,
                 Err(e) => {

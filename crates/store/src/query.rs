@@ -21,6 +21,7 @@ use redb::{
     TableError,
 };
 
+use crate::datafile::ReadAhead;
 use crate::{
     BY_TYPE, Store, StoreError, StoredVersion, VERSION_KEYS, VERSIONS, VersionKeys, db_err, dbe,
     first_added_after, record,
@@ -562,8 +563,7 @@ impl Snapshot<'_> {
             examine_max,
             last_examined: None,
             budget_spent: false,
-            ahead: Vec::new(),
-            ahead_offset: 0,
+            ahead: ReadAhead::default(),
         })
     }
 
@@ -666,14 +666,8 @@ pub struct Selected<'a> {
     budget_spent: bool,
     /// Bodies read ahead on a walk of the log, whose bodies lie end to end in the file:
     /// one read for many versions instead of one each.
-    ahead: Vec<u8>,
-    /// Where `ahead` begins in the bodies file.
-    ahead_offset: u64,
+    ahead: ReadAhead,
 }
-
-/// Bytes of bodies a walk of the log reads at a time: about a hundred typical versions, so a
-/// TAXII page or a ledger catch-up makes one read where it made a hundred.
-const READ_AHEAD_BYTES: usize = 256 << 10;
 
 impl<'a> Selected<'a> {
     /// Asks `current` for the current seq of an id instead of the key index. The caller
@@ -736,24 +730,10 @@ impl<'a> Selected<'a> {
     /// Examines one candidate: the version if the selection keeps it.
     /// The record at (`offset`, `length`), from the bytes read ahead when they hold it.
     fn body(&mut self, seq: u64, offset: u64, length: u32) -> Result<StoredVersion, StoreError> {
-        let within = offset
-            .checked_sub(self.ahead_offset)
-            .and_then(|start| usize::try_from(start).ok())
-            .filter(|start| start + length as usize <= self.ahead.len());
-        let start = match within {
-            Some(start) => start,
-            None => {
-                self.snapshot.store.bodies.read_ahead(
-                    offset,
-                    length,
-                    READ_AHEAD_BYTES,
-                    &mut self.ahead,
-                )?;
-                self.ahead_offset = offset;
-                0
-            }
-        };
-        record::decode(seq, &self.ahead[start..start + length as usize])
+        let bytes = self
+            .ahead
+            .get(&self.snapshot.store.bodies, offset, length)?;
+        record::decode(seq, bytes)
     }
 
     fn examine(
