@@ -338,6 +338,7 @@ pub fn add(
     name: &str,
     role: Option<Role>,
     identity_ref: Option<&str>,
+    certificate_sha256: Option<[u8; 32]>,
 ) -> Result<Added, PartnersError> {
     std::fs::create_dir_all(data_dir).map_err(|source| PartnersError::Io {
         path: data_dir.to_path_buf(),
@@ -385,6 +386,9 @@ pub fn add(
         }
     };
     let token = book.issue(name)?;
+    if certificate_sha256.is_some() {
+        book.bind(name, certificate_sha256)?;
+    }
     // The policy first: a server that sees the new token must already know the partner.
     if added_to_policy {
         policy_file::save(data_dir, &policy)?;
@@ -410,17 +414,13 @@ pub fn revoke(data_dir: &Path, name: &str) -> Result<TokenRecord, PartnersError>
         .expect("revoke succeeded, so the record exists"))
 }
 
-/// Binds a partner's token to the client certificate in the PEM file `certificate` (its first
-/// certificate: the machine's own, before any chain), or unbinds it with `None`.
+/// Binds a partner's token to the client certificate with this digest
+/// ([`certificate_digest`]), or unbinds it with `None`.
 pub fn bind(
     data_dir: &Path,
     name: &str,
-    certificate: Option<&Path>,
+    digest: Option<[u8; 32]>,
 ) -> Result<TokenRecord, PartnersError> {
-    let digest = match certificate {
-        Some(path) => Some(certificate_digest(path)?),
-        None => None,
-    };
     let _lock = lock(data_dir)?;
     let mut book = PartnerBook::load(data_dir)?;
     book.bind(name, digest)?;
@@ -487,7 +487,7 @@ mod tests {
     #[test]
     fn tokens_authenticate_until_revoked_and_only_digests_are_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let added = add(dir.path(), "bfv", None, None).unwrap();
+        let added = add(dir.path(), "bfv", None, None, None).unwrap();
         assert!(added.added_to_policy);
         assert!(added.token.secret().starts_with(TOKEN_PREFIX));
         let text = std::fs::read_to_string(dir.path().join(PARTNERS_FILE)).unwrap();
@@ -503,18 +503,18 @@ mod tests {
         assert_eq!(book.authenticate(added.token.secret()), Some("bfv"));
         assert_eq!(book.authenticate("tsr_wrong"), None);
         assert!(matches!(
-            add(dir.path(), "bfv", None, None),
+            add(dir.path(), "bfv", None, None, None),
             Err(PartnersError::AlreadyActive { .. })
         ));
 
         revoke(dir.path(), "bfv").unwrap();
         let book = PartnerBook::load(dir.path()).unwrap();
         assert_eq!(book.authenticate(added.token.secret()), None);
-        let again = add(dir.path(), "bfv", Some(Role::Partner), None).unwrap();
+        let again = add(dir.path(), "bfv", Some(Role::Partner), None, None).unwrap();
         assert!(!again.added_to_policy);
         assert_ne!(again.token.secret(), added.token.secret());
         assert!(matches!(
-            add(dir.path(), "bfv", Some(Role::Analyst), None),
+            add(dir.path(), "bfv", Some(Role::Analyst), None, None),
             Err(PartnersError::AlreadyActive { .. })
         ));
 
@@ -529,7 +529,7 @@ mod tests {
     #[test]
     fn a_certificate_binding_is_kept_across_tokens_until_taken_away() {
         let dir = tempfile::tempdir().unwrap();
-        let added = add(dir.path(), "bfv", None, None).unwrap();
+        let added = add(dir.path(), "bfv", None, None, None).unwrap();
         let before = std::fs::read_to_string(dir.path().join(PARTNERS_FILE)).unwrap();
         assert!(!before.contains("certificate_sha256"), "{before}");
         assert!(matches!(
@@ -550,7 +550,7 @@ mod tests {
         assert_eq!(book.authenticate(added.token.secret()), Some("bfv"));
 
         revoke(dir.path(), "bfv").unwrap();
-        let again = add(dir.path(), "bfv", None, None).unwrap();
+        let again = add(dir.path(), "bfv", None, None, None).unwrap();
         let book = PartnerBook::load(dir.path()).unwrap();
         assert_eq!(book.authenticate(again.token.secret()), Some("bfv"));
         assert_eq!(
@@ -581,7 +581,7 @@ mod tests {
     fn a_name_the_policy_refuses_issues_nothing() {
         let dir = tempfile::tempdir().unwrap();
         assert!(matches!(
-            add(dir.path(), "", None, None),
+            add(dir.path(), "", None, None, None),
             Err(PartnersError::Policy(_))
         ));
         assert!(!dir.path().join(PARTNERS_FILE).exists());

@@ -62,20 +62,14 @@ pub fn run(dir: &Path, command: PartnerCommand, json_output: bool) -> Result<u8,
             certificate,
         } => {
             // A certificate that cannot be read refuses the whole command, before anything
-            // is issued.
-            if let Some(path) = &certificate {
-                partners::certificate_digest(path).map_err(|e| e.to_string())?;
-            }
-            let added = partners::add(dir, &name, role.map(Role::from), identity.as_deref())
+            // is issued; the token and its binding are then saved together.
+            let bound = certificate
+                .as_deref()
+                .map(partners::certificate_digest)
+                .transpose()
                 .map_err(|e| e.to_string())?;
-            let bound = match &certificate {
-                Some(path) => {
-                    partners::bind(dir, &name, Some(path))
-                        .map_err(|e| e.to_string())?
-                        .certificate_sha256
-                }
-                None => None,
-            };
+            let added = partners::add(dir, &name, role.map(Role::from), identity.as_deref(), bound)
+                .map_err(|e| e.to_string())?;
             let partner = &added.partner;
             if json_output {
                 println!(
@@ -119,8 +113,8 @@ pub fn run(dir: &Path, command: PartnerCommand, json_output: bool) -> Result<u8,
             Ok(crate::EXIT_OK)
         }
         PartnerCommand::Bind { name, certificate } => {
-            let record =
-                partners::bind(dir, &name, Some(&certificate)).map_err(|e| e.to_string())?;
+            let digest = partners::certificate_digest(&certificate).map_err(|e| e.to_string())?;
+            let record = partners::bind(dir, &name, Some(digest)).map_err(|e| e.to_string())?;
             let digest = record.certificate_sha256.map(hex::encode);
             if json_output {
                 println!(
