@@ -245,9 +245,14 @@ fn run<R: Read>(
         lines,
     };
     let small = size.is_some_and(|s| s <= SLURP_BYTES_MAX / if gzip { 8 } else { 1 });
-    // A file known to be large is streamed at once; anything else, standard input too, whose
-    // size is unknown, is read into memory up to the bound and judged on every core.
-    let stream_at_once = size.is_some() && !small;
+    // A file known to be large is streamed at once (nothing is held in memory); anything
+    // else, standard input too, whose size is unknown, is read into memory up to the bound
+    // and judged on every core.
+    let in_memory_max = if size.is_some() && !small {
+        0
+    } else {
+        SLURP_BYTES_MAX
+    };
     if gzip {
         // Sized once from the trailer, the buffer is not grown by doubling: a 34 MB bundle no
         // longer passes through a 32 MB buffer into a 64 MB one (20 to 30 MB less at the
@@ -258,64 +263,46 @@ fn run<R: Read>(
             store,
             decoder,
             stated,
-            stream_at_once,
-            SLURP_BYTES_MAX,
+            in_memory_max,
             options,
             &mut progress,
-        )
-        .map_err(|e| match e {
-            Failed::Read(e) => format!("not a readable gzip file: {e}"),
-            Failed::Import(e) => e,
-        });
+            |e| format!("not a readable gzip file: {e}"),
+        );
     }
     let capacity = size.unwrap_or(0).min(SLURP_BYTES_MAX) as usize;
     import_from(
         store,
         counted,
         capacity,
-        stream_at_once,
-        SLURP_BYTES_MAX,
+        in_memory_max,
         options,
         &mut progress,
+        |e| e.to_string(),
     )
-    .map_err(|e| match e {
-        Failed::Read(e) => e.to_string(),
-        Failed::Import(e) => e,
-    })
-}
-
-/// Why [`import_from`] failed: reading its input, or importing what it read.
-enum Failed {
-    Read(std::io::Error),
-    Import(String),
 }
 
 /// Imports the bundle `reader` yields: in memory, judged on every core, when it holds at most
-/// `in_memory_max` bytes (read into `capacity` bytes reserved at once); else, or when
-/// `stream_at_once`, streamed, with what was already read put back in front.
+/// `in_memory_max` bytes (read into `capacity` bytes reserved at once); else streamed, with
+/// what was already read put back in front. `unreadable` words an error reading the input.
 fn import_from(
     store: &Store,
     mut reader: impl Read,
     capacity: usize,
-    stream_at_once: bool,
     in_memory_max: u64,
     options: &ImportOptions,
     progress: &mut Bar,
-) -> Result<ImportReport, Failed> {
+    unreadable: impl Fn(std::io::Error) -> String,
+) -> Result<ImportReport, String> {
     let import = |input: BundleInput<'_>, progress: &mut Bar| {
-        store::import_bundle(store, input, options, progress)
-            .map_err(|e| Failed::Import(e.to_string()))
+        store::import_bundle(store, input, options, progress).map_err(|e| e.to_string())
     };
-    let mut read = Vec::new();
-    if !stream_at_once {
-        read.reserve_exact(capacity);
-        (&mut reader)
-            .take(in_memory_max + 1)
-            .read_to_end(&mut read)
-            .map_err(Failed::Read)?;
-        if read.len() as u64 <= in_memory_max {
-            return import(BundleInput::Slice(&read), progress);
-        }
+    let mut read = Vec::with_capacity(capacity.min(usize::try_from(in_memory_max).unwrap_or(0)));
+    (&mut reader)
+        .take(in_memory_max + 1)
+        .read_to_end(&mut read)
+        .map_err(unreadable)?;
+    if read.len() as u64 <= in_memory_max {
+        return import(BundleInput::Slice(&read), progress);
     }
     // The streaming reader takes a byte at a time: buffered after the progress counter, not
     // only before it, or every byte would pass through the counter (2.08 s for enterprise
@@ -341,11 +328,7 @@ mod tests {
         )
         .unwrap();
         let mut seen = Vec::new();
-        for (in_memory_max, stream_at_once) in [
-            (64 << 10, false),
-            (SLURP_BYTES_MAX, false),
-            (SLURP_BYTES_MAX, true),
-        ] {
+        for in_memory_max in [64 << 10, SLURP_BYTES_MAX, 0] {
             let dir = tempfile::tempdir().unwrap();
             let store = Store::init(dir.path()).unwrap();
             let mut progress = Bar {
@@ -356,12 +339,12 @@ mod tests {
                 &store,
                 std::io::Cursor::new(&bundle),
                 0,
-                stream_at_once,
                 in_memory_max,
                 &ImportOptions::default(),
                 &mut progress,
+                |e| e.to_string(),
             )
-            .unwrap_or_else(|_| panic!("imports with the bound at {in_memory_max}"));
+            .unwrap_or_else(|e| panic!("imports with the bound at {in_memory_max}: {e}"));
             assert_eq!(
                 (report.objects_read, report.written, report.rejected),
                 (1826, 1826, 0)
