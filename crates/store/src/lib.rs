@@ -681,7 +681,7 @@ impl Store {
         // Incoming-edge entries decoded so far, by key: an entry holds the edges of one target
         // from a whole slice of versions, and the versions are checked in seq order, so each is
         // decoded about once instead of once per edge it holds (6 s for ATT&CK before).
-        let mut groups: HashMap<(u64, u64), Vec<Incoming<'static>>> = HashMap::new();
+        let mut groups = DecodedIncoming::default();
         // The versions are walked in seq order, which is their order in the file.
         let mut ahead = datafile::ReadAhead::default();
         let problems = &mut report.problems;
@@ -803,32 +803,13 @@ impl Store {
                     .transpose()
                     .map_err(dbe)?;
                 let found = match group {
-                    Some((key, value)) => {
-                        let key = key.value();
-                        if groups.len() >= VERIFY_GROUPS_MAX && !groups.contains_key(&key) {
-                            groups.clear();
-                        }
-                        let edges = match groups.entry(key) {
-                            Entry::Occupied(held) => held.into_mut(),
-                            Entry::Vacant(slot) => {
-                                let mut edges: Vec<Incoming<'static>> =
-                                    decode_incoming(key.1, value.value())?
-                                        .into_iter()
-                                        .map(Incoming::into_owned)
-                                        .collect();
-                                edges.sort_by_key(|edge| edge.seq);
-                                slot.insert(edges)
-                            }
-                        };
-                        let from = edges.partition_point(|edge| edge.seq < seq);
-                        edges[from..]
-                            .iter()
-                            .take_while(|edge| edge.seq == seq)
-                            .any(|edge| {
-                                edge.target == target.as_str()
-                                    && edge.properties.iter().any(|p| p == property.as_str())
-                            })
-                    }
+                    Some((key, value)) => groups
+                        .edges(key.value(), value.value())?
+                        .of_seq(seq)
+                        .any(|edge| {
+                            edge.target == target.as_str()
+                                && edge.properties.iter().any(|p| p == property.as_str())
+                        }),
                     None => false,
                 };
                 if !found {
@@ -1260,8 +1241,46 @@ impl Incoming<'_> {
     }
 }
 
-/// Incoming-edge entries [`Store::verify`] keeps decoded at once.
-const VERIFY_GROUPS_MAX: usize = 4_096;
+/// Incoming-edge entries as [`Store::verify`] decodes them, by key, each once while it is in
+/// use.
+#[derive(Default)]
+struct DecodedIncoming(HashMap<(u64, u64), IncomingGroup>);
+
+/// One decoded incoming-edge entry, its edges in seq order.
+struct IncomingGroup(Vec<Incoming<'static>>);
+
+impl DecodedIncoming {
+    /// Entries kept decoded at once; the walk in seq order has moved past older ones.
+    const KEPT_MAX: usize = 4_096;
+
+    /// The entry at `key`, whose stored value is `value`.
+    fn edges(&mut self, key: (u64, u64), value: &[u8]) -> Result<&IncomingGroup, StoreError> {
+        if self.0.len() >= Self::KEPT_MAX && !self.0.contains_key(&key) {
+            self.0.clear();
+        }
+        Ok(match self.0.entry(key) {
+            Entry::Occupied(held) => held.into_mut(),
+            Entry::Vacant(slot) => {
+                let mut edges: Vec<Incoming<'static>> = decode_incoming(key.1, value)?
+                    .into_iter()
+                    .map(Incoming::into_owned)
+                    .collect();
+                edges.sort_by_key(|edge| edge.seq);
+                slot.insert(IncomingGroup(edges))
+            }
+        })
+    }
+}
+
+impl IncomingGroup {
+    /// The edges from version `seq`.
+    fn of_seq(&self, seq: u64) -> impl Iterator<Item = &Incoming<'static>> {
+        let from = self.0.partition_point(|edge| edge.seq < seq);
+        self.0[from..]
+            .iter()
+            .take_while(move |edge| edge.seq == seq)
+    }
+}
 
 /// Encodes sorted edges that share a target hash as one value, in the layout of
 /// [`edges`]: for each (seq, target), the seq as its distance from the first seq (u32 LE), the

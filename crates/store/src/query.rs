@@ -728,14 +728,6 @@ impl<'a> Selected<'a> {
     }
 
     /// Examines one candidate: the version if the selection keeps it.
-    /// The record at (`offset`, `length`), from the bytes read ahead when they hold it.
-    fn body(&mut self, seq: u64, offset: u64, length: u32) -> Result<StoredVersion, StoreError> {
-        let bytes = self
-            .ahead
-            .get(&self.snapshot.store.bodies, offset, length)?;
-        record::decode(seq, bytes)
-    }
-
     fn examine(
         &mut self,
         seq: u64,
@@ -747,8 +739,10 @@ impl<'a> Selected<'a> {
             return Ok(None);
         }
         let version = match location {
-            // Only the log yields locations, in file order.
-            Some((offset, length)) => self.body(seq, offset, length)?,
+            // Only the log yields locations, in file order: read ahead.
+            Some((offset, length)) => {
+                record::decode(seq, self.ahead.get(&snapshot.store.bodies, offset, length)?)?
+            }
             None => snapshot.version(seq)?,
         };
         // Named ids had their types and versions chosen from the key index up front; the type
