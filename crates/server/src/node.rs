@@ -235,7 +235,7 @@ fn record_log(
 ) -> Result<usize, NodeError> {
     std::thread::scope(|scope| {
         // One batch waits while the next is read: two at most in memory.
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Selected, NodeError>>(1);
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<LogBatch, NodeError>>(1);
         let entry_of = &entry_of;
         scope.spawn(move || {
             let mut after_seq = after_seq;
@@ -277,7 +277,7 @@ fn record_log(
 }
 
 /// One batch of [`record_log`]'s entries, and where the walk of the log stopped.
-struct Selected {
+struct LogBatch {
     entries: Vec<Entry>,
     resume: Option<u64>,
     exhausted: bool,
@@ -288,7 +288,7 @@ fn select_batch(
     selection: &Selection,
     after_seq: u64,
     entry_of: &(impl Fn(&StoredVersion) -> Option<Entry> + Sync),
-) -> Result<Selected, NodeError> {
+) -> Result<LogBatch, NodeError> {
     let snapshot = store.snapshot()?;
     let mut selected = snapshot.select(selection, after_seq, RECORD_BATCH_MAX)?;
     let mut entries = Vec::new();
@@ -298,7 +298,7 @@ fn select_batch(
         last_seq = Some(version.seq);
         entries.extend(entry_of(&version));
     }
-    Ok(Selected {
+    Ok(LogBatch {
         entries,
         resume: selected.resume_after().or(last_seq),
         exhausted: selected.exhausted(),

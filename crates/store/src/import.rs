@@ -397,6 +397,9 @@ const JUDGE_AHEAD_CHUNKS: usize = 4;
 /// Workers at most, whatever the machine.
 const JUDGE_THREADS_MAX: usize = 8;
 
+/// A worker's verdicts on one chunk, by the chunk's index.
+type Judged = (usize, Result<Vec<Verdict>, StoreError>);
+
 /// The merge's progress, which the workers wait on so as not to run too far ahead of it.
 struct MergedChunks {
     state: std::sync::Mutex<MergeState>,
@@ -462,7 +465,6 @@ fn judge_in_parallel(
         state: std::sync::Mutex::new(MergeState::default()),
         changed: std::sync::Condvar::new(),
     };
-    type Judged = (usize, Result<Vec<Verdict>, StoreError>);
     let (sender, receiver) = mpsc::channel::<Judged>();
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
@@ -514,7 +516,7 @@ fn judge_in_parallel(
 
 /// Takes the workers' chunks as they come and merges them in bundle order.
 fn merge_in_order(
-    receiver: &mpsc::Receiver<(usize, Result<Vec<Verdict>, StoreError>)>,
+    receiver: &mpsc::Receiver<Judged>,
     chunks: usize,
     merged: &MergedChunks,
     merge: &mut Merge<'_>,
