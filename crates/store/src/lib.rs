@@ -23,11 +23,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use edges::target_hash;
+
 use redb::{
     Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata,
     TableDefinition,
 };
 
+pub use edges::EncodedEdges;
 pub use import::{
     BundleInput, ImportError, ImportOptions, ImportProgress, ImportReport, ObjectProblem,
     import_bundle,
@@ -761,7 +764,7 @@ impl Store {
             expected.typed += 1;
             expected.named += prepared.names.len() as u64;
             expected.timed += prepared.times.len() as u64;
-            expected.outgoing += u64::from(!prepared.references.is_empty());
+            expected.outgoing += u64::from(!prepared.edges.is_empty());
             for name in &prepared.names {
                 if names.get((name.as_str(), seq)).map_err(dbe)?.is_none() {
                     note(format!(
@@ -787,13 +790,14 @@ impl Store {
                 Some(bytes) => edges::decode_list(bytes.value()).unwrap_or_default(),
                 None => Vec::new(),
             };
-            if out_edges != prepared.references {
+            let references = prepared.edges.decode();
+            if out_edges != references {
                 note(format!(
                     "version {seq} ({}): the outgoing edge index differs from the object",
                     prepared.id
                 ));
             }
-            for (property, target) in &prepared.references {
+            for (property, target) in &references {
                 // The entry holding this seq's edges is the last one that starts at or before it.
                 let hash = target_hash(target);
                 let group = refs_in
@@ -987,13 +991,14 @@ impl BatchWriter<'_> {
                 written_here.insert(key_of(version), (seq, version.content_hash));
             }
             typed.push((version.object_type.as_str(), seq));
-            if !version.references.is_empty() {
-                refs_out
-                    .insert(seq, edges::encode_list(&version.references).as_slice())
-                    .map_err(dbe)?;
-                incoming.extend(version.references.iter().map(|(property, target)| {
-                    (target_hash(target), seq, target.as_str(), property.as_str())
-                }));
+            if !version.edges.is_empty() {
+                refs_out.insert(seq, version.edges.value()).map_err(dbe)?;
+                incoming.extend(
+                    version
+                        .edges
+                        .incoming()
+                        .map(|(hash, target, property)| (hash, seq, target, property)),
+                );
             }
             named.extend(version.names.iter().map(|name| (name.as_str(), seq)));
             timed.extend(
@@ -1207,17 +1212,9 @@ fn key_of(version: &PreparedVersion) -> IdVersion<'_> {
 
 /// FNV-1a, 64 bits: a stable hash (unlike std's, which may change between releases) for the
 /// fixed-width keys of the incoming-edge index.
-fn target_hash(id: &str) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in id.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    hash
-}
-
-/// (hash of the target, seq, target, property): one edge, as the incoming-edge index sorts it.
-type IncomingEdge<'a> = (u64, u64, &'a str, &'a str);
+/// (hash of the target, seq, encoded target, encoded property): one edge, as the
+/// incoming-edge index sorts it.
+type IncomingEdge<'a> = (u64, u64, &'a [u8], &'a [u8]);
 
 /// One edge read back from the incoming-edge index.
 #[derive(Debug, PartialEq, Eq)]
@@ -1300,7 +1297,7 @@ fn encode_incoming(edges: &[IncomingEdge<'_>], out: &mut Vec<u8>) -> Result<(), 
         let count = u16::try_from(group.len()).map_err(|_| too_large("a list of references"))?;
         writer.raw(&count.to_le_bytes());
         for (_, _, _, property) in group {
-            writer.property(property);
+            writer.raw(property);
         }
     }
     Ok(())
@@ -1525,12 +1522,22 @@ mod tests {
     #[test]
     fn incoming_edges_of_colliding_targets_stay_apart() {
         // Two targets under one hash (as a collision would put them) in one entry.
-        let edges = [
-            (7, 10, "tool--a", "target_ref"),
-            (7, 10, "tool--b", "object_marking_refs"),
-            (7, 12, "tool--a", "object_marking_refs"),
-            (7, 12, "tool--a", "target_ref"),
-        ];
+        let encoded: Vec<(u64, u64, Vec<u8>, Vec<u8>)> = [
+            (10, "tool--a", "target_ref"),
+            (10, "tool--b", "object_marking_refs"),
+            (12, "tool--a", "object_marking_refs"),
+            (12, "tool--a", "target_ref"),
+        ]
+        .into_iter()
+        .map(|(seq, target, property)| {
+            let target = edges::encoded_target(target);
+            (7, seq, target, edges::encoded_property(property))
+        })
+        .collect();
+        let edges: Vec<IncomingEdge<'_>> = encoded
+            .iter()
+            .map(|(hash, seq, target, property)| (*hash, *seq, &target[..], &property[..]))
+            .collect();
         let mut value = Vec::new();
         encode_incoming(&edges, &mut value).unwrap();
         let decoded = decode_incoming(10, &value).unwrap();

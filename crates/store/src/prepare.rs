@@ -3,6 +3,8 @@
 
 use stix::Object;
 
+use crate::edges::EncodedEdges;
+
 /// The version key of an object without `modified` or `created` (cyber-observables): STIX
 /// does not version them, so each id has exactly one version.
 pub const UNVERSIONED: i128 = i128::MIN;
@@ -19,8 +21,9 @@ pub struct PreparedVersion {
     pub version_text: String,
     pub canonical_json: Vec<u8>,
     pub content_hash: [u8; 32],
-    /// (JSON path of the property, referenced id) for every `*_ref(s)` edge.
-    pub references: Vec<(String, String)>,
+    /// Every `*_ref(s)` edge (JSON path of the property, referenced id), encoded for the
+    /// edge indexes.
+    pub edges: EncodedEdges,
     /// Lower-cased names and aliases.
     pub names: Vec<String>,
     /// (code in [`stix::object::TIME_PROPERTIES`], nanoseconds) for every indexed time field.
@@ -60,7 +63,7 @@ impl PreparedVersion {
             version_text,
             canonical_json,
             content_hash,
-            references: object.references(),
+            edges: EncodedEdges::new(&object.references()),
             names,
             times: object
                 .times()
