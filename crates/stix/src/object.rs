@@ -126,6 +126,11 @@ impl Object {
         validate::references(&self.map)
     }
 
+    /// Calls `visit` with each edge [`Object::references`] lists, without building the list.
+    pub fn visit_references(&self, visit: impl FnMut(&str, &str)) {
+        validate::visit_references(&self.map, visit);
+    }
+
     /// Names an analyst may search by: `name`, `aliases`, and the aliases that custom
     /// vocabularies (ATT&CK's `x_mitre_aliases`) carry.
     pub fn names(&self) -> Vec<&str> {

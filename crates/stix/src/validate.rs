@@ -1009,13 +1009,21 @@ fn check_extensions(check: &mut Checker<'_>, value: &Value) {
 /// the edges of the knowledge graph. `id` itself is not a reference.
 pub fn references(object: &Map<String, Value>) -> Vec<(String, String)> {
     let mut out = Vec::new();
+    visit_references(object, |path, target| {
+        out.push((path.to_string(), target.to_string()))
+    });
+    out
+}
+
+/// Calls `visit` with (JSON path, referenced id) for each reference [`references`] lists, in
+/// the same order, without building the list.
+pub fn visit_references(object: &Map<String, Value>, mut visit: impl FnMut(&str, &str)) {
     let mut path = String::with_capacity(64);
     for (key, value) in object {
         path.clear();
         path.push_str(key);
-        collect_refs(&mut path, key, value, &mut out, 0);
+        collect_refs(&mut path, key, value, &mut visit, 0);
     }
-    out
 }
 
 /// Walks with one path buffer, pushing and truncating segments, so that the (many) values
@@ -1024,7 +1032,7 @@ fn collect_refs(
     path: &mut String,
     key: &str,
     value: &Value,
-    out: &mut Vec<(String, String)>,
+    visit: &mut impl FnMut(&str, &str),
     depth: usize,
 ) {
     use std::fmt::Write;
@@ -1034,11 +1042,11 @@ fn collect_refs(
     let is_ref = key.ends_with("_ref");
     let is_refs = key.ends_with("_refs");
     match value {
-        Value::String(s) if is_ref && type_of(s).is_some() => out.push((path.clone(), s.clone())),
+        Value::String(s) if is_ref && type_of(s).is_some() => visit(path, s),
         Value::Array(items) if is_refs => {
             for item in items {
                 if let Some(s) = item.as_str().filter(|s| type_of(s).is_some()) {
-                    out.push((path.clone(), s.to_string()));
+                    visit(path, s);
                 }
             }
         }
@@ -1047,7 +1055,7 @@ fn collect_refs(
             for (i, item) in items.iter().enumerate() {
                 if matches!(item, Value::Array(_) | Value::Object(_)) {
                     let _ = write!(path, "[{i}]");
-                    collect_refs(path, key, item, out, depth + 1);
+                    collect_refs(path, key, item, visit, depth + 1);
                     path.truncate(len);
                 }
             }
@@ -1059,7 +1067,7 @@ fn collect_refs(
                 if nested || k.ends_with("_ref") || k.ends_with("_refs") {
                     path.push('.');
                     path.push_str(k);
-                    collect_refs(path, k, v, out, depth + 1);
+                    collect_refs(path, k, v, visit, depth + 1);
                     path.truncate(len);
                 }
             }

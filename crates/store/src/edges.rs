@@ -130,36 +130,22 @@ const TYPES: &[&str] = &[
     "x509-certificate",
 ];
 
-/// The code of `text` in `table` (position + 1), by binary search over a sorted copy made
-/// once: a writer looks up every edge of a bulk import.
-fn code_of(
-    sorted: &'static std::sync::OnceLock<Vec<(&'static str, u8)>>,
-    table: &'static [&'static str],
-    text: &str,
-) -> Option<u8> {
-    let sorted = sorted.get_or_init(|| {
-        let mut sorted: Vec<(&str, u8)> = table
-            .iter()
-            .enumerate()
-            .map(|(i, &name)| (name, i as u8 + 1))
-            .collect();
-        sorted.sort_unstable();
-        sorted
-    });
-    sorted
-        .binary_search_by(|(name, _)| (*name).cmp(text))
-        .ok()
-        .map(|i| sorted[i].1)
+/// The code of `text` in `table` (position + 1). A scan comparing lengths first compares the
+/// bytes of the few entries of the same length only; a binary search compared whole strings at
+/// every step, on every edge of a bulk import.
+fn code_of(table: &'static [&'static str], text: &str) -> Option<u8> {
+    table
+        .iter()
+        .position(|name| name.len() == text.len() && *name == text)
+        .map(|i| i as u8 + 1)
 }
 
 fn property_code(property: &str) -> Option<u8> {
-    static SORTED: std::sync::OnceLock<Vec<(&str, u8)>> = std::sync::OnceLock::new();
-    code_of(&SORTED, PROPERTIES, property)
+    code_of(PROPERTIES, property)
 }
 
 fn type_code(object_type: &str) -> Option<u8> {
-    static SORTED: std::sync::OnceLock<Vec<(&str, u8)>> = std::sync::OnceLock::new();
-    code_of(&SORTED, TYPES, object_type)
+    code_of(TYPES, object_type)
 }
 
 /// Writes a value of this layout from properties and targets already encoded (by
@@ -220,36 +206,37 @@ pub(crate) struct EdgeSpan {
 impl EncodedEdges {
     /// Encodes (property path, target id) pairs, in order.
     pub fn new<P: AsRef<str>, T: AsRef<str>>(edges: &[(P, T)]) -> EncodedEdges {
-        if edges.is_empty() {
-            return EncodedEdges::default();
-        }
-        let mut value = vec![COMPACT];
-        let mut spans = Vec::with_capacity(edges.len());
-        let mut last: Option<(&str, std::ops::Range<usize>)> = None;
+        let mut encoded = EncodedEdges::default();
         for (property, target) in edges {
-            let (property, target) = (property.as_ref(), target.as_ref());
-            let start = value.len();
-            put_property(&mut value, property);
-            let property = start..value.len();
-            let target_span = match &last {
-                Some((text, span)) if *text == target => {
-                    value.push(SAME_TARGET);
-                    span.clone()
-                }
-                _ => {
-                    let start = value.len();
-                    put_target(&mut value, target);
-                    last = Some((target, start..value.len()));
-                    start..value.len()
-                }
-            };
-            spans.push(EdgeSpan {
-                target_hash: target_hash(target),
-                property,
-                target: target_span,
-            });
+            encoded.push(property.as_ref(), target.as_ref());
         }
-        EncodedEdges { value, spans }
+        encoded
+    }
+
+    /// Adds one edge after those already held.
+    pub fn push(&mut self, property: &str, target: &str) {
+        if self.value.is_empty() {
+            self.value.push(COMPACT);
+        }
+        let start = self.value.len();
+        put_property(&mut self.value, property);
+        let property = start..self.value.len();
+        let start = self.value.len();
+        put_target(&mut self.value, target);
+        let mut target_span = start..self.value.len();
+        // The last edge's span is the last target written out whole.
+        if let Some(last) = self.spans.last().map(|span| span.target.clone())
+            && self.value[last.clone()] == self.value[target_span.clone()]
+        {
+            self.value.truncate(start);
+            self.value.push(SAME_TARGET);
+            target_span = last;
+        }
+        self.spans.push(EdgeSpan {
+            target_hash: target_hash(target),
+            property,
+            target: target_span,
+        });
     }
 
     pub fn is_empty(&self) -> bool {

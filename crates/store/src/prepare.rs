@@ -48,6 +48,8 @@ impl PreparedVersion {
             ),
             (None, None) => (UNVERSIONED, String::new()),
         };
+        let mut edges = EncodedEdges::default();
+        object.visit_references(|property, target| edges.push(property, target));
         let mut names: Vec<String> = object
             .names()
             .into_iter()
@@ -63,7 +65,7 @@ impl PreparedVersion {
             version_text,
             canonical_json,
             content_hash,
-            edges: EncodedEdges::new(&object.references()),
+            edges,
             names,
             times: object
                 .times()
