@@ -168,31 +168,165 @@ impl BundleReader {
     /// the caller should use [`BundleReader::read_slice`], which explains the problem or reads a
     /// lone object.
     pub fn split_slice<'a>(&self, bytes: &'a [u8]) -> Option<RawBundle<'a>> {
-        #[derive(serde::Deserialize)]
-        struct Envelope<'a> {
-            #[serde(rename = "type")]
-            bundle_type: Option<String>,
-            id: Option<String>,
-            spec_version: Option<String>,
-            #[serde(borrow)]
-            objects: Option<Vec<&'a serde_json::value::RawValue>>,
+        struct Collect<'a>(Vec<&'a RawValue>);
+        impl<'a> SplitSink<'a> for Collect<'a> {
+            fn object(&mut self, raw: &'a RawValue) -> bool {
+                self.0.push(raw);
+                true
+            }
         }
-        let envelope: Envelope<'a> = serde_json::from_slice(bytes).ok()?;
-        if envelope.bundle_type.as_deref() != Some("bundle") || envelope.id.is_none() {
-            return None;
-        }
-        let objects = envelope.objects.unwrap_or_default();
-        if objects.len() > self.objects_max {
-            return None;
-        }
+        let mut objects = Collect(Vec::new());
+        let header = self.split_slice_into(bytes, &mut objects)?;
         Some(RawBundle {
-            header: BundleHeader {
-                bundle_type: envelope.bundle_type,
-                id: envelope.id,
-                spec_version: envelope.spec_version,
-            },
-            objects,
+            header,
+            objects: objects.0,
         })
+    }
+
+    /// Splits as [`BundleReader::split_slice`] does, handing each object's raw text to `sink`
+    /// as soon as it is read, so that the objects can be worked on while the rest is split.
+    /// `None` when the input is not a well-formed bundle (the sink may have seen objects by
+    /// then), when it holds more than [`BundleReader::objects_max`] objects, or when the sink
+    /// stopped the split.
+    pub fn split_slice_into<'a>(
+        &self,
+        bytes: &'a [u8],
+        sink: &mut impl SplitSink<'a>,
+    ) -> Option<BundleHeader> {
+        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        let mut envelope = Envelope {
+            sink,
+            objects_max: self.objects_max,
+            header: BundleHeader::default(),
+        };
+        (&mut envelope)
+            .deserialize(&mut deserializer)
+            .and_then(|()| deserializer.end())
+            .ok()?;
+        let header = envelope.header;
+        (header.bundle_type.as_deref() == Some("bundle") && header.id.is_some()).then_some(header)
+    }
+}
+
+use serde_json::value::RawValue;
+
+/// Receives a bundle's objects as [`BundleReader::split_slice_into`] splits them off.
+pub trait SplitSink<'a> {
+    /// The bundle's `spec_version`, when it is read. It may come before or after the objects.
+    fn spec_version(&mut self, _spec_version: &str) {}
+    /// The raw text of the next object; false stops the split.
+    fn object(&mut self, raw: &'a RawValue) -> bool;
+}
+
+/// The bundle's top level, read with each object passed on rather than collected.
+struct Envelope<'s, S> {
+    sink: &'s mut S,
+    objects_max: usize,
+    header: BundleHeader,
+}
+
+impl<'de, S: SplitSink<'de>> DeserializeSeed<'de> for &mut Envelope<'_, S> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, S: SplitSink<'de>> Visitor<'de> for &mut Envelope<'_, S> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a STIX bundle")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut objects_seen = false;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            // A repeated member makes the bundle ambiguous; the reader that explains problems
+            // says so.
+            let repeated = |seen: bool| {
+                if seen {
+                    Err(de::Error::custom(format!("duplicate field `{key}`")))
+                } else {
+                    Ok(())
+                }
+            };
+            match key.as_ref() {
+                "type" => {
+                    repeated(self.header.bundle_type.is_some())?;
+                    self.header.bundle_type = Some(map.next_value()?);
+                }
+                "id" => {
+                    repeated(self.header.id.is_some())?;
+                    self.header.id = Some(map.next_value()?);
+                }
+                "spec_version" => {
+                    repeated(self.header.spec_version.is_some())?;
+                    let spec_version: String = map.next_value()?;
+                    self.sink.spec_version(&spec_version);
+                    self.header.spec_version = Some(spec_version);
+                }
+                "objects" => {
+                    repeated(objects_seen)?;
+                    objects_seen = true;
+                    map.next_value_seed(ObjectList {
+                        sink: &mut *self.sink,
+                        objects_max: self.objects_max,
+                    })?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A bundle's `objects`, each handed on as it is read; `null` is an empty list.
+struct ObjectList<'s, S> {
+    sink: &'s mut S,
+    objects_max: usize,
+}
+
+impl<'de, S: SplitSink<'de>> DeserializeSeed<'de> for ObjectList<'_, S> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de, S: SplitSink<'de>> Visitor<'de> for ObjectList<'_, S> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of objects")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_some<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut count = 0;
+        while let Some(raw) = seq.next_element::<&'de RawValue>()? {
+            count += 1;
+            if count > self.objects_max {
+                return Err(de::Error::custom("too many objects"));
+            }
+            if !self.sink.object(raw) {
+                return Err(de::Error::custom("the split was stopped"));
+            }
+        }
+        Ok(())
     }
 }
 

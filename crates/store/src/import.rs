@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use serde_json::Value;
+use serde_json::value::RawValue;
 use stix::bundle::{BundleHeader, BundleReader, BundleVisitor};
 use stix::{BundleError, Category, Object};
 
@@ -116,6 +117,10 @@ pub enum ImportError {
     TooLarge { limit_bytes: usize },
     #[error("an import worker thread panicked; nothing was written")]
     Worker,
+    /// The bundle in memory did not split into objects; never returned by
+    /// [`import_bundle`], which then reads it in order to explain why.
+    #[error("the bundle did not split into objects")]
+    Unsplit,
 }
 
 /// The bytes of a bundle: in memory (fastest) or from a reader.
@@ -131,20 +136,59 @@ pub fn import_bundle(
     options: &ImportOptions,
     progress: &mut dyn ImportProgress,
 ) -> Result<ImportReport, ImportError> {
-    let mark = if options.skip_invalid {
+    let in_memory = match input {
+        BundleInput::Slice(bytes) => Some(bytes),
+        BundleInput::Reader(_) => None,
+    };
+    // A bundle in memory is judged while it is still being split, so what was written before
+    // the split failed is undone, whatever the mode, before the reader that explains the
+    // problem runs.
+    let mut mark = if options.skip_invalid && in_memory.is_none() {
         None
     } else {
         Some(store.mark()?)
     };
-    let outcome = std::thread::scope(|scope| run_import(scope, store, input, options, progress));
+    let mut outcome = std::thread::scope(|scope| {
+        run_import(scope, store, input, Split::WhileJudging, options, progress)
+    });
+    if let (Err(ImportError::Unsplit), Some(bytes)) = (&outcome, in_memory) {
+        if let Some(mark) = mark.take() {
+            store.roll_back(mark)?;
+        }
+        if !options.skip_invalid {
+            mark = Some(store.mark()?);
+        }
+        outcome = std::thread::scope(|scope| {
+            run_import(
+                scope,
+                store,
+                BundleInput::Slice(bytes),
+                Split::Never,
+                options,
+                progress,
+            )
+        });
+    }
     let rejected = match &outcome {
         Ok(report) => report.bundle_rejected,
         Err(_) => true,
     };
-    if rejected && let Some(mark) = mark {
+    if rejected
+        && !options.skip_invalid
+        && let Some(mark) = mark
+    {
         store.roll_back(mark)?;
     }
     outcome
+}
+
+/// Whether a bundle in memory is split into objects judged on every core, or read in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Split {
+    WhileJudging,
+    /// The bundle did not split (it is malformed, or one bare object): the reader that reads
+    /// a lone object or explains the problem reads it.
+    Never,
 }
 
 /// What the writer thread tells the judging side after each commit.
@@ -171,6 +215,7 @@ fn run_import<'s, 'e: 's>(
     scope: &'s std::thread::Scope<'s, 'e>,
     store: &'e Store,
     input: BundleInput<'_>,
+    split: Split,
     options: &'e ImportOptions,
     progress: &mut dyn ImportProgress,
 ) -> Result<ImportReport, ImportError> {
@@ -235,7 +280,7 @@ fn run_import<'s, 'e: 's>(
         commits: commit_receiver,
         committed_versions: 0,
     };
-    let judged = judge_all(store, input, options, &mut merge, progress);
+    let judged = judge_all(store, input, split, options, &mut merge, progress);
     let flushed = judged.and_then(|()| merge.flush(true, progress));
     // Closing the channel ends the writer once it has written what it holds.
     merge.sink = None;
@@ -257,20 +302,16 @@ fn run_import<'s, 'e: 's>(
 fn judge_all(
     store: &Store,
     input: BundleInput<'_>,
+    split: Split,
     options: &ImportOptions,
     merge: &mut Merge<'_>,
     progress: &mut dyn ImportProgress,
 ) -> Result<(), ImportError> {
-    let raw = match &input {
-        BundleInput::Slice(bytes) => options.bundle.split_slice(bytes),
-        BundleInput::Reader(_) => None,
-    };
-    if let Some(raw) = raw {
-        // The fast path: a well-formed bundle in memory is judged on every core while the
-        // merge hands the verdicts, in bundle order, to the writer.
-        merge.report.objects_read = raw.objects.len();
-        let declared_20 = raw.header.spec_version.as_deref() == Some("2.0");
-        return judge_in_parallel(store, &raw.objects, declared_20, options, merge, progress);
+    if let (BundleInput::Slice(bytes), Split::WhileJudging) = (&input, split) {
+        // The fast path: a bundle in memory is split on one thread while the objects already
+        // split off are judged on every core, and the merge hands the verdicts, in bundle
+        // order, to the writer.
+        return judge_in_parallel(store, bytes, options, merge, progress);
     }
     let mut visitor = Streaming {
         checker: store.presence_checker()?,
@@ -434,6 +475,12 @@ impl MergedChunks {
     }
 }
 
+impl MergedChunks {
+    fn stopped(&self) -> bool {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).stopped
+    }
+}
+
 /// Stops the other workers if this one panics: the merge would otherwise wait for its chunk
 /// while they wait for the merge.
 struct StopOnPanic<'a>(&'a MergedChunks);
@@ -446,12 +493,98 @@ impl Drop for StopOnPanic<'_> {
     }
 }
 
-/// Judges `objects` on every core (a few chunks ahead at most) and merges the verdicts in
-/// bundle order on this thread as they arrive.
+/// The objects split off an in-memory bundle so far, shared by the thread splitting it and
+/// the workers judging them.
+#[derive(Default)]
+struct SplitObjects<'a> {
+    state: std::sync::Mutex<SplitState<'a>>,
+    grown: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct SplitState<'a> {
+    objects: Vec<&'a RawValue>,
+    /// How many objects had been split when the bundle said `"spec_version": "2.0"`. A
+    /// bundle's members come before or after its objects, and an object is judged by what was
+    /// read before it, as the reader in order does.
+    declared_20_after: Option<usize>,
+    /// `None` while splitting; whether the whole bundle split, once it ended.
+    ended: Option<bool>,
+}
+
+impl<'a> SplitObjects<'a> {
+    fn publish(&self, objects: &mut Vec<&'a RawValue>) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.objects.append(objects);
+        self.grown.notify_all();
+    }
+
+    fn end(&self, split: bool) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.ended.get_or_insert(split);
+        self.grown.notify_all();
+    }
+
+    /// The texts of `chunk` and whether they were declared 2.0, once split; `None` when the
+    /// bundle ended before it, or did not split.
+    fn take(&self, chunk: usize) -> Option<(Vec<&'a RawValue>, bool)> {
+        let (start, end) = (chunk * JUDGE_CHUNK, (chunk + 1) * JUDGE_CHUNK);
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while state.ended.is_none() && state.objects.len() < end {
+            state = self.grown.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        if state.ended == Some(false) || start >= state.objects.len() {
+            return None;
+        }
+        let end = end.min(state.objects.len());
+        let declared_20 = state.declared_20_after.is_some_and(|after| after <= start);
+        Some((state.objects[start..end].to_vec(), declared_20))
+    }
+}
+
+/// Hands the objects split off to the workers a chunk at a time.
+struct ChunkSink<'s, 'a> {
+    split: &'s SplitObjects<'a>,
+    merged: &'s MergedChunks,
+    pending: Vec<&'a RawValue>,
+}
+
+impl<'a> stix::bundle::SplitSink<'a> for ChunkSink<'_, 'a> {
+    fn spec_version(&mut self, spec_version: &str) {
+        self.split.publish(&mut self.pending);
+        let mut state = self.split.state.lock().unwrap_or_else(|e| e.into_inner());
+        if spec_version == "2.0" {
+            state.declared_20_after = Some(state.objects.len());
+        }
+    }
+
+    fn object(&mut self, raw: &'a RawValue) -> bool {
+        self.pending.push(raw);
+        if self.pending.len() < JUDGE_CHUNK {
+            return true;
+        }
+        self.split.publish(&mut self.pending);
+        // A failed merge stops the split too, or workers would wait for chunks to come.
+        !self.merged.stopped()
+    }
+}
+
+/// Ends the split however the splitting thread leaves, a panic included: workers waiting for
+/// a chunk must not wait for ever.
+struct EndSplit<'s, 'a>(&'s SplitObjects<'a>);
+
+impl Drop for EndSplit<'_, '_> {
+    fn drop(&mut self) {
+        self.0.end(false);
+    }
+}
+
+/// Splits `bytes` on one thread while workers on every core judge the objects split off (a
+/// few chunks ahead of the merge at most), and merges the verdicts in bundle order on this
+/// thread as they arrive. [`ImportError::Unsplit`] when the bundle did not split.
 fn judge_in_parallel(
     store: &Store,
-    objects: &[&serde_json::value::RawValue],
-    declared_20: bool,
+    bytes: &[u8],
     options: &ImportOptions,
     merge: &mut Merge<'_>,
     progress: &mut dyn ImportProgress,
@@ -459,18 +592,31 @@ fn judge_in_parallel(
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, JUDGE_THREADS_MAX);
-    let chunks = objects.len().div_ceil(JUDGE_CHUNK);
     let next_chunk = AtomicUsize::new(0);
     let merged = MergedChunks {
         state: std::sync::Mutex::new(MergeState::default()),
         changed: std::sync::Condvar::new(),
     };
+    let split = SplitObjects::default();
     let (sender, receiver) = mpsc::channel::<Judged>();
     std::thread::scope(|scope| {
+        let (split, merged) = (&split, &merged);
+        let splitter = scope.spawn(move || {
+            let ended = EndSplit(split);
+            let mut sink = ChunkSink {
+                split,
+                merged,
+                pending: Vec::with_capacity(JUDGE_CHUNK),
+            };
+            let whole = options.bundle.split_slice_into(bytes, &mut sink).is_some();
+            sink.split.publish(&mut sink.pending);
+            split.end(whole);
+            drop(ended);
+        });
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 let sender = sender.clone();
-                let (next_chunk, merged) = (&next_chunk, &merged);
+                let next_chunk = &next_chunk;
                 scope.spawn(move || {
                     let _guard = StopOnPanic(merged);
                     let checker = match store.presence_checker() {
@@ -482,11 +628,14 @@ fn judge_in_parallel(
                     };
                     loop {
                         let chunk = next_chunk.fetch_add(1, Ordering::Relaxed);
-                        if chunk >= chunks || !merged.wait_for_room(chunk) {
+                        // The chunk is taken before waiting for room: one past the end is
+                        // known as soon as the split ends, not once the merge is near it.
+                        let Some((texts, declared_20)) = split.take(chunk) else {
+                            return;
+                        };
+                        if !merged.wait_for_room(chunk) {
                             return;
                         }
-                        let texts = &objects
-                            [chunk * JUDGE_CHUNK..((chunk + 1) * JUDGE_CHUNK).min(objects.len())];
                         let verdicts = texts
                             .iter()
                             .map(|text| judge_text(text.get(), declared_20, options, &checker))
@@ -499,37 +648,46 @@ fn judge_in_parallel(
             })
             .collect();
         drop(sender);
-        let merged_all = merge_in_order(&receiver, chunks, &merged, merge, progress);
-        // Whatever happened, the workers stop: a failed merge must not leave them waiting.
+        let merged_all = merge_in_order(&receiver, merged, merge, progress);
+        // Whatever happened, the workers and the split stop: a failed merge must not leave
+        // them waiting.
         merged.set(None, true);
         drop(receiver);
-        let mut panicked = false;
+        let mut panicked = splitter.join().is_err();
         for worker in workers {
             panicked |= worker.join().is_err();
         }
-        if panicked {
+        let merged_chunks = merged_all?;
+        let state = split.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.ended != Some(true) {
+            return Err(ImportError::Unsplit);
+        }
+        // Every worker gone before the last chunk arrived: one of them panicked.
+        if panicked || merged_chunks != state.objects.len().div_ceil(JUDGE_CHUNK) {
             return Err(ImportError::Worker);
         }
-        merged_all
+        merge.report.objects_read = state.objects.len();
+        Ok(())
     })
 }
 
-/// Takes the workers' chunks as they come and merges them in bundle order.
+/// Takes the workers' chunks as they come and merges them in bundle order, until every
+/// worker is done; returns how many chunks it merged.
 fn merge_in_order(
     receiver: &mpsc::Receiver<Judged>,
-    chunks: usize,
     merged: &MergedChunks,
     merge: &mut Merge<'_>,
     progress: &mut dyn ImportProgress,
-) -> Result<(), ImportError> {
+) -> Result<usize, ImportError> {
     let mut early: HashMap<usize, Vec<Verdict>> = HashMap::new();
     let mut next = 0;
-    while next < chunks {
+    loop {
         let verdicts = match early.remove(&next) {
             Some(verdicts) => verdicts,
             None => {
-                // Every worker gone before the last chunk arrived: one of them panicked.
-                let (chunk, verdicts) = receiver.recv().map_err(|_| ImportError::Worker)?;
+                let Ok((chunk, verdicts)) = receiver.recv() else {
+                    return Ok(next);
+                };
                 let verdicts = verdicts?;
                 if chunk != next {
                     early.insert(chunk, verdicts);
@@ -547,7 +705,6 @@ fn merge_in_order(
         merged.set(Some(next), false);
         progress.objects_read(first + count);
     }
-    Ok(())
 }
 
 /// Parses and judges one object's text. The splitter already checked the JSON; parsing fails

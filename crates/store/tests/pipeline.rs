@@ -189,3 +189,98 @@ fn small_batches_commit_while_judging_runs_ahead_and_roll_back_whole() {
     assert_eq!((stats.versions, stats.batches), (1826, 7));
     assert!(store.verify().unwrap().is_ok());
 }
+
+/// A bundle in memory is judged and written while it is still being split. When it turns out
+/// not to split (here, cut short at its end), what was written meanwhile is undone and the
+/// reader in order runs instead: the outcome is the same as reading it in order from the start,
+/// in either mode.
+#[test]
+fn a_bundle_cut_short_after_batches_were_written_ends_as_read_in_order() {
+    let whole = serde_json::to_vec(&ics_attack()).unwrap();
+    let cut = &whole[..whole.len() - 40];
+    for skip_invalid in [false, true] {
+        let options = ImportOptions {
+            skip_invalid,
+            batch_size: 500,
+            source: "test".into(),
+            ..ImportOptions::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::init(dir.path()).unwrap();
+        let error = import_bundle(&store, BundleInput::Slice(cut), &options, &mut ())
+            .expect_err("a bundle cut short is an error");
+        assert!(
+            matches!(
+                error,
+                store::ImportError::Bundle(stix::BundleError::Json { .. })
+            ),
+            "{error}"
+        );
+        // The reader in order keeps the whole batches before the cut when skipping invalid
+        // objects, and nothing otherwise; each version once.
+        let held = store.stats().unwrap().versions;
+        if skip_invalid {
+            assert_eq!(held, 1500);
+        } else {
+            assert_eq!(held, 0);
+        }
+        assert!(store.verify().unwrap().is_ok());
+        // Imported whole afterwards, every object is there once.
+        let report = import_bundle(&store, BundleInput::Slice(&whole), &options, &mut ()).unwrap();
+        assert_eq!(report.written + report.duplicates, 1826);
+        assert_eq!(store.stats().unwrap().versions, 1826);
+    }
+}
+
+/// The objects over the bound stop the split; the reader in order says why.
+#[test]
+fn a_bundle_over_the_object_bound_is_refused_whole() {
+    let whole = serde_json::to_vec(&ics_attack()).unwrap();
+    let options = ImportOptions {
+        batch_size: 300,
+        bundle: stix::bundle::BundleReader { objects_max: 1000 },
+        ..ImportOptions::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::init(dir.path()).unwrap();
+    let error = import_bundle(&store, BundleInput::Slice(&whole), &options, &mut ())
+        .expect_err("more objects than the bound");
+    assert!(
+        matches!(
+            error,
+            store::ImportError::Bundle(stix::BundleError::TooManyObjects { limit: 1000 })
+        ),
+        "{error}"
+    );
+    assert_eq!(store.stats().unwrap().versions, 0);
+}
+
+/// A bundle's `spec_version` may follow its objects. The objects are judged by what was read
+/// before them, as the reader in order judges them: an observable without a `spec_version`
+/// before `"spec_version": "2.0"` is read as 2.1; after it, as 2.0.
+#[test]
+fn a_bundle_version_after_the_objects_applies_to_none_of_them() {
+    let object = r#"{"type":"ipv4-addr","id":"ipv4-addr--0b6e3f2a-1111-4222-8333-944445555666","value":"198.51.100.3"}"#;
+    let before = format!(
+        r#"{{"type":"bundle","id":"bundle--0b6e3f2a-1111-4222-8333-944445555667","objects":[{object}],"spec_version":"2.0"}}"#
+    );
+    let after = format!(
+        r#"{{"type":"bundle","id":"bundle--0b6e3f2a-1111-4222-8333-944445555667","spec_version":"2.0","objects":[{object}]}}"#
+    );
+    for (text, upgraded) in [(before, 0), (after, 1)] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::init(dir.path()).unwrap();
+        let report = import_bundle(
+            &store,
+            BundleInput::Slice(text.as_bytes()),
+            &ImportOptions::default(),
+            &mut (),
+        )
+        .unwrap();
+        assert_eq!(
+            (report.objects_read, report.upgraded_from_20),
+            (1, upgraded),
+            "{text}"
+        );
+    }
+}
