@@ -658,12 +658,15 @@ fn judge_in_parallel(
             panicked |= worker.join().is_err();
         }
         let merged_chunks = merged_all?;
+        // A panic stops the split too; it is not the bundle's fault.
+        if panicked {
+            return Err(ImportError::Worker);
+        }
         let state = split.state.lock().unwrap_or_else(|e| e.into_inner());
         if state.ended != Some(true) {
             return Err(ImportError::Unsplit);
         }
-        // Every worker gone before the last chunk arrived: one of them panicked.
-        if panicked || merged_chunks != state.objects.len().div_ceil(JUDGE_CHUNK) {
+        if merged_chunks != state.objects.len().div_ceil(JUDGE_CHUNK) {
             return Err(ImportError::Worker);
         }
         merge.report.objects_read = state.objects.len();
