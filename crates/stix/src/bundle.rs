@@ -7,6 +7,7 @@ use std::io::Read;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// Receives the elements of a bundle's `objects`, in order.
 pub trait BundleVisitor {
@@ -154,40 +155,15 @@ impl BundleReader {
     }
 }
 
-/// A bundle split into its header and the raw JSON text of each object, without building any
-/// object: callers parse the objects themselves, for instance on several threads.
-#[derive(Debug)]
-pub struct RawBundle<'a> {
-    pub header: BundleHeader,
-    pub objects: Vec<&'a serde_json::value::RawValue>,
-}
-
 impl BundleReader {
-    /// Splits a bundle held in memory into its objects' raw text. Only a well-formed bundle
-    /// (`"type": "bundle"` with a list of `objects`) is split; anything else returns `None`, and
-    /// the caller should use [`BundleReader::read_slice`], which explains the problem or reads a
-    /// lone object.
-    pub fn split_slice<'a>(&self, bytes: &'a [u8]) -> Option<RawBundle<'a>> {
-        struct Collect<'a>(Vec<&'a RawValue>);
-        impl<'a> SplitSink<'a> for Collect<'a> {
-            fn object(&mut self, raw: &'a RawValue) -> bool {
-                self.0.push(raw);
-                true
-            }
-        }
-        let mut objects = Collect(Vec::new());
-        let header = self.split_slice_into(bytes, &mut objects)?;
-        Some(RawBundle {
-            header,
-            objects: objects.0,
-        })
-    }
-
-    /// Splits as [`BundleReader::split_slice`] does, handing each object's raw text to `sink`
-    /// as soon as it is read, so that the objects can be worked on while the rest is split.
-    /// `None` when the input is not a well-formed bundle (the sink may have seen objects by
-    /// then), when it holds more than [`BundleReader::objects_max`] objects, or when the sink
-    /// stopped the split.
+    /// Splits a bundle held in memory into its objects' raw text, without building any object,
+    /// handing each to `sink` as soon as it is read: callers parse the objects themselves, on
+    /// other threads, while the rest is split. Returns the bundle's header once the whole
+    /// bundle (`"type": "bundle"`, an `id`, a list of `objects`) split; `None` when it is not
+    /// such a bundle (the sink may have seen objects by then), when it holds more than
+    /// [`BundleReader::objects_max`] objects, or when the sink stopped the split. The caller
+    /// should then use [`BundleReader::read_slice`], which explains the problem or reads a lone
+    /// object.
     pub fn split_slice_into<'a>(
         &self,
         bytes: &'a [u8],
@@ -207,8 +183,6 @@ impl BundleReader {
         (header.bundle_type.as_deref() == Some("bundle") && header.id.is_some()).then_some(header)
     }
 }
-
-use serde_json::value::RawValue;
 
 /// Receives a bundle's objects as [`BundleReader::split_slice_into`] splits them off.
 pub trait SplitSink<'a> {
@@ -454,16 +428,66 @@ mod tests {
         assert_eq!(c.0.len(), 2);
     }
 
+    /// Every object's text and each `spec_version` as the split hands them on; stops after
+    /// `stop_after` objects.
+    #[derive(Default)]
+    struct Split<'a> {
+        seen: Vec<String>,
+        raw: Vec<&'a RawValue>,
+        stop_after: Option<usize>,
+    }
+
+    impl<'a> SplitSink<'a> for Split<'a> {
+        fn spec_version(&mut self, spec_version: &str) {
+            self.seen.push(format!("spec_version {spec_version}"));
+        }
+
+        fn object(&mut self, raw: &'a RawValue) -> bool {
+            self.seen.push(format!("object {}", self.raw.len()));
+            self.raw.push(raw);
+            self.stop_after != Some(self.raw.len())
+        }
+    }
+
     #[test]
     fn splits_only_well_formed_bundles() {
         let r = BundleReader::default();
-        let text = br#"{"type":"bundle","id":"bundle--0a3ead4e-6d47-4ccb-854c-a6a4f9d96b22","objects":[{"a":[1,{"b":"]"}]},{"c":2}]}"#;
-        let raw = r.split_slice(text).unwrap();
-        assert_eq!(raw.objects.len(), 2);
-        assert_eq!(raw.objects[0].get(), r#"{"a":[1,{"b":"]"}]}"#);
-        assert!(r.split_slice(&text[..40]).is_none());
-        assert!(r.split_slice(br#"{"type":"campaign","id":"x"}"#).is_none());
-        assert!(BundleReader { objects_max: 1 }.split_slice(text).is_none());
+        let text = br#"{"type":"bundle","id":"bundle--0a3ead4e-6d47-4ccb-854c-a6a4f9d96b22","objects":[{"a":[1,{"b":"]"}]},{"c":2}],"spec_version":"2.0","x_other":[1]}"#;
+        let mut split = Split::default();
+        let header = r.split_slice_into(text, &mut split).unwrap();
+        assert_eq!(header.spec_version.as_deref(), Some("2.0"));
+        assert_eq!(split.raw[0].get(), r#"{"a":[1,{"b":"]"}]}"#);
+        assert_eq!(split.raw[1].get(), r#"{"c":2}"#);
+        // In the order the bundle gives them: the version after the objects here.
+        assert_eq!(split.seen, ["object 0", "object 1", "spec_version 2.0"]);
+
+        let refused: [&[u8]; 4] = [
+            &text[..40],
+            br#"{"type":"campaign","id":"x"}"#,
+            br#"{"type":"bundle","objects":[]}"#,
+            br#"{"type":"bundle","id":"bundle--0a3ead4e-6d47-4ccb-854c-a6a4f9d96b22","objects":[],"objects":[]}"#,
+        ];
+        for bytes in refused {
+            assert!(r.split_slice_into(bytes, &mut Split::default()).is_none());
+        }
+        let mut split = Split::default();
+        assert!(
+            BundleReader { objects_max: 1 }
+                .split_slice_into(text, &mut split)
+                .is_none()
+        );
+        assert_eq!(split.raw.len(), 1);
+        let mut split = Split {
+            stop_after: Some(1),
+            ..Split::default()
+        };
+        assert!(r.split_slice_into(text, &mut split).is_none());
+        assert_eq!(split.seen, ["object 0"]);
+        // `null` objects are none.
+        let empty = br#"{"type":"bundle","id":"bundle--0a3ead4e-6d47-4ccb-854c-a6a4f9d96b22","objects":null}"#;
+        let mut split = Split::default();
+        assert!(r.split_slice_into(empty, &mut split).is_some());
+        assert!(split.raw.is_empty());
     }
 
     #[test]

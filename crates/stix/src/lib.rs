@@ -19,7 +19,7 @@ pub mod timestamp;
 pub mod upgrade;
 pub mod validate;
 
-pub use bundle::{BundleError, BundleReader, BundleVisitor, RawBundle};
+pub use bundle::{BundleError, BundleReader, BundleVisitor};
 pub use canonical::{canonical, canonical_object, content_hash};
 pub use id::{IdentifierError, parse_identifier};
 pub use object::{Object, ObjectError};

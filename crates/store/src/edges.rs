@@ -268,8 +268,8 @@ impl EncodedEdges {
     }
 }
 
-/// The key under which the incoming-edge index files a target's edges: FNV-1a, which is part
-/// of the file format.
+/// The key under which the incoming-edge index files a target's edges: FNV-1a, 64 bits, a
+/// stable hash (unlike std's, which may change between releases), and part of the file format.
 pub(crate) fn target_hash(id: &str) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in id.bytes() {

@@ -465,6 +465,10 @@ impl MergedChunks {
         self.changed.notify_all();
     }
 
+    fn stopped(&self) -> bool {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).stopped
+    }
+
     /// Waits until `chunk` is within reach of the merge; false once the import stopped.
     fn wait_for_room(&self, chunk: usize) -> bool {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -472,12 +476,6 @@ impl MergedChunks {
             state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
         }
         !state.stopped
-    }
-}
-
-impl MergedChunks {
-    fn stopped(&self) -> bool {
-        self.state.lock().unwrap_or_else(|e| e.into_inner()).stopped
     }
 }
 
