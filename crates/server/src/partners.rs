@@ -289,16 +289,17 @@ impl PartnerBook {
         }
     }
 
-    /// The partner whose active token this is. Every active digest is compared, in constant
-    /// time, whatever matches first, so the time taken says nothing about the token.
-    pub fn authenticate(&self, presented: &str) -> Option<&str> {
+    /// The record of the partner whose active token this is. Every active digest is compared,
+    /// in constant time, whatever matches first, so the time taken says nothing about the token.
+    pub fn authenticate(&self, presented: &str) -> Option<&TokenRecord> {
+        use subtle::ConstantTimeEq;
         let presented = digest(presented);
-        let mut found: Option<&str> = None;
+        let mut found: Option<&TokenRecord> = None;
         for record in &self.records {
             if let Some(stored) = &record.token_sha256 {
-                let same = same_digest(stored, &presented);
+                let same: bool = stored.ct_eq(&presented).into();
                 if same && found.is_none() {
-                    found = Some(record.name.as_str());
+                    found = Some(record);
                 }
             }
         }
@@ -308,15 +309,6 @@ impl PartnerBook {
 
 fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
-}
-
-/// Compares two digests without a data-dependent branch or early exit.
-fn same_digest(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    let mut difference = 0u8;
-    for (x, y) in a.iter().zip(b.iter()) {
-        difference |= x ^ y;
-    }
-    std::hint::black_box(difference) == 0
 }
 
 /// What [`add`] did.
@@ -500,8 +492,15 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
 
         let book = PartnerBook::load(dir.path()).unwrap();
-        assert_eq!(book.authenticate(added.token.secret()), Some("bfv"));
-        assert_eq!(book.authenticate("tsr_wrong"), None);
+        assert_eq!(
+            book.authenticate(added.token.secret())
+                .map(|r| r.name.as_str()),
+            Some("bfv")
+        );
+        assert_eq!(
+            book.authenticate("tsr_wrong").map(|r| r.name.as_str()),
+            None
+        );
         assert!(matches!(
             add(dir.path(), "bfv", None, None, None),
             Err(PartnersError::AlreadyActive { .. })
@@ -509,7 +508,11 @@ mod tests {
 
         revoke(dir.path(), "bfv").unwrap();
         let book = PartnerBook::load(dir.path()).unwrap();
-        assert_eq!(book.authenticate(added.token.secret()), None);
+        assert_eq!(
+            book.authenticate(added.token.secret())
+                .map(|r| r.name.as_str()),
+            None
+        );
         let again = add(dir.path(), "bfv", Some(Role::Partner), None, None).unwrap();
         assert!(!again.added_to_policy);
         assert_ne!(again.token.secret(), added.token.secret());
@@ -547,12 +550,20 @@ mod tests {
             book.record("bfv").unwrap().certificate_sha256,
             Some([7; 32])
         );
-        assert_eq!(book.authenticate(added.token.secret()), Some("bfv"));
+        assert_eq!(
+            book.authenticate(added.token.secret())
+                .map(|r| r.name.as_str()),
+            Some("bfv")
+        );
 
         revoke(dir.path(), "bfv").unwrap();
         let again = add(dir.path(), "bfv", None, None, None).unwrap();
         let book = PartnerBook::load(dir.path()).unwrap();
-        assert_eq!(book.authenticate(again.token.secret()), Some("bfv"));
+        assert_eq!(
+            book.authenticate(again.token.secret())
+                .map(|r| r.name.as_str()),
+            Some("bfv")
+        );
         assert_eq!(
             book.record("bfv").unwrap().certificate_sha256,
             Some([7; 32])

@@ -130,10 +130,11 @@ fn admit(app: &App, request: &Request) -> Result<Caller, TaxiiError> {
 pub(crate) fn authenticate(app: &App, request: &Request) -> Result<Caller, TaxiiError> {
     let token = bearer_token(request.headers())?;
     let book = app.partners.get();
-    let name = book
+    let record = book
         .authenticate(token)
         .ok_or_else(|| TaxiiError::unauthorized("the token is not valid (unknown or revoked)"))?;
-    if let Some(bound) = book.record(name).and_then(|r| r.certificate_sha256) {
+    let name = record.name.as_str();
+    if let Some(bound) = record.certificate_sha256 {
         let presented = request
             .extensions()
             .get::<ConnectInfo<ClientCertificate>>()
