@@ -555,6 +555,7 @@ impl Store {
             // The time index orders entries by (property, instant, seq), so a cursor of
             // (instant, seq) resumes exactly where the last page stopped.
             let times = txn.open_table(TIMES).map_err(dbe)?;
+            let by_type = txn.open_table(BY_TYPE).map_err(dbe)?;
             let first = match scan.after_time {
                 Some((nanos, seq)) => (window.property, nanos, seq.saturating_add(1)),
                 None => (window.property, window.from_nanos, 0),
@@ -567,11 +568,19 @@ impl Store {
                     if seq < start {
                         continue;
                     }
-                    let version = self.read_version(&txn, seq)?;
-                    let wanted = scan.types.is_empty()
-                        || stix::id::type_of(&version.id)
-                            .is_some_and(|t| scan.types.iter().any(|w| w == t));
-                    if wanted && push(version, &mut out)? {
+                    // The type index says whether a version is wanted without reading its
+                    // body, which may be a 200 KB collection.
+                    let mut wanted = scan.types.is_empty();
+                    for object_type in &scan.types {
+                        if wanted {
+                            break;
+                        }
+                        wanted = by_type
+                            .get((object_type.as_str(), seq))
+                            .map_err(dbe)?
+                            .is_some();
+                    }
+                    if wanted && push(self.read_version(&txn, seq)?, &mut out)? {
                         break;
                     }
                 }
