@@ -748,6 +748,9 @@ impl Ledger {
         let mut frames = Vec::with_capacity(entries.len() * 320);
         let mut placed = Vec::with_capacity(entries.len());
         let mut trial = self.frontier.clone();
+        // The tree's new nodes, hashed once here for the commit frame's root and kept for
+        // `nodes.bin`.
+        let mut nodes_bytes = Vec::with_capacity(entries.len() * 2 * HASH_BYTES);
         for entry in entries {
             let leaf = entry.to_leaf_bytes()?;
             let length = u32::try_from(leaf.len()).expect("entries are bounded by MAX_ENTRY_BYTES");
@@ -759,7 +762,7 @@ impl Ledger {
             });
             frames.extend_from_slice(&frame_header(FRAME_ENTRY, length));
             frames.extend_from_slice(&leaf);
-            trial.push(hash, |_, _| {});
+            trial.push(hash, |_, node| nodes_bytes.extend_from_slice(node));
         }
         if entries.len() > MAX_BATCH_ENTRIES || frames.len() > MAX_BATCH_BYTES {
             return Err(LedgerError::BatchTooLarge {
@@ -777,8 +780,7 @@ impl Ledger {
         self.poison_on_error(written, ENTRIES_FILE)?;
 
         let new_end = self.entries_end + frames.len() as u64;
-        self.record_committed(&placed, new_end)?;
-        debug_assert_eq!(self.frontier, trial);
+        self.record_committed(&placed, new_end, Some((trial, nodes_bytes)))?;
 
         if self.tree_size() - self.checkpoint.tree_size >= CHECKPOINT_INTERVAL_ENTRIES {
             self.checkpoint()?;
@@ -1405,21 +1407,32 @@ impl Ledger {
     /// Writes the derived records of a committed batch and advances the
     /// in-memory state. Positions come from the state, not the file length,
     /// so a replay overwrites exactly what a crash may have half-written.
+    /// Files the committed entries `placed` in the index, chain and node files. `grown` is the
+    /// frontier after them with the nodes their pushes stored, when the caller hashed them
+    /// already; else they are hashed here.
     fn record_committed(
         &mut self,
         placed: &[Placed],
         new_entries_end: u64,
+        grown: Option<(Frontier, Vec<u8>)>,
     ) -> Result<(), LedgerError> {
-        let mut frontier = self.frontier.clone();
-        let mut nodes_bytes = Vec::with_capacity(placed.len() * 2 * HASH_BYTES);
+        let hashed = grown.is_some();
+        let (mut frontier, mut nodes_bytes) = grown.unwrap_or_else(|| {
+            (
+                self.frontier.clone(),
+                Vec::with_capacity(placed.len() * 2 * HASH_BYTES),
+            )
+        });
         let mut index_bytes = Vec::with_capacity(placed.len() * INDEX_RECORD_BYTES as usize);
         let mut chain_bytes = Vec::with_capacity(placed.len() * CHAIN_RECORD_BYTES as usize);
         // The batch's own chain heads, applied once its records are written.
         let mut batch_last = ObjectHeads::default();
         for (i, entry) in placed.iter().enumerate() {
-            frontier.push(entry.leaf_hash, |_, hash| {
-                nodes_bytes.extend_from_slice(hash)
-            });
+            if !hashed {
+                frontier.push(entry.leaf_hash, |_, hash| {
+                    nodes_bytes.extend_from_slice(hash)
+                });
+            }
             index_bytes.extend_from_slice(&entry.offset.to_le_bytes());
             index_bytes.extend_from_slice(&entry.object_key.to_le_bytes());
             let index = self.tree_size() + i as u64;
@@ -1646,7 +1659,7 @@ impl Ledger {
                 if !commits {
                     break;
                 }
-                self.record_committed(&pending, frame_end)?;
+                self.record_committed(&pending, frame_end, None)?;
                 pending.clear();
             }
             position = frame_end;

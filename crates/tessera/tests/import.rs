@@ -460,3 +460,37 @@ fn get_shows_every_version() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(text(&missing.stderr).contains("not held"));
 }
+
+/// An import is recorded in the ledger once per version written; with the ledger's watermark
+/// gone (the file is derived), a later command reads the whole store back, finds every
+/// version recorded, and adds nothing.
+#[test]
+fn an_import_is_recorded_in_the_ledger_once_even_when_the_watermark_is_lost() {
+    let node = fresh_node();
+    let tree_size = || -> u64 {
+        let head: Value = serde_json::from_str(&ok(node.path(), &["--json", "ledger", "head"]))
+            .expect("ledger head --json");
+        head["tree_size"].as_u64().unwrap()
+    };
+    let before = tree_size();
+    let ics = shared_data("stix/ics-attack-18.1.json");
+    ok(node.path(), &["import", ics.to_str().unwrap()]);
+    let imported = tree_size();
+    assert_eq!(imported - before, 1826, "one record per version imported");
+
+    std::fs::remove_file(node.path().join("ledger.seq")).expect("the watermark exists");
+    // Writes nothing new; the ledger is caught up from the whole store.
+    ok(node.path(), &["import", ics.to_str().unwrap()]);
+    assert_eq!(tree_size(), imported, "no version recorded twice");
+    // A record names the version as the object gives it.
+    let proof = ok(
+        node.path(),
+        &[
+            "--json",
+            "ledger",
+            "prove",
+            "attack-pattern--2883c520-7957-46ca-89bd-dab1ad53b601",
+        ],
+    );
+    assert!(proof.contains("2025-04-16T21:26:11.583Z"), "{proof}");
+}
