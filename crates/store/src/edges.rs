@@ -195,9 +195,9 @@ pub struct EncodedEdges {
 
 /// Where one edge lies in its [`EncodedEdges`] value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct EdgeSpan {
+struct EdgeSpan {
     /// The incoming-edge index's key for the target (see [`target_hash`]).
-    pub(crate) target_hash: u64,
+    target_hash: u64,
     property: std::ops::Range<usize>,
     /// The whole encoding, even where the value repeats it as [`SAME_TARGET`].
     target: std::ops::Range<usize>,
