@@ -255,7 +255,6 @@ impl Checkpoint {
 #[derive(Debug, Clone, Copy)]
 struct Placed {
     offset: u64,
-    leaf_hash: Hash,
     object_key: u64,
 }
 
@@ -757,7 +756,6 @@ impl Ledger {
             let hash = leaf_hash(&leaf);
             placed.push(Placed {
                 offset: self.entries_end + frames.len() as u64,
-                leaf_hash: hash,
                 object_key: object_key(entry.object_id()),
             });
             frames.extend_from_slice(&frame_header(FRAME_ENTRY, length));
@@ -780,7 +778,7 @@ impl Ledger {
         self.poison_on_error(written, ENTRIES_FILE)?;
 
         let new_end = self.entries_end + frames.len() as u64;
-        self.record_committed(&placed, new_end, Some((trial, nodes_bytes)))?;
+        self.record_committed(&placed, new_end, trial, nodes_bytes)?;
 
         if self.tree_size() - self.checkpoint.tree_size >= CHECKPOINT_INTERVAL_ENTRIES {
             self.checkpoint()?;
@@ -1407,32 +1405,21 @@ impl Ledger {
     /// Writes the derived records of a committed batch and advances the
     /// in-memory state. Positions come from the state, not the file length,
     /// so a replay overwrites exactly what a crash may have half-written.
-    /// Files the committed entries `placed` in the index, chain and node files. `grown` is the
-    /// frontier after them with the nodes their pushes stored, when the caller hashed them
-    /// already; else they are hashed here.
+    /// Files the committed entries `placed` in the index, chain and node files. `frontier` is
+    /// the tree's frontier after them and `nodes_bytes` the nodes their pushes stored: the
+    /// caller hashed them already, to check or write the batch's commit frame.
     fn record_committed(
         &mut self,
         placed: &[Placed],
         new_entries_end: u64,
-        grown: Option<(Frontier, Vec<u8>)>,
+        frontier: Frontier,
+        nodes_bytes: Vec<u8>,
     ) -> Result<(), LedgerError> {
-        let hashed = grown.is_some();
-        let (mut frontier, mut nodes_bytes) = grown.unwrap_or_else(|| {
-            (
-                self.frontier.clone(),
-                Vec::with_capacity(placed.len() * 2 * HASH_BYTES),
-            )
-        });
         let mut index_bytes = Vec::with_capacity(placed.len() * INDEX_RECORD_BYTES as usize);
         let mut chain_bytes = Vec::with_capacity(placed.len() * CHAIN_RECORD_BYTES as usize);
         // The batch's own chain heads, applied once its records are written.
         let mut batch_last = ObjectHeads::default();
         for (i, entry) in placed.iter().enumerate() {
-            if !hashed {
-                frontier.push(entry.leaf_hash, |_, hash| {
-                    nodes_bytes.extend_from_slice(hash)
-                });
-            }
             index_bytes.extend_from_slice(&entry.offset.to_le_bytes());
             index_bytes.extend_from_slice(&entry.object_key.to_le_bytes());
             let index = self.tree_size() + i as u64;
@@ -1622,6 +1609,8 @@ impl Ledger {
         let mut position = self.entries_end;
         let mut pending: Vec<Placed> = Vec::new();
         let mut trial = self.frontier.clone();
+        // The nodes the pending entries' pushes stored, for `nodes.bin` once they commit.
+        let mut nodes_bytes = Vec::new();
         let mut payload = Vec::with_capacity(MAX_ENTRY_BYTES);
         let mut header = [0u8; FRAME_HEADER_BYTES as usize];
         while entries_bytes - position >= FRAME_HEADER_BYTES {
@@ -1647,10 +1636,9 @@ impl Ledger {
                     break;
                 };
                 let hash = leaf_hash(&payload);
-                trial.push(hash, |_, _| {});
+                trial.push(hash, |_, node| nodes_bytes.extend_from_slice(node));
                 pending.push(Placed {
                     offset: position,
-                    leaf_hash: hash,
                     object_key: object_key(entry.object_id()),
                 });
             } else {
@@ -1659,7 +1647,8 @@ impl Ledger {
                 if !commits {
                     break;
                 }
-                self.record_committed(&pending, frame_end, None)?;
+                let nodes = std::mem::take(&mut nodes_bytes);
+                self.record_committed(&pending, frame_end, trial.clone(), nodes)?;
                 pending.clear();
             }
             position = frame_end;
