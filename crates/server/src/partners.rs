@@ -428,7 +428,7 @@ pub fn bind(
 pub fn certificate_digest(path: &Path) -> Result<[u8; 32], PartnersError> {
     let chain = crate::tls::certificates(path)?;
     // `certificates` refuses a file without a certificate, so the first is there.
-    Ok(Sha256::digest(chain[0].as_ref()).into())
+    Ok(crate::tls::certificate_sha256(chain[0].as_ref()))
 }
 
 /// One line of `tessera partner list`: a partner of the policy, a token holder, or both.
@@ -476,6 +476,11 @@ fn lock(data_dir: &Path) -> Result<crate::files::EditLock, PartnersError> {
 mod tests {
     use super::*;
 
+    /// The name of the partner a token authenticates as.
+    fn holder<'b>(book: &'b PartnerBook, token: &str) -> Option<&'b str> {
+        book.authenticate(token).map(|r| r.name.as_str())
+    }
+
     #[test]
     fn tokens_authenticate_until_revoked_and_only_digests_are_kept() {
         let dir = tempfile::tempdir().unwrap();
@@ -492,15 +497,8 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
 
         let book = PartnerBook::load(dir.path()).unwrap();
-        assert_eq!(
-            book.authenticate(added.token.secret())
-                .map(|r| r.name.as_str()),
-            Some("bfv")
-        );
-        assert_eq!(
-            book.authenticate("tsr_wrong").map(|r| r.name.as_str()),
-            None
-        );
+        assert_eq!(holder(&book, added.token.secret()), Some("bfv"));
+        assert_eq!(holder(&book, "tsr_wrong"), None);
         assert!(matches!(
             add(dir.path(), "bfv", None, None, None),
             Err(PartnersError::AlreadyActive { .. })
@@ -508,11 +506,7 @@ mod tests {
 
         revoke(dir.path(), "bfv").unwrap();
         let book = PartnerBook::load(dir.path()).unwrap();
-        assert_eq!(
-            book.authenticate(added.token.secret())
-                .map(|r| r.name.as_str()),
-            None
-        );
+        assert_eq!(holder(&book, added.token.secret()), None);
         let again = add(dir.path(), "bfv", Some(Role::Partner), None, None).unwrap();
         assert!(!again.added_to_policy);
         assert_ne!(again.token.secret(), added.token.secret());
@@ -550,20 +544,12 @@ mod tests {
             book.record("bfv").unwrap().certificate_sha256,
             Some([7; 32])
         );
-        assert_eq!(
-            book.authenticate(added.token.secret())
-                .map(|r| r.name.as_str()),
-            Some("bfv")
-        );
+        assert_eq!(holder(&book, added.token.secret()), Some("bfv"));
 
         revoke(dir.path(), "bfv").unwrap();
         let again = add(dir.path(), "bfv", None, None, None).unwrap();
         let book = PartnerBook::load(dir.path()).unwrap();
-        assert_eq!(
-            book.authenticate(again.token.secret())
-                .map(|r| r.name.as_str()),
-            Some("bfv")
-        );
+        assert_eq!(holder(&book, again.token.secret()), Some("bfv"));
         assert_eq!(
             book.record("bfv").unwrap().certificate_sha256,
             Some([7; 32])

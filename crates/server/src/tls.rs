@@ -156,6 +156,12 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsE
     Ok(Arc::new(config))
 }
 
+/// What identifies a certificate in a partner's binding and in a handshake alike: the SHA-256
+/// of its DER.
+pub fn certificate_sha256(der: &[u8]) -> [u8; 32] {
+    Sha256::digest(der).into()
+}
+
 /// The client certificate a connection presented in its handshake, as the SHA-256 of its DER;
 /// `None` on plain HTTP, or when the client presented none. axum hands it to every request of
 /// the connection (`ConnectInfo`), and the gate compares it with the partner's binding
@@ -170,7 +176,7 @@ impl Connected<IncomingStream<'_, TlsListener>> for ClientCertificate {
             connection
                 .peer_certificates()
                 .and_then(|chain| chain.first())
-                .map(|leaf| Sha256::digest(leaf.as_ref()).into()),
+                .map(|leaf| certificate_sha256(leaf.as_ref())),
         )
     }
 }
