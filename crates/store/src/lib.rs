@@ -570,16 +570,7 @@ impl Store {
                     }
                     // The type index says whether a version is wanted without reading its
                     // body, which may be a 200 KB collection.
-                    let mut wanted = scan.types.is_empty();
-                    for object_type in &scan.types {
-                        if wanted {
-                            break;
-                        }
-                        wanted = by_type
-                            .get((object_type.as_str(), seq))
-                            .map_err(dbe)?
-                            .is_some();
-                    }
+                    let wanted = scan.types.is_empty() || is_of_type(&by_type, &scan.types, seq)?;
                     if wanted && push(self.read_version(&txn, seq)?, &mut out)? {
                         break;
                     }
@@ -870,6 +861,24 @@ impl Store {
         }
         Ok(report)
     }
+}
+
+/// Whether version `seq` is of one of `types`, by the type index.
+fn is_of_type(
+    by_type: &redb::ReadOnlyTable<(&'static str, u64), ()>,
+    types: &[String],
+    seq: u64,
+) -> Result<bool, StoreError> {
+    for object_type in types {
+        if by_type
+            .get((object_type.as_str(), seq))
+            .map_err(dbe)?
+            .is_some()
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Entries each index should hold, as [`Store::verify`] counts them from the versions.
