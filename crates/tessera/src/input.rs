@@ -186,7 +186,7 @@ pub fn import_file(
                 store,
                 reader,
                 None,
-                None,
+                || None,
                 options,
                 &bar,
                 mode == ProgressMode::Lines,
@@ -195,10 +195,11 @@ pub fn import_file(
         BundleFile::Path(path) => {
             let handle = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
             let size = handle.metadata().map(|m| m.len()).ok();
-            let gzip_size = size.and_then(|size| gzip_stated_size(&handle, size));
+            // Read only once the file is known to be gzipped.
+            let gzip_size = || size.and_then(|size| gzip_stated_size(&handle, size));
             run(
                 store,
-                BufReader::with_capacity(1 << 20, handle),
+                BufReader::with_capacity(1 << 20, &handle),
                 size,
                 gzip_size,
                 options,
@@ -225,7 +226,7 @@ fn run<R: Read>(
     store: &Store,
     mut reader: BufReader<R>,
     size: Option<u64>,
-    gzip_size: Option<u64>,
+    gzip_size: impl FnOnce() -> Option<u64>,
     options: &ImportOptions,
     bar: &ProgressBar,
     lines: bool,
@@ -257,7 +258,7 @@ fn run<R: Read>(
         // Sized once from the trailer, the buffer is not grown by doubling: a 34 MB bundle no
         // longer passes through a 32 MB buffer into a 64 MB one (20 to 30 MB less at the
         // peak). A trailer that lies costs at most the bound, and only as address space.
-        let stated = gzip_size.unwrap_or(0).min(SLURP_BYTES_MAX) as usize;
+        let stated = gzip_size().unwrap_or(0).min(SLURP_BYTES_MAX) as usize;
         let decoder = flate2::read::MultiGzDecoder::new(counted);
         return import_from(
             store,
