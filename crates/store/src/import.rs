@@ -140,10 +140,7 @@ pub fn import_bundle(
         BundleInput::Slice(bytes) => Some(bytes),
         BundleInput::Reader(_) => None,
     };
-    // A bundle in memory is judged while it is still being split, so what was written before
-    // the split failed is undone, whatever the mode, before the reader that explains the
-    // problem runs.
-    let mut mark = if options.skip_invalid && in_memory.is_none() {
+    let mark = if options.skip_invalid {
         None
     } else {
         Some(store.mark()?)
@@ -152,12 +149,9 @@ pub fn import_bundle(
         run_import(scope, store, input, Split::WhileJudging, options, progress)
     });
     if let (Err(ImportError::Unsplit), Some(bytes)) = (&outcome, in_memory) {
-        if let Some(mark) = mark.take() {
-            store.roll_back(mark)?;
-        }
-        if !options.skip_invalid {
-            mark = Some(store.mark()?);
-        }
+        // A bundle in memory is judged while it is still being split. What was written before
+        // the split failed, the reader in order meets as versions already held, and it ends
+        // in the error the split could not name; by default the mark undoes both readings.
         outcome = std::thread::scope(|scope| {
             run_import(
                 scope,
@@ -173,10 +167,7 @@ pub fn import_bundle(
         Ok(report) => report.bundle_rejected,
         Err(_) => true,
     };
-    if rejected
-        && !options.skip_invalid
-        && let Some(mark) = mark
-    {
+    if rejected && let Some(mark) = mark {
         store.roll_back(mark)?;
     }
     outcome

@@ -191,9 +191,8 @@ fn small_batches_commit_while_judging_runs_ahead_and_roll_back_whole() {
 }
 
 /// A bundle in memory is judged and written while it is still being split. When it turns out
-/// not to split (here, cut short at its end), what was written meanwhile is undone and the
-/// reader in order runs instead: the outcome is the same as reading it in order from the start,
-/// in either mode.
+/// not to split (here, cut short at its end), the reader in order runs instead, and the
+/// outcome is the same as reading it in order from the start, in either mode.
 #[test]
 fn a_bundle_cut_short_after_batches_were_written_ends_as_read_in_order() {
     let whole = serde_json::to_vec(&ics_attack()).unwrap();
