@@ -204,15 +204,6 @@ struct EdgeSpan {
 }
 
 impl EncodedEdges {
-    /// Encodes (property path, target id) pairs, in order.
-    pub fn new<P: AsRef<str>, T: AsRef<str>>(edges: &[(P, T)]) -> EncodedEdges {
-        let mut encoded = EncodedEdges::default();
-        for (property, target) in edges {
-            encoded.push(property.as_ref(), target.as_ref());
-        }
-        encoded
-    }
-
     /// Adds one edge after those already held.
     pub fn push(&mut self, property: &str, target: &str) {
         if self.value.is_empty() {
@@ -488,7 +479,11 @@ impl<'v> Reader<'v> {
 /// An outgoing-edge value (`refs_out`): the edges of one version, one after another.
 #[cfg(test)]
 pub(crate) fn encode_list<P: AsRef<str>, T: AsRef<str>>(edges: &[(P, T)]) -> Vec<u8> {
-    let mut value = EncodedEdges::new(edges).value;
+    let mut encoded = EncodedEdges::default();
+    for (property, target) in edges {
+        encoded.push(property.as_ref(), target.as_ref());
+    }
+    let mut value = encoded.value;
     if value.is_empty() {
         value.push(COMPACT);
     }
