@@ -38,6 +38,11 @@ pub fn canonical_object(map: &Map<String, Value>) -> Vec<u8> {
     out
 }
 
+/// Appends the canonical form of a JSON object to `out`.
+pub fn write_canonical_object(map: &Map<String, Value>, out: &mut Vec<u8>) {
+    write_object(map, out);
+}
+
 /// The canonical form of any JSON value.
 pub fn canonical(value: &Value) -> Vec<u8> {
     let mut out = Vec::with_capacity(512);

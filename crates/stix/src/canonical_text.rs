@@ -73,6 +73,19 @@ impl<'t> Reader<'t> {
     /// The string at the cursor: its text with its quotes, and its value (borrowed unless it
     /// holds escapes).
     pub fn string(&mut self) -> Option<(&'t str, Cow<'t, str>)> {
+        let (raw, escaped) = self.raw_string()?;
+        if escaped {
+            let value: String = serde_json::from_str(raw).ok()?;
+            Some((raw, Cow::Owned(value)))
+        } else {
+            Some((raw, Cow::Borrowed(&raw[1..raw.len() - 1])))
+        }
+    }
+
+    /// Steps over the string at the cursor: its text with its quotes, and whether it holds
+    /// escapes (left undecoded: a description skipped on the way to `modified` need not be
+    /// unescaped into a new string).
+    fn raw_string(&mut self) -> Option<(&'t str, bool)> {
         let bytes = self.text.as_bytes();
         if bytes.get(self.at) != Some(&b'"') {
             return None;
@@ -89,12 +102,7 @@ impl<'t> Reader<'t> {
         }
         let raw = self.text.get(self.at..=end)?;
         self.at = end + 1;
-        if escaped {
-            let value: String = serde_json::from_str(raw).ok()?;
-            Some((raw, Cow::Owned(value)))
-        } else {
-            Some((raw, Cow::Borrowed(&raw[1..raw.len() - 1])))
-        }
+        Some((raw, escaped))
     }
 
     /// A member name at the cursor and the `:` after it: plain ASCII without escapes (every
@@ -132,7 +140,7 @@ impl<'t> Reader<'t> {
 
     fn skip_nested(&mut self, depth_left: usize) -> Option<()> {
         match self.peek()? {
-            b'"' => self.string().map(drop),
+            b'"' => self.raw_string().map(drop),
             open @ (b'[' | b'{') => {
                 let close = if open == b'[' { b']' } else { b'}' };
                 let inner_left = depth_left.checked_sub(1)?;
@@ -141,7 +149,7 @@ impl<'t> Reader<'t> {
                 while self.next(close, first)? {
                     first = false;
                     if close == b'}' {
-                        self.string()?;
+                        self.raw_string()?;
                         self.expect(b':')?;
                     }
                     self.skip_nested(inner_left)?;

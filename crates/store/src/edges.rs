@@ -193,6 +193,10 @@ pub struct EncodedEdges {
     spans: Vec<EdgeSpan>,
 }
 
+/// Edges, and bytes of their encoding, reserved at a version's first edge.
+const EDGES_RESERVED: usize = 4;
+const EDGES_RESERVED_BYTES: usize = 128;
+
 /// Where one edge lies in its [`EncodedEdges`] value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct EdgeSpan {
@@ -207,6 +211,10 @@ impl EncodedEdges {
     /// Adds one edge after those already held.
     pub fn push(&mut self, property: &str, target: &str) {
         if self.value.is_empty() {
+            // Most versions hold a handful of edges (a relationship's two ends, its author and
+            // marking); reserving for them spares the doublings.
+            self.value.reserve(EDGES_RESERVED_BYTES);
+            self.spans.reserve(EDGES_RESERVED);
             self.value.push(COMPACT);
         }
         let start = self.value.len();

@@ -263,7 +263,7 @@ fn run_import<'s, 'e: 's>(
     let mut merge = Merge {
         options,
         seen: HashMap::new(),
-        pending: Vec::new(),
+        pending: Vec::with_capacity(SLICE_VERSIONS_MAX),
         pending_bytes: 0,
         batch_versions: 0,
         report: ImportReport::default(),
@@ -339,6 +339,7 @@ enum Verdict {
 /// from the read-only presence check, so it runs on any thread.
 fn judge(
     value: Value,
+    text_bytes: usize,
     declared_20: bool,
     object_bytes_max: usize,
     checker: &PresenceChecker,
@@ -395,7 +396,7 @@ fn judge(
         seq: 0,
         message: format!("a validated object lost its type or id: {e}"),
     })?;
-    let prepared = PreparedVersion::from_object(&object);
+    let prepared = PreparedVersion::from_object_sized(&object, text_bytes);
     if prepared.canonical_json.len() > object_bytes_max {
         let problem = (
             String::new(),
@@ -708,7 +709,13 @@ fn judge_text(
     checker: &PresenceChecker,
 ) -> Result<Verdict, StoreError> {
     match serde_json::from_str::<Value>(text) {
-        Ok(value) => judge(value, declared_20, options.object_bytes_max, checker),
+        Ok(value) => judge(
+            value,
+            text.len(),
+            declared_20,
+            options.object_bytes_max,
+            checker,
+        ),
         Err(e) => Ok(Verdict::Rejected {
             object_id: None,
             problems: vec![(String::new(), "json", e.to_string())],
@@ -783,7 +790,7 @@ impl Merge<'_> {
         while let Ok(committed) = self.commits.try_recv() {
             self.count(committed, progress);
         }
-        let slice = std::mem::take(&mut self.pending);
+        let slice = std::mem::replace(&mut self.pending, Vec::with_capacity(SLICE_VERSIONS_MAX));
         self.pending_bytes = 0;
         let stopped = self.report.rejected > 0 && !self.options.skip_invalid;
         if stopped {
@@ -899,8 +906,10 @@ struct Streaming<'a, 'm> {
 impl BundleVisitor for Streaming<'_, '_> {
     fn object(&mut self, index: usize, value: Value, header: &BundleHeader) -> Result<(), String> {
         let declared_20 = header.spec_version.as_deref() == Some("2.0");
+        // The reader does not say how long the object's text was.
         let outcome = judge(
             value,
+            0,
             declared_20,
             self.merge.options.object_bytes_max,
             &self.checker,

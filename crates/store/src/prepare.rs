@@ -9,6 +9,12 @@ use crate::edges::EncodedEdges;
 /// does not version them, so each id has exactly one version.
 pub const UNVERSIONED: i128 = i128::MIN;
 
+/// Room for what canonical JSON may add to the text an object was parsed from: the
+/// `spec_version` a STIX 2.0 object gains on upgrade.
+const CANONICAL_SLACK_BYTES: usize = 64;
+/// Reserved for an object whose text length is not known; it grows by doubling from there.
+const CANONICAL_MIN_BYTES: usize = 448;
+
 /// Everything the store needs to write one object version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreparedVersion {
@@ -33,8 +39,18 @@ pub struct PreparedVersion {
 impl PreparedVersion {
     /// Prepares a (validated) object for writing.
     pub fn from_object(object: &Object) -> PreparedVersion {
-        let mut canonical_json = object.canonical_json();
-        // The writer grows it by doubling; a batch keeps thousands of these alive at once.
+        PreparedVersion::from_object_sized(object, 0)
+    }
+
+    /// Prepares a (validated) object parsed from `text_bytes` of JSON text. Its canonical form
+    /// is about as long (no whitespace, perhaps an added `spec_version`), so the buffer is
+    /// reserved once instead of grown by doubling and copying: on enterprise ATT&CK the
+    /// copies were 4% of the import's CPU.
+    pub fn from_object_sized(object: &Object, text_bytes: usize) -> PreparedVersion {
+        let mut canonical_json =
+            Vec::with_capacity(text_bytes.max(CANONICAL_MIN_BYTES) + CANONICAL_SLACK_BYTES);
+        object.write_canonical_json(&mut canonical_json);
+        // A slice of the batch keeps a thousand of these alive at once.
         canonical_json.shrink_to_fit();
         let content_hash = stix::content_hash(&canonical_json);
         let (version, version_text) = match (object.modified(), object.created()) {

@@ -39,7 +39,10 @@ impl StoredVersion {
     }
 
     pub fn content_hash_hex(&self) -> String {
-        hex::encode(self.content_hash)
+        // `hex::encode` collects a char at a time; a ledger records one of these per version.
+        let mut text = [0u8; 64];
+        hex::encode_to_slice(self.content_hash, &mut text).expect("64 hex digits for 32 bytes");
+        String::from_utf8(text.to_vec()).expect("hex digits are ASCII")
     }
 }
 
