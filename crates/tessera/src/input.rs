@@ -270,13 +270,11 @@ fn read_in_parallel(file: &File, size: u64, bar: &ProgressBar) -> Result<Vec<u8>
                 })
             })
             .collect();
-        parts
-            .into_iter()
-            .map(|part| {
-                part.join()
-                    .unwrap_or_else(|_| Err(std::io::Error::other("a reading thread panicked")))
-            })
-            .collect::<std::io::Result<()>>()
+        // The scope joins any part left behind by an early error.
+        parts.into_iter().try_for_each(|part| {
+            part.join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("a reading thread panicked")))
+        })
     });
     // A file that shrank or grew while it was read would be a spliced bundle: refused, not
     // judged.
