@@ -4,7 +4,9 @@
 //! A partner's page at a million objects reads each version's text several times (its candidate
 //! references, the release filter, its version string); parsing it into values each time was
 //! most of the page. The reader accepts canonical text only (no whitespace, members in order)
-//! and answers `None` to anything else, so a caller falls back to parsing the text.
+//! and answers `None` to anything else, so a caller falls back to parsing the text. Strings it
+//! steps over are not unescaped, so a malformed escape inside one goes unnoticed: the text read
+//! is the store's own canonical output, and only the strings asked for are decoded.
 
 use std::borrow::Cow;
 
