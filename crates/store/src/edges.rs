@@ -298,7 +298,9 @@ fn put_target(out: &mut Vec<u8>, target: &str) {
             Some(code) => Code::Known(code),
             None => Code::Custom(u8::try_from(object_type.len()).ok()?),
         };
-        Some((object_type, code, uuid_bytes(uuid)?))
+        // Any text but a canonical lower-case UUID is kept as it is (a literal), so every
+        // id reads back exactly as written.
+        Some((object_type, code, stix::id::uuid_bytes(uuid)?))
     });
     match split {
         Some((_, Code::Known(code), uuid)) => {
@@ -346,33 +348,6 @@ fn put_text(out: &mut Vec<u8>, text: &str) {
     let length = u32::try_from(text.len()).unwrap_or(u32::MAX);
     out.extend_from_slice(&length.to_le_bytes());
     out.extend_from_slice(text.as_bytes());
-}
-
-/// The 16 bytes of a canonical (lower-case, hyphenated) UUID; `None` for any other text,
-/// which is then kept as it is, so every id reads back exactly as written.
-fn uuid_bytes(text: &str) -> Option<[u8; 16]> {
-    let text = text.as_bytes();
-    if text.len() != UUID_TEXT_LEN {
-        return None;
-    }
-    let mut out = [0u8; 16];
-    let mut nibbles = 0;
-    for (i, &c) in text.iter().enumerate() {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            if c != b'-' {
-                return None;
-            }
-            continue;
-        }
-        let value = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            _ => return None,
-        };
-        out[nibbles / 2] |= if nibbles % 2 == 0 { value << 4 } else { value };
-        nibbles += 1;
-    }
-    Some(out)
 }
 
 fn uuid_text(bytes: &[u8; 16], out: &mut String) {
