@@ -101,7 +101,7 @@ pub fn head(file: &BundleFile) -> Result<Vec<u8>, String> {
     );
     let gzip = std::io::BufRead::fill_buf(&mut reader)
         .map_err(|e| e.to_string())?
-        .starts_with(&[0x1f, 0x8b]);
+        .starts_with(&GZIP_MAGIC);
     let mut bytes = Vec::new();
     let result = if gzip {
         flate2::read::MultiGzDecoder::new(reader)
@@ -128,7 +128,7 @@ pub fn read_all(file: &BundleFile) -> Result<Vec<u8>, String> {
     let gzip = reader
         .fill_buf()
         .map_err(|e| e.to_string())?
-        .starts_with(&[0x1f, 0x8b]);
+        .starts_with(&GZIP_MAGIC);
     let mut bytes = Vec::new();
     if gzip {
         flate2::read::MultiGzDecoder::new(reader)
@@ -196,22 +196,14 @@ pub fn import_file(
             let handle = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
             let metadata = handle.metadata().ok();
             let size = metadata.as_ref().map(|m| m.len());
-            let plain_regular = metadata.as_ref().is_some_and(|m| m.is_file())
-                && size.is_some_and(|size| {
-                    (GZIP_MAGIC.len() as u64..=SLURP_BYTES_MAX).contains(&size)
-                })
+            // A plain regular file within the bound is read whole, on every core; mapping
+            // nothing fails, so an empty file goes the general way, which explains it.
+            let whole = metadata.as_ref().is_some_and(|m| m.is_file())
+                && size.is_some_and(|size| (1..=SLURP_BYTES_MAX).contains(&size))
                 && !starts_with_gzip_magic(&handle);
-            if let (true, Some(size)) = (plain_regular, size) {
-                bar.set_message("reading");
-                bar.set_length(size);
-                let bytes = read_in_parallel(&handle, size, &bar)?;
-                let mut progress = Bar {
-                    bar: bar.clone(),
-                    lines: mode == ProgressMode::Lines,
-                };
-                let result =
-                    store::import_bundle(store, BundleInput::Slice(&bytes), options, &mut progress)
-                        .map_err(|e| e.to_string());
+            if let (true, Some(size)) = (whole, size) {
+                let lines = mode == ProgressMode::Lines;
+                let result = import_read_whole(store, &handle, size, options, &bar, lines);
                 bar.finish_and_clear();
                 return result;
             }
@@ -241,6 +233,27 @@ fn starts_with_gzip_magic(file: &File) -> bool {
     use std::os::unix::fs::FileExt;
     let mut magic = [0u8; 2];
     file.read_exact_at(&mut magic, 0).is_ok() && magic == GZIP_MAGIC
+}
+
+/// Imports a plain file of `size` bytes, read whole first ([`read_in_parallel`]); the mapping
+/// it was read into is gone when this returns, before the ledger records the import.
+fn import_read_whole(
+    store: &Store,
+    file: &File,
+    size: u64,
+    options: &ImportOptions,
+    bar: &ProgressBar,
+    lines: bool,
+) -> Result<ImportReport, String> {
+    bar.set_message("reading");
+    bar.set_length(size);
+    let bytes = read_in_parallel(file, size, bar)?;
+    let mut progress = Bar {
+        bar: bar.clone(),
+        lines,
+    };
+    store::import_bundle(store, BundleInput::Slice(&bytes), options, &mut progress)
+        .map_err(|e| e.to_string())
 }
 
 /// Reads a regular file of `size` bytes whole, its parts on several threads at once: most of
