@@ -1402,12 +1402,11 @@ impl Ledger {
         Ok(hash)
     }
 
-    /// Writes the derived records of a committed batch and advances the
-    /// in-memory state. Positions come from the state, not the file length,
-    /// so a replay overwrites exactly what a crash may have half-written.
-    /// Files the committed entries `placed` in the index, chain and node files. `frontier` is
-    /// the tree's frontier after them and `nodes_bytes` the nodes their pushes stored: the
-    /// caller hashed them already, to check or write the batch's commit frame.
+    /// Files the committed entries `placed` in the index, chain and node files, and advances
+    /// the in-memory state. `frontier` is the tree's frontier after them and `nodes_bytes` the
+    /// nodes their pushes stored: the caller hashed them already, to check or write the
+    /// batch's commit frame. Positions come from the state, not the file length, so a replay
+    /// overwrites exactly what a crash may have half-written.
     fn record_committed(
         &mut self,
         placed: &[Placed],
