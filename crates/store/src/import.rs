@@ -117,10 +117,19 @@ pub enum ImportError {
     TooLarge { limit_bytes: usize },
     #[error("an import worker thread panicked; nothing was written")]
     Worker,
-    /// The bundle in memory did not split into objects; never returned by
-    /// [`import_bundle`], which then reads it in order to explain why.
-    #[error("the bundle did not split into objects")]
+}
+
+/// Why one reading of a bundle ended without a report: an error, or a bundle in memory that
+/// did not split into objects, which [`import_bundle`] then reads again in order.
+enum Stop {
+    Failed(ImportError),
     Unsplit,
+}
+
+impl<E: Into<ImportError>> From<E> for Stop {
+    fn from(error: E) -> Self {
+        Stop::Failed(error.into())
+    }
 }
 
 /// The bytes of a bundle: in memory (fastest) or from a reader.
@@ -148,7 +157,7 @@ pub fn import_bundle(
     let mut outcome = std::thread::scope(|scope| {
         run_import(scope, store, input, Split::WhileJudging, options, progress)
     });
-    if let (Err(ImportError::Unsplit), Some(bytes)) = (&outcome, in_memory) {
+    if let (Err(Stop::Unsplit), Some(bytes)) = (&outcome, in_memory) {
         // A bundle in memory is judged while it is still being split. What was written before
         // the split failed, the reader in order meets as versions already held, and it ends
         // in the error the split could not name; by default the mark undoes both readings.
@@ -163,6 +172,14 @@ pub fn import_bundle(
             )
         });
     }
+    let outcome = outcome.map_err(|stop| match stop {
+        Stop::Failed(error) => error,
+        // Only a bundle in memory is split, and the reading in order that follows never ends
+        // so; worded truthfully all the same.
+        Stop::Unsplit => ImportError::Bundle(BundleError::NotABundle(
+            "it did not split into objects".to_string(),
+        )),
+    });
     let rejected = match &outcome {
         Ok(report) => report.bundle_rejected,
         Err(_) => true,
@@ -209,7 +226,7 @@ fn run_import<'s, 'e: 's>(
     split: Split,
     options: &'e ImportOptions,
     progress: &mut dyn ImportProgress,
-) -> Result<ImportReport, ImportError> {
+) -> Result<ImportReport, Stop> {
     // A slice is handed over when the writer is ready for it: judging runs at most one slice
     // ahead (the one it is filling), so at most two slices of bodies are in memory at once.
     let (batch_sender, batch_receiver) = mpsc::sync_channel::<ToWriter>(0);
@@ -272,7 +289,7 @@ fn run_import<'s, 'e: 's>(
         committed_versions: 0,
     };
     let judged = judge_all(store, input, split, options, &mut merge, progress);
-    let flushed = judged.and_then(|()| merge.flush(true, progress));
+    let flushed = judged.and_then(|()| merge.flush(true, progress).map_err(Stop::from));
     // Closing the channel ends the writer once it has written what it holds.
     merge.sink = None;
     let written = writer.join().unwrap_or(Err(ImportError::Worker));
@@ -297,7 +314,7 @@ fn judge_all(
     options: &ImportOptions,
     merge: &mut Merge<'_>,
     progress: &mut dyn ImportProgress,
-) -> Result<(), ImportError> {
+) -> Result<(), Stop> {
     if let (BundleInput::Slice(bytes), Split::WhileJudging) = (&input, split) {
         // The fast path: a bundle in memory is split on one thread while the objects already
         // split off are judged on every core, and the merge hands the verdicts, in bundle
@@ -315,7 +332,7 @@ fn judge_all(
         BundleInput::Reader(reader) => options.bundle.read(reader, &mut visitor),
     };
     if let Some(fatal) = visitor.fatal.take() {
-        return Err(fatal);
+        return Err(fatal.into());
     }
     visitor.merge.report.objects_read = summary?.object_count;
     Ok(())
@@ -571,14 +588,14 @@ impl Drop for EndSplit<'_, '_> {
 
 /// Splits `bytes` on one thread while workers on every core judge the objects split off (a
 /// few chunks ahead of the merge at most), and merges the verdicts in bundle order on this
-/// thread as they arrive. [`ImportError::Unsplit`] when the bundle did not split.
+/// thread as they arrive. [`Stop::Unsplit`] when the bundle did not split.
 fn judge_in_parallel(
     store: &Store,
     bytes: &[u8],
     options: &ImportOptions,
     merge: &mut Merge<'_>,
     progress: &mut dyn ImportProgress,
-) -> Result<(), ImportError> {
+) -> Result<(), Stop> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, JUDGE_THREADS_MAX);
@@ -650,14 +667,14 @@ fn judge_in_parallel(
         let merged_chunks = merged_all?;
         // A panic stops the split too; it is not the bundle's fault.
         if panicked {
-            return Err(ImportError::Worker);
+            return Err(ImportError::Worker.into());
         }
         let state = split.state.lock().unwrap_or_else(|e| e.into_inner());
         if state.ended != Some(true) {
-            return Err(ImportError::Unsplit);
+            return Err(Stop::Unsplit);
         }
         if merged_chunks != state.objects.len().div_ceil(JUDGE_CHUNK) {
-            return Err(ImportError::Worker);
+            return Err(ImportError::Worker.into());
         }
         merge.report.objects_read = state.objects.len();
         Ok(())
