@@ -1481,12 +1481,11 @@ pub const IMPORT_CACHE_BYTES_MAX: usize = 128 << 20;
 /// New ids and edge targets are random keys, so an import's inserts land all over the
 /// version-key and incoming-edge tables. Once those outgrow the cache, nearly every insert
 /// reads its page back from the file and writes it out again, and each 100,000-object bundle
-/// took longer than the one before (5 s into an empty store, 9 to 10 s into one of 400,000,
-/// its index 530 MB). Half that 140 MB bundle cached, the next bundle took 8.5 to 9.4 s
-/// against 10.3 to 10.7 s, at a peak of 301 MB against 210 MB (three runs each, alternating);
-/// all of the bundle, 7.3 to 8.5 s against 8.3 to 9.2 s, at 401 MB. Half the bundle keeps a
-/// small import into a large store small, and the peak within 3x the bundle: an import's peak
-/// without it is 1.5 to 2.5 times the bundle, and the cache costs about 1.4 times its size.
+/// took longer than the one before (5 s into an empty store, 9 to 10 s into one of 400,000).
+/// Into that store the next bundle takes 8% less time with this cache (`bench/import/
+/// at_scale.py`: 8.18 against 8.92 s, peak 309 against 223 MB), 15% in runs by hand.
+/// Half the bundle keeps a small import into a large store small: the cache costs about 1.4
+/// times its size in memory, so it adds at most about 0.7 times the bundle to the peak.
 pub fn import_cache_bytes(index_bytes: u64, bundle_bytes: u64) -> usize {
     let wanted = (index_bytes / 4).min(bundle_bytes / 2);
     usize::try_from(wanted)
