@@ -287,14 +287,6 @@ impl Store {
         Store::open_with_cache(dir, CACHE_BYTES)
     }
 
-    /// Opens the store for importing bundles of at most `bundle_bytes` each (0 when unknown),
-    /// with the page cache [`import_cache_bytes`] gives.
-    pub fn open_for_import(dir: &Path, bundle_bytes: u64) -> Result<Store, StoreError> {
-        // A missing file is reported by the open itself.
-        let index_bytes = std::fs::metadata(dir.join(STORE_FILE)).map_or(0, |m| m.len());
-        Store::open_with_cache(dir, import_cache_bytes(index_bytes, bundle_bytes))
-    }
-
     /// Opens the store as [`Store::open`] does, with `cache_bytes` of redb page cache instead
     /// of [`CACHE_BYTES`]: a server looking up the ids a page refers to, scattered over a large
     /// key index, reads each index page from the file again once a small cache dropped it.
@@ -1471,28 +1463,6 @@ fn damaged_refs(seq: u64) -> StoreError {
 /// import took 10.8 s against 10.1 s with 16 MiB, one run each.
 pub const CACHE_BYTES: usize = 8 << 20;
 
-/// The most page cache [`import_cache_bytes`] gives an import.
-pub const IMPORT_CACHE_BYTES_MAX: usize = 128 << 20;
-
-/// The page cache for importing bundles of at most `bundle_bytes` into a store whose index
-/// file holds `index_bytes`: a quarter of the index, but no more than half the bundle, and
-/// between [`CACHE_BYTES`] and [`IMPORT_CACHE_BYTES_MAX`].
-///
-/// New ids and edge targets are random keys, so an import's inserts land all over the
-/// version-key and incoming-edge tables. Once those outgrow the cache, nearly every insert
-/// reads its page back from the file and writes it out again, and each 100,000-object bundle
-/// took longer than the one before (5 s into an empty store, 9 to 10 s into one of 400,000).
-/// Into that store the next bundle takes 8% less time with this cache (`bench/import/
-/// at_scale.py`: 8.18 against 8.92 s, peak 309 against 223 MB), 15% in runs by hand.
-/// Half the bundle keeps a small import into a large store small: the cache costs about 1.4
-/// times its size in memory, so it adds at most about 0.7 times the bundle to the peak.
-pub fn import_cache_bytes(index_bytes: u64, bundle_bytes: u64) -> usize {
-    let wanted = (index_bytes / 4).min(bundle_bytes / 2);
-    usize::try_from(wanted)
-        .unwrap_or(usize::MAX)
-        .clamp(CACHE_BYTES, IMPORT_CACHE_BYTES_MAX)
-}
-
 fn database_builder() -> redb::Builder {
     let mut builder = Database::builder();
     builder.set_cache_size(CACHE_BYTES);
@@ -1523,48 +1493,6 @@ mod tests {
 
     const GROUP: &str = "intrusion-set--00000000-0000-4000-8000-000000000001";
     const TOOL: &str = "tool--00000000-0000-4000-8000-000000000002";
-
-    #[test]
-    fn an_import_caches_a_quarter_of_the_index_bounded_by_its_bundle() {
-        const MB: u64 = 1_000_000;
-        // A fresh store, or a bundle of unknown size (standard input): the usual cache.
-        assert_eq!(import_cache_bytes(64 << 10, 140 * MB), CACHE_BYTES);
-        assert_eq!(import_cache_bytes(530 * MB, 0), CACHE_BYTES);
-        // A small bundle into a large store stays small.
-        assert_eq!(import_cache_bytes(530 * MB, MB), CACHE_BYTES);
-        // A quarter of the index, under the bundle and the bound.
-        assert_eq!(import_cache_bytes(200 * MB, 140 * MB), 50 * MB as usize);
-        // Half the bundle, under a quarter of the index.
-        assert_eq!(import_cache_bytes(400 * MB, 30 * MB), 15 * MB as usize);
-        // Never past the bound.
-        assert_eq!(
-            import_cache_bytes(600 * MB, 400 * MB),
-            IMPORT_CACHE_BYTES_MAX
-        );
-        assert_eq!(
-            import_cache_bytes(u64::MAX, u64::MAX),
-            IMPORT_CACHE_BYTES_MAX
-        );
-    }
-
-    #[test]
-    fn a_store_opened_for_import_takes_and_serves_versions() {
-        let dir = tempfile::tempdir().unwrap();
-        drop(Store::init(dir.path()).unwrap());
-        let store = Store::open_for_import(dir.path(), 1 << 30).unwrap();
-        store
-            .write_batch(&[relationship(1, GROUP, TOOL)], "t")
-            .unwrap();
-        drop(store);
-        let store = Store::open(dir.path()).unwrap();
-        assert_eq!(store.stats().unwrap().versions, 1);
-        // Not a store: the same error as any open.
-        let empty = tempfile::tempdir().unwrap();
-        assert!(matches!(
-            Store::open_for_import(empty.path(), 0),
-            Err(StoreError::NotInitialised(_))
-        ));
-    }
 
     #[test]
     fn referrers_span_slices_and_batches_in_seq_order() {

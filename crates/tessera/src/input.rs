@@ -45,19 +45,6 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<BundleFile>, String> {
     Ok(out)
 }
 
-/// The size of the largest of `files` that can be sized (standard input cannot), as stored:
-/// a gzip file counts compressed. 0 when none can.
-pub fn largest_file_bytes(files: &[BundleFile]) -> u64 {
-    files
-        .iter()
-        .filter_map(|file| match file {
-            BundleFile::Path(path) => std::fs::metadata(path).ok().map(|m| m.len()),
-            BundleFile::Stdin => None,
-        })
-        .max()
-        .unwrap_or(0)
-}
-
 fn walk(dir: &Path, depth: usize, out: &mut Vec<BundleFile>) -> Result<(), String> {
     if depth > DIRECTORY_DEPTH_MAX {
         return Err(format!(

@@ -349,9 +349,7 @@ fn run(cli: Cli) -> Result<u8, String> {
             batch_size,
             review: false,
         } => {
-            let files = input::expand(&paths)?;
-            let store = Store::open_for_import(dir, input::largest_file_bytes(&files))
-                .map_err(|e| e.to_string())?;
+            let store = Store::open(dir).map_err(|e| e.to_string())?;
             let progress = match cli.progress {
                 ProgressMode::Auto if cli.json => ProgressMode::None,
                 other => other,
@@ -360,7 +358,7 @@ fn run(cli: Cli) -> Result<u8, String> {
                 &store,
                 dir,
                 format,
-                files,
+                &paths,
                 skip_invalid,
                 batch_size as usize,
                 cli.json,
@@ -598,12 +596,13 @@ fn import(
     store: &Store,
     dir: &std::path::Path,
     format: formats::Format,
-    files: Vec<input::BundleFile>,
+    paths: &[PathBuf],
     skip_invalid: bool,
     batch_size: usize,
     json_output: bool,
     progress: ProgressMode,
 ) -> Result<u8, String> {
+    let files = input::expand(paths)?;
     let mut any_rejected = false;
     let mut results = Vec::new();
     // Files that are not STIX are converted first; MISP galaxies of one call are converted
