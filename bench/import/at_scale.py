@@ -35,7 +35,7 @@ def load_module(name, path):
 
 
 # The ATT&CK bench's measuring and its stix2 peer; the TAXII bench's generator.
-fresh = load_module("bench_import_run", os.path.join(HERE, "run.py"))
+fresh_store = load_module("bench_import_run", os.path.join(HERE, "run.py"))
 taxii = load_module("bench_taxii_run", os.path.join(ROOT, "bench", "taxii", "run.py"))
 
 
@@ -72,7 +72,7 @@ def main():
         node = os.path.join(work, "node")
         subprocess.run([tessera, "--data-dir", node, "init"], check=True, stdout=subprocess.DEVNULL)
         for n, path in enumerate(preload):
-            seconds, rss, out, cpu = fresh.run_measured(
+            seconds, rss, out, cpu = fresh_store.run_measured(
                 [tessera, "--data-dir", node, "--json", "--progress", "none", "import", path])
             report = json.loads(out)["imports"][0]
             assert report["written"] == objects and report["rejected"] == 0, report
@@ -83,7 +83,7 @@ def main():
             copy = os.path.join(work, f"node-{i}")
             shutil.copytree(node, copy)
             subprocess.run(["sync"], check=True)
-            seconds, rss, out, cpu = fresh.run_measured(
+            seconds, rss, out, cpu = fresh_store.run_measured(
                 [binary, "--data-dir", copy, "--json", "--progress", "none", "import", bundle])
             report = json.loads(out)["imports"][0]
             assert report["written"] == objects and report["rejected"] == 0, report
@@ -100,7 +100,7 @@ def main():
 
         peer_runs = []
         for _ in range(opts.peer_runs):
-            _, _, out, _ = fresh.run_measured([fresh.PYTHON, "-c", fresh.PEER, bundle])
+            _, _, out, _ = fresh_store.run_measured([fresh_store.PYTHON, "-c", fresh_store.PEER, bundle])
             result = json.loads(out)
             assert result["objects"] == objects, result
             peer_runs.append((result["seconds"], result["rss_bytes"]))
