@@ -34,7 +34,7 @@ def load_module(name, path):
     return module
 
 
-# The ATT&CK bench's measuring and its stix2 peer; the TAXII bench's generator.
+# The ATT&CK bench's measuring, alternating and stix2 peer; the TAXII bench's generator.
 fresh_store = load_module("bench_import_run", os.path.join(HERE, "run.py"))
 taxii = load_module("bench_taxii_run", os.path.join(ROOT, "bench", "taxii", "run.py"))
 
@@ -90,20 +90,9 @@ def main():
             shutil.rmtree(copy)
             return seconds, rss, cpu
 
-        tessera_runs, baseline_runs = [], []
-        loads = [os.getloadavg()[0]]
-        for i in range(opts.runs):
-            if opts.baseline:
-                baseline_runs.append(import_once(opts.baseline, i))
-            tessera_runs.append(import_once(tessera, i))
-            loads.append(os.getloadavg()[0])
-
-        peer_runs = []
-        for _ in range(opts.peer_runs):
-            _, _, out, _ = fresh_store.run_measured([fresh_store.PYTHON, "-c", fresh_store.PEER, bundle])
-            result = json.loads(out)
-            assert result["objects"] == objects, result
-            peer_runs.append((result["seconds"], result["rss_bytes"]))
+        tessera_runs, baseline_runs, loads = fresh_store.alternate(
+            import_once, tessera, opts.baseline, opts.runs)
+        peer_runs = fresh_store.peer(bundle, objects, opts.peer_runs)
 
         def summary(runs):
             return (statistics.median(s for s, _, _ in runs), statistics.median(c for _, _, c in runs),

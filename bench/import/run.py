@@ -55,6 +55,30 @@ def run_measured(args):
     return elapsed, usage.ru_maxrss * 1024, out, usage.ru_utime + usage.ru_stime
 
 
+def alternate(import_once, tessera, baseline, runs):
+    """Runs `import_once(binary, i)` for this build, and for `baseline` just before it when given,
+    `runs` times; returns both lists of results and the 1-minute load averages around them."""
+    tessera_runs, baseline_runs = [], []
+    loads = [os.getloadavg()[0]]
+    for i in range(runs):
+        if baseline:
+            baseline_runs.append(import_once(baseline, i))
+        tessera_runs.append(import_once(tessera, i))
+        loads.append(os.getloadavg()[0])
+    return tessera_runs, baseline_runs, loads
+
+
+def peer(bundle, objects, runs):
+    """The stix2 peer on `bundle`, `runs` times: (seconds, peak RSS bytes) each."""
+    peer_runs = []
+    for _ in range(runs):
+        _, _, out, _ = run_measured([PYTHON, "-c", PEER, bundle])
+        result = json.loads(out)
+        assert result["objects"] == objects, result
+        peer_runs.append((result["seconds"], result["rss_bytes"]))
+    return peer_runs
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
@@ -86,20 +110,8 @@ def main():
             shutil.rmtree(data)
             return seconds, rss, cpu
 
-        tessera_runs, baseline_runs = [], []
-        loads = [os.getloadavg()[0]]
-        for i in range(opts.runs):
-            if opts.baseline:
-                baseline_runs.append(import_once(opts.baseline, i))
-            tessera_runs.append(import_once(tessera, i))
-            loads.append(os.getloadavg()[0])
-
-        peer_runs = []
-        for _ in range(opts.peer_runs):
-            _, _, out, _ = run_measured([PYTHON, "-c", PEER, bundle])
-            result = json.loads(out)
-            assert result["objects"] == objects, result
-            peer_runs.append((result["seconds"], result["rss_bytes"]))
+        tessera_runs, baseline_runs, loads = alternate(import_once, tessera, opts.baseline, opts.runs)
+        peer_runs = peer(bundle, objects, opts.peer_runs)
 
         t_sec = statistics.median(s for s, _, _ in tessera_runs)
         t_cpu = statistics.median(c for _, _, c in tessera_runs)
