@@ -99,9 +99,7 @@ pub fn head(file: &BundleFile) -> Result<Vec<u8>, String> {
     let mut reader = BufReader::new(
         File::open(path).map_err(|e| format!("{}: cannot open: {e}", path.display()))?,
     );
-    let gzip = std::io::BufRead::fill_buf(&mut reader)
-        .map_err(|e| e.to_string())?
-        .starts_with(&GZIP_MAGIC);
+    let gzip = starts_gzipped(&mut reader)?;
     let mut bytes = Vec::new();
     let result = if gzip {
         flate2::read::MultiGzDecoder::new(reader)
@@ -125,10 +123,7 @@ pub fn read_all(file: &BundleFile) -> Result<Vec<u8>, String> {
             File::open(path).map_err(|e| format!("{}: cannot open: {e}", path.display()))?,
         )),
     };
-    let gzip = reader
-        .fill_buf()
-        .map_err(|e| e.to_string())?
-        .starts_with(&GZIP_MAGIC);
+    let gzip = starts_gzipped(&mut reader)?;
     let mut bytes = Vec::new();
     if gzip {
         flate2::read::MultiGzDecoder::new(reader)
@@ -228,6 +223,14 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// Threads reading one file at most, and the bytes each reads between progress updates.
 const READ_THREADS_MAX: usize = 4;
 const READ_PIECE_BYTES: usize = 4 << 20;
+
+/// Whether what `reader` is about to give starts with the gzip magic (nothing is consumed).
+fn starts_gzipped(reader: &mut impl std::io::BufRead) -> Result<bool, String> {
+    Ok(reader
+        .fill_buf()
+        .map_err(|e| e.to_string())?
+        .starts_with(&GZIP_MAGIC))
+}
 
 fn starts_with_gzip_magic(file: &File) -> bool {
     use std::os::unix::fs::FileExt;
@@ -333,11 +336,7 @@ fn run<R: Read>(
     bar: &ProgressBar,
     lines: bool,
 ) -> Result<ImportReport, String> {
-    use std::io::BufRead;
-    let gzip = reader
-        .fill_buf()
-        .map_err(|e| e.to_string())?
-        .starts_with(&GZIP_MAGIC);
+    let gzip = starts_gzipped(&mut reader)?;
     bar.set_message("reading");
     if let Some(size) = size {
         bar.set_length(size);
