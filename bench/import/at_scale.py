@@ -16,6 +16,7 @@ Usage: bench/import/at_scale.py [--store-objects N] [--runs N] [--peer-runs N] [
 import argparse
 import importlib.util
 import json
+import multiprocessing
 import os
 import shutil
 import statistics
@@ -39,6 +40,24 @@ fresh_store = load_module("bench_import_run", os.path.join(HERE, "run.py"))
 taxii = load_module("bench_taxii_run", os.path.join(ROOT, "bench", "taxii", "run.py"))
 
 
+def generate_apart(work, total):
+    """The TAXII bench's generator run in a forked child, its bundle paths sent back: a child's
+    peak RSS as the kernel reports it includes what it inherited at fork, so this process must
+    not hold the generator's objects when it starts `tessera`."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=lambda: sender.send(taxii.generate(work, total)))
+    child.start()
+    sender.close()  # so that a child that dies makes recv fail instead of wait
+    try:
+        chunks = receiver.recv()
+    except EOFError:
+        child.join()
+        sys.exit(f"generating the bundles failed (exit code {child.exitcode})")
+    child.join()
+    return chunks
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--store-objects", type=int, default=400_000,
@@ -55,16 +74,7 @@ def main():
     tessera = os.path.join(target, "release", "tessera")
     work = tempfile.mkdtemp(prefix="tessera-bench-import-at-scale-")
     try:
-        # Generated in a child process: a child's peak RSS as the kernel reports it includes
-        # what it inherited at fork, so this process must not hold the generator's objects.
-        chunks = json.loads(subprocess.run(
-            [sys.executable, "-c",
-             "import importlib.util, json, sys\n"
-             "spec = importlib.util.spec_from_file_location('taxii', sys.argv[1])\n"
-             "taxii = importlib.util.module_from_spec(spec); spec.loader.exec_module(taxii)\n"
-             "print(json.dumps(taxii.generate(sys.argv[2], int(sys.argv[3]))))",
-             os.path.join(ROOT, "bench", "taxii", "run.py"), work, str(opts.store_objects + taxii.CHUNK)],
-            check=True, capture_output=True, text=True).stdout)
+        chunks = generate_apart(work, opts.store_objects + taxii.CHUNK)
         preload, bundle = chunks[:-1], chunks[-1]
         bundle_bytes = os.path.getsize(bundle)
         objects = taxii.CHUNK
