@@ -232,6 +232,8 @@ fn starts_gzipped(reader: &mut impl std::io::BufRead) -> Result<bool, String> {
         .starts_with(&GZIP_MAGIC))
 }
 
+/// Whether a file starts with the gzip magic, read in place: the file's cursor stays where the
+/// reading that follows expects it.
 fn starts_with_gzip_magic(file: &File) -> bool {
     use std::os::unix::fs::FileExt;
     let mut magic = [0u8; 2];
