@@ -3,6 +3,9 @@
 //!
 //! Issue 2 asks for 100,000 objects/s. This measures, each on its own with nothing else
 //! running, the stages the import overlaps:
+//! - `scan`: every object's text read through by serde_json without keeping anything
+//!   (`IgnoredAny`), on every core: what any reader built on serde_json pays before it keeps a
+//!   single value;
 //! - `parse`: every object's text into a `serde_json::Value`, on every core;
 //! - `judge`: parse, upgrade, validate and prepare (canonical JSON, content hash, index terms),
 //!   on every core: the import's parallel half, without the check against the store;
@@ -22,14 +25,18 @@
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use serde::de::IgnoredAny;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use store::{BundleInput, ImportOptions, PreparedVersion, Store, import_bundle};
 
 /// Objects per second issue 2 asks for.
 const TARGET_OBJECTS_PER_S: f64 = 100_000.0;
+/// Objects a worker takes at a time (`store::import`'s `JUDGE_CHUNK`).
+const CHUNK_OBJECTS: usize = 256;
 /// Versions the import hands its writer at a time (`store::import::SLICE_VERSIONS_MAX`).
 const SLICE_VERSIONS: usize = 1024;
 
@@ -78,6 +85,11 @@ fn main() {
         // Each run in its own directory, removed after it: eleven runs would leave 2 GB.
         let dir = scratch.path().join(format!("run-{run}"));
         std::fs::create_dir(&dir).expect("a run directory");
+        phases.scan.push(timed(|| {
+            on_every_core(&texts, threads, |text| {
+                serde_json::from_str::<IgnoredAny>(text).expect("an object that parses")
+            })
+        }));
         phases.parse.push(timed(|| {
             on_every_core(&texts, threads, |text| {
                 serde_json::from_str::<Value>(text).expect("an object that parses")
@@ -148,6 +160,7 @@ fn main() {
         "phase", "median s", "CPU s", "objects/s", "of the budget", "of import"
     );
     for (name, samples) in [
+        ("scan", &phases.scan),
         ("parse", &phases.parse),
         ("judge", &phases.judge),
         ("writer", &phases.writer),
@@ -177,6 +190,7 @@ fn main() {
 /// What each phase took, one sample per run.
 #[derive(Default)]
 struct Phases {
+    scan: Vec<Sample>,
     parse: Vec<Sample>,
     judge: Vec<Sample>,
     writer: Vec<Sample>,
@@ -240,23 +254,38 @@ fn redb_floor(path: &std::path::Path, entries: usize) {
     txn.commit().expect("committed");
 }
 
-/// `work` on every text, the texts split into one run per thread; the results in order.
+/// `work` on every text, on `threads` threads taking chunks of [`CHUNK_OBJECTS`] in turn (as
+/// the import's workers do, so that one thread does not idle while the other finishes a run of
+/// large objects); the results in order.
 fn on_every_core<T: Send>(
     texts: &[&str],
     threads: usize,
     work: impl Fn(&str) -> T + Sync,
 ) -> Vec<T> {
-    let per_thread = texts.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = texts
-            .chunks(per_thread)
-            .map(|run| scope.spawn(|| run.iter().map(|text| work(text)).collect::<Vec<T>>()))
+    let next = AtomicUsize::new(0);
+    let chunks: Vec<&[&str]> = texts.chunks(CHUNK_OBJECTS).collect();
+    let mut done: Vec<(usize, Vec<T>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(chunk) = chunks.get(i) else {
+                            return mine;
+                        };
+                        mine.push((i, chunk.iter().map(|text| work(text)).collect()));
+                    }
+                })
+            })
             .collect();
         handles
             .into_iter()
             .flat_map(|h| h.join().expect("a worker panicked"))
             .collect()
-    })
+    });
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().flat_map(|(_, results)| results).collect()
 }
 
 /// Wall and CPU seconds (every thread of the process, user and system) of `work`.
