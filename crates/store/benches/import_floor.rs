@@ -215,25 +215,29 @@ fn prepare(text: &str) -> PreparedVersion {
     PreparedVersion::from_object_sized(&object, text.len())
 }
 
-/// Entries the writer adds to redb for these versions: its location, its version key, its type,
-/// its outgoing edges (one value), one incoming entry per distinct target, and its names and
-/// times.
+/// Entries the writer adds to redb for these versions, handed over in slices of
+/// [`SLICE_VERSIONS`]: per version its location, its version key, its type, its outgoing edges
+/// (one value), its names and its times; per slice, one incoming entry per distinct target.
 fn index_entries(prepared: &[PreparedVersion]) -> usize {
     prepared
-        .iter()
-        .map(|version| {
-            let mut targets: Vec<String> = version
-                .edges
-                .decode()
-                .into_iter()
+        .chunks(SLICE_VERSIONS)
+        .map(|slice| {
+            let mut targets: Vec<String> = slice
+                .iter()
+                .flat_map(|version| version.edges.decode())
                 .map(|(_, target)| target)
                 .collect();
             targets.sort_unstable();
             targets.dedup();
-            3 + usize::from(!version.edges.is_empty())
-                + targets.len()
-                + version.names.len()
-                + version.times.len()
+            let per_version: usize = slice
+                .iter()
+                .map(|version| {
+                    3 + usize::from(!version.edges.is_empty())
+                        + version.names.len()
+                        + version.times.len()
+                })
+                .sum();
+            per_version + targets.len()
         })
         .sum()
 }
