@@ -25,5 +25,5 @@ pub use id::{IdentifierError, parse_identifier};
 pub use object::{Object, ObjectError};
 pub use spec::Category;
 pub use timestamp::{Timestamp, TimestampError};
-pub use upgrade::upgrade_from_20;
+pub use upgrade::{reads_as_20, upgrade_from_20};
 pub use validate::{Rule, ValidationError, validate};

@@ -22,6 +22,23 @@ const LABELS_TO_TYPES: &[(&str, &str)] = &[
     ("tool", "tool_types"),
 ];
 
+/// Whether an object is read as STIX 2.0, and so upgraded on import: it says "2.0", or it says
+/// nothing. STIX 2.0 objects carry no `spec_version` (the 2.0 bundle does) and a 2.1 SDO or SRO
+/// must, so one without is 2.0, unless it is a cyber-observable outside a bundle declaring 2.0:
+/// STIX 2.1 makes `spec_version` optional on those.
+pub fn reads_as_20(object: &Map<String, Value>, bundle_declares_20: bool) -> bool {
+    match object.get("spec_version").and_then(Value::as_str) {
+        Some(spec) => spec == "2.0",
+        None => {
+            bundle_declares_20
+                || object
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .is_none_or(|t| crate::spec::category_of(t) != crate::Category::Sco)
+        }
+    }
+}
+
 /// Upgrades a STIX 2.0 object to 2.1 in place. An object that already says `spec_version`
 /// "2.1" is left alone.
 pub fn upgrade_from_20(object: &mut Map<String, Value>) -> UpgradeNotes {
@@ -89,5 +106,30 @@ mod tests {
                 .is_empty()
         );
         assert_eq!(m, before);
+    }
+
+    #[test]
+    fn an_object_without_spec_version_is_20_unless_a_21_observable() {
+        let reads =
+            |object: Value, declared_20| reads_as_20(object.as_object().unwrap(), declared_20);
+        assert!(reads(
+            json!({"type": "malware", "spec_version": "2.0"}),
+            false
+        ));
+        assert!(!reads(
+            json!({"type": "malware", "spec_version": "2.1"}),
+            true
+        ));
+        assert!(reads(json!({"type": "malware"}), false));
+        assert!(reads(json!({"type": "relationship"}), false));
+        assert!(!reads(
+            json!({"type": "ipv4-addr", "value": "10.0.0.1"}),
+            false
+        ));
+        assert!(reads(
+            json!({"type": "ipv4-addr", "value": "10.0.0.1"}),
+            true
+        ));
+        assert!(reads(json!({"id": "no type"}), false));
     }
 }

@@ -17,7 +17,7 @@ use std::sync::mpsc;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use stix::bundle::{BundleHeader, BundleReader, BundleVisitor};
-use stix::{BundleError, Category, Object};
+use stix::{BundleError, Object};
 
 use crate::{PreparedVersion, Presence, PresenceChecker, Store, StoreError, WriteOutcome};
 
@@ -383,16 +383,7 @@ fn judge(
             });
         }
     };
-    let object_spec = map.get("spec_version").and_then(Value::as_str);
-    let is_sco = map
-        .get("type")
-        .and_then(Value::as_str)
-        .is_some_and(|t| stix::spec::category_of(t) == Category::Sco);
-    // STIX 2.0 objects carry no spec_version (the 2.0 bundle does); a 2.1 SDO must. An object
-    // without one is therefore read as 2.0, unless it is a cyber-observable, for which 2.1
-    // makes spec_version optional.
-    let upgraded =
-        object_spec == Some("2.0") || (object_spec.is_none() && (declared_20 || !is_sco));
+    let upgraded = stix::reads_as_20(&map, declared_20);
     if upgraded {
         stix::upgrade_from_20(&mut map);
     }
