@@ -6,6 +6,9 @@
 //! - `scan`: every object's text read through by serde_json without keeping anything
 //!   (`IgnoredAny`), on every core: what any reader built on serde_json pays before it keeps a
 //!   single value;
+//! - `borrowed tree`: every object's text into a tree whose strings borrow the text where they
+//!   can (`serde_json_borrow::Value`, maps as lists of pairs), on every core: what a reader
+//!   that keeps no owned strings would pay;
 //! - `parse`: every object's text into a `serde_json::Value`, on every core;
 //! - `judge`: parse, upgrade, validate and prepare (canonical JSON, content hash, index terms),
 //!   on every core: the import's parallel half, without the check against the store;
@@ -93,6 +96,12 @@ fn main() {
                 serde_json::from_str::<IgnoredAny>(text).expect("an object that parses")
             })
         }));
+        phases.borrowed.push(timed(|| {
+            on_every_core(&texts, threads, |text| {
+                serde_json::from_str::<serde_json_borrow::Value<'_>>(text)
+                    .expect("an object that parses")
+            })
+        }));
         phases.parse.push(timed(|| {
             on_every_core(&texts, threads, |text| {
                 serde_json::from_str::<Value>(text).expect("an object that parses")
@@ -164,6 +173,7 @@ fn main() {
     );
     for (name, samples) in [
         ("scan", &phases.scan),
+        ("borrowed tree", &phases.borrowed),
         ("parse", &phases.parse),
         ("judge", &phases.judge),
         ("writer", &phases.writer),
@@ -194,6 +204,7 @@ fn main() {
 #[derive(Default)]
 struct Phases {
     scan: Vec<Sample>,
+    borrowed: Vec<Sample>,
     parse: Vec<Sample>,
     judge: Vec<Sample>,
     writer: Vec<Sample>,
@@ -263,13 +274,13 @@ fn redb_floor(path: &std::path::Path, entries: usize) {
 /// `work` on every text, on `threads` threads taking chunks of [`CHUNK_OBJECTS`] in turn (as
 /// the import's workers do, so that one thread does not idle while the other finishes a run of
 /// large objects); the results in order.
-fn on_every_core<T: Send>(
-    texts: &[&str],
+fn on_every_core<'t, T: Send>(
+    texts: &[&'t str],
     threads: usize,
-    work: impl Fn(&str) -> T + Sync,
+    work: impl Fn(&'t str) -> T + Sync,
 ) -> Vec<T> {
     let next = AtomicUsize::new(0);
-    let chunks: Vec<&[&str]> = texts.chunks(CHUNK_OBJECTS).collect();
+    let chunks: Vec<&[&'t str]> = texts.chunks(CHUNK_OBJECTS).collect();
     let mut done: Vec<(usize, Vec<T>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
