@@ -9,6 +9,8 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use crate::strict::StrictValue;
+
 /// Receives the elements of a bundle's `objects`, in order.
 pub trait BundleVisitor {
     /// `index` is the position in `objects`. Returning an error stops the reading; the message
@@ -115,6 +117,13 @@ impl BundleReader {
         }
         let bundle_type = state.summary.header.bundle_type.clone();
         match bundle_type.as_deref() {
+            // A JSON object under `objects` was kept for a lone observed-data; a bundle's must
+            // be a list, and reading it as none would import nothing and say nothing.
+            Some("bundle") if state.other.contains_key("objects") => {
+                return Err(BundleError::NotABundle(
+                    "its \"objects\" is a JSON object, not a list of objects".to_string(),
+                ));
+            }
             Some("bundle") => {}
             // Files holding one bare object are common in the wild (the OASIS examples have
             // them); such a file is read as a bundle of one.
@@ -220,7 +229,7 @@ impl<'de, S: SplitSink<'de>> Visitor<'de> for &mut Envelope<'_, S> {
             // says so.
             let repeated = |seen: bool| {
                 if seen {
-                    Err(de::Error::custom(format!("duplicate field `{key}`")))
+                    Err(crate::strict::repeated_name(&key))
                 } else {
                     Ok(())
                 }
@@ -337,15 +346,39 @@ impl<'de, V: BundleVisitor> Visitor<'de> for BundleSeed<'_, '_, V> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut objects_seen = false;
         while let Some(key) = map.next_key::<String>()? {
             let header = &mut self.0.summary.header;
+            // A name twice makes the bundle (or the lone object) ambiguous: which `objects`,
+            // which `type`? Refused, as the reader that splits bundles refuses it.
+            let repeated = |seen: bool| {
+                if seen {
+                    Err(crate::strict::repeated_name(&key))
+                } else {
+                    Ok(())
+                }
+            };
             match key.as_str() {
-                "objects" => map.next_value_seed(ObjectsSeed(&mut *self.0))?,
-                "type" => header.bundle_type = Some(map.next_value::<String>()?),
-                "id" => header.id = Some(map.next_value::<String>()?),
-                "spec_version" => header.spec_version = Some(map.next_value::<String>()?),
+                "objects" => {
+                    repeated(objects_seen)?;
+                    objects_seen = true;
+                    map.next_value_seed(ObjectsSeed(&mut *self.0))?;
+                }
+                "type" => {
+                    repeated(header.bundle_type.is_some())?;
+                    header.bundle_type = Some(map.next_value::<String>()?);
+                }
+                "id" => {
+                    repeated(header.id.is_some())?;
+                    header.id = Some(map.next_value::<String>()?);
+                }
+                "spec_version" => {
+                    repeated(header.spec_version.is_some())?;
+                    header.spec_version = Some(map.next_value::<String>()?);
+                }
                 _ if self.0.other.len() < OTHER_MEMBERS_MAX => {
-                    let value = map.next_value::<Value>()?;
+                    repeated(self.0.other.contains_key(&key))?;
+                    let value = map.next_value::<StrictValue>()?.0;
                     self.0.other.insert(key, value);
                 }
                 _ => {
@@ -379,14 +412,14 @@ impl<'de, V: BundleVisitor> Visitor<'de> for ObjectsSeed<'_, '_, V> {
     /// A dictionary under `objects` is not a bundle's list but a lone observed-data's
     /// (deprecated) `objects` property; keep it for the single-object reading.
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        let value = Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        let value = StrictValue::deserialize(de::value::MapAccessDeserializer::new(map))?.0;
         self.0.other.insert("objects".to_string(), value);
         Ok(())
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let state = self.0;
-        while let Some(value) = seq.next_element::<Value>()? {
+        while let Some(StrictValue(value)) = seq.next_element()? {
             let index = state.summary.object_count;
             if index >= state.objects_max {
                 state.abort = Some(BundleError::TooManyObjects {
@@ -535,5 +568,61 @@ mod tests {
             ),
             Err(BundleError::TooManyObjects { limit: 1 })
         ));
+    }
+
+    #[test]
+    fn a_name_twice_is_refused_wherever_it_is() {
+        let r = BundleReader::default();
+        let id = r#""id":"bundle--0a3ead4e-6d47-4ccb-854c-a6a4f9d96b22""#;
+        let lone = r#"{"type":"campaign","id":"campaign--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061","name":"x","name":"y"}"#;
+        // (text, the name repeated, whether the split refuses it too: it reads the bundle's
+        // own members, and leaves the objects to be parsed, and refused, where they are judged)
+        for (text, name, split_refuses) in [
+            // Two lists of objects: which one is the bundle's?
+            (
+                format!(r#"{{"type":"bundle",{id},"objects":[{{"a":1}}],"objects":[{{"b":2}}]}}"#),
+                "objects",
+                true,
+            ),
+            (
+                format!(r#"{{"type":"bundle","type":"campaign",{id},"objects":[]}}"#),
+                "type",
+                true,
+            ),
+            // Inside an object, at any depth.
+            (
+                format!(r#"{{"type":"bundle",{id},"objects":[{{"a":1,"a":2}}]}}"#),
+                "a",
+                false,
+            ),
+            (
+                format!(
+                    r#"{{"type":"bundle",{id},"objects":[{{"a":{{"b":[{{"c":0,"c":0}}]}}}}]}}"#
+                ),
+                "c",
+                false,
+            ),
+            // A lone object's own members.
+            (lone.to_string(), "name", true),
+        ] {
+            match r.read_slice(text.as_bytes(), &mut Collect(Vec::new())) {
+                Err(BundleError::Json { message, .. }) => assert!(
+                    message.contains(&format!("the name \"{name}\" appears twice")),
+                    "{text}: {message}"
+                ),
+                other => panic!("{text}: {other:?}"),
+            }
+            let split = r.split_slice_into(text.as_bytes(), &mut Split::default());
+            assert_eq!(split.is_none(), split_refuses, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_bundle_whose_objects_are_not_a_list_is_refused() {
+        let text = br#"{"type":"bundle","id":"bundle--0a3ead4e-6d47-4ccb-854c-a6a4f9d96b22","objects":{}}"#;
+        match BundleReader::default().read_slice(text, &mut Collect(Vec::new())) {
+            Err(BundleError::NotABundle(why)) => assert!(why.contains("not a list"), "{why}"),
+            other => panic!("{other:?}"),
+        }
     }
 }

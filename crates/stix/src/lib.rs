@@ -15,6 +15,7 @@ pub mod canonical_text;
 pub mod id;
 pub mod object;
 pub mod spec;
+pub mod strict;
 pub mod timestamp;
 pub mod upgrade;
 pub mod validate;

@@ -216,7 +216,8 @@ struct Phases {
 
 /// What the import's workers do to one object, less the check against the store.
 fn prepare(text: &str, declared_20: bool) -> PreparedVersion {
-    let Value::Object(mut map) = serde_json::from_str(text).expect("an object that parses") else {
+    let Value::Object(mut map) = stix::strict::from_str(text).expect("an object that parses")
+    else {
         panic!("a bundle member that is not an object");
     };
     if stix::reads_as_20(&map, declared_20) {

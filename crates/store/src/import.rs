@@ -716,7 +716,7 @@ fn judge_text(
     options: &ImportOptions,
     checker: &PresenceChecker,
 ) -> Result<Verdict, StoreError> {
-    match serde_json::from_str::<Value>(text) {
+    match stix::strict::from_str(text) {
         Ok(value) => judge(
             value,
             text.len(),

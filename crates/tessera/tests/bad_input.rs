@@ -263,6 +263,56 @@ fn deep_nesting_is_refused() {
 }
 
 #[test]
+fn a_name_twice_in_one_object_is_refused() {
+    let node = seeded_node();
+    // serde_json would keep the second marking and another reader the first: the object
+    // would mean different things to different partners.
+    let object = campaign().to_string();
+    let twice = object.replacen(
+        r#""name":"#,
+        r#""object_marking_refs":["marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"],"object_marking_refs":["marking-definition--f88d31f6-486f-44da-b317-01333bde0b82"],"name":"#,
+        1,
+    );
+    assert_ne!(twice, object);
+    let text = bundle(json!(["PLACEHOLDER"]))
+        .to_string()
+        .replace(r#""PLACEHOLDER""#, &twice);
+    let message = rejected(node.path(), text.as_bytes(), &[]);
+    assert!(
+        message.contains(r#"the name "object_marking_refs" appears twice"#),
+        "{message}"
+    );
+    assert!(message.contains("objects[0]"), "{message}");
+    // With --skip-invalid the object is still refused, and nothing else is in the bundle.
+    let message = rejected(node.path(), text.as_bytes(), &["--skip-invalid"]);
+    assert!(message.contains("appears twice"), "{message}");
+
+    // Two lists of objects: the bundle is ambiguous as a whole.
+    let two_lists = bundle(json!([campaign()]))
+        .to_string()
+        .replace(r#""objects":"#, r#""objects":[],"objects":"#);
+    let message = rejected(node.path(), two_lists.as_bytes(), &[]);
+    assert!(
+        message.contains(r#"the name "objects" appears twice"#),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_bundle_whose_objects_are_not_a_list_is_refused() {
+    let node = seeded_node();
+    let message = rejected(
+        node.path(),
+        bundle(json!({"0": campaign()})).to_string().as_bytes(),
+        &[],
+    );
+    assert!(
+        message.contains(r#"its "objects" is a JSON object, not a list"#),
+        "{message}"
+    );
+}
+
+#[test]
 fn skip_invalid_stores_the_valid_objects_and_reports_the_rest() {
     let node = fresh_node();
     let baseline = stats(node.path())["objects"].as_u64().unwrap();

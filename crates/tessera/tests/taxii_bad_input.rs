@@ -239,6 +239,22 @@ fn bad_requests_get_taxii_errors_and_store_nothing() {
             .contains("version-conflict")
     );
 
+    // A name twice in one object: refused, as I-JSON requires, with the name in the message.
+    let twice = r#"{"objects":[{"type":"campaign","spec_version":"2.1","id":"campaign--5a3b4a9e-0e6f-4c3e-9d2a-2f6f3c9a7b11","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","name":"one","name":"two"}]}"#;
+    let status = server.post(OBJECTS, &analyst, twice.as_bytes()).json();
+    assert_eq!(status["failure_count"], 1, "{status}");
+    assert_eq!(
+        status["failures"][0]["id"],
+        "campaign--5a3b4a9e-0e6f-4c3e-9d2a-2f6f3c9a7b11"
+    );
+    assert!(
+        status["failures"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(r#"the name "name" appears twice"#),
+        "{status}"
+    );
+
     // Bad parameters.
     for query in [
         "limit=0",
