@@ -76,7 +76,7 @@ impl BundleReader {
         bytes: &[u8],
         visitor: &mut V,
     ) -> Result<BundleSummary, BundleError> {
-        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        let mut deserializer = serde_json::Deserializer::from_slice(without_bom(bytes));
         self.run(&mut deserializer, visitor)
     }
 
@@ -86,6 +86,25 @@ impl BundleReader {
         reader: R,
         visitor: &mut V,
     ) -> Result<BundleSummary, BundleError> {
+        let mut reader = reader;
+        let mut start = [0u8; UTF8_BOM.len()];
+        let mut read = 0;
+        while read < start.len() {
+            match reader.read(&mut start[read..]) {
+                Ok(0) => break,
+                Ok(n) => read += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(BundleError::Json {
+                        line: 1,
+                        column: 0,
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+        let kept = if start[..read] == UTF8_BOM { 0 } else { read };
+        let reader = std::io::Cursor::new(&start[..kept]).chain(reader);
         let mut deserializer = serde_json::Deserializer::from_reader(reader);
         self.run(&mut deserializer, visitor)
     }
@@ -178,7 +197,7 @@ impl BundleReader {
         bytes: &'a [u8],
         sink: &mut impl SplitSink<'a>,
     ) -> Option<BundleHeader> {
-        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        let mut deserializer = serde_json::Deserializer::from_slice(without_bom(bytes));
         let mut envelope = Envelope {
             sink,
             objects_max: self.objects_max,
@@ -311,6 +330,16 @@ impl<'de, S: SplitSink<'de>> Visitor<'de> for ObjectList<'_, S> {
         }
         Ok(())
     }
+}
+
+/// The UTF-8 byte order mark some editors on Windows put at the start of a file. JSON must
+/// not carry one, but RFC 8259 lets a reader ignore it, and refusing a whole bundle over three
+/// invisible bytes helps no analyst.
+const UTF8_BOM: [u8; 3] = [0xef, 0xbb, 0xbf];
+
+/// `bytes` without the byte order mark at their start, if they have one.
+pub fn without_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(&UTF8_BOM).unwrap_or(bytes)
 }
 
 fn strip_position(message: &str) -> String {
@@ -623,6 +652,29 @@ mod tests {
         match BundleReader::default().read_slice(text, &mut Collect(Vec::new())) {
             Err(BundleError::NotABundle(why)) => assert!(why.contains("not a list"), "{why}"),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_ignored() {
+        let text = b"\xef\xbb\xbf{\"type\":\"bundle\",\"id\":\"bundle--0a3ead4e-6d47-4ccb-854c-a6a4f9d96b22\",\"objects\":[{\"a\":1}]}";
+        let r = BundleReader::default();
+        let mut c = Collect(Vec::new());
+        assert_eq!(r.read_slice(text, &mut c).unwrap().object_count, 1);
+        assert_eq!(r.read(&text[..], &mut c).unwrap().object_count, 1);
+        assert!(r.split_slice_into(text, &mut Split::default()).is_some());
+        assert_eq!(c.0.len(), 2);
+        // Only at the start, and only the whole mark.
+        assert!(matches!(
+            r.read_slice(&text[1..], &mut c),
+            Err(BundleError::Json { .. })
+        ));
+        // Short inputs are read as they are.
+        for short in [&b""[..], b"{", b"\xef\xbb"] {
+            assert!(matches!(
+                r.read(short, &mut c),
+                Err(BundleError::Json { .. })
+            ));
         }
     }
 }

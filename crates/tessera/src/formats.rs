@@ -26,6 +26,7 @@ const SNIFF_BYTES: usize = 64 << 10;
 /// Recognises a format from the start of a file (already gunzipped).
 pub fn sniff(head: &[u8]) -> Format {
     let head = &head[..head.len().min(SNIFF_BYTES)];
+    let head = stix::bundle::without_bom(head);
     let text = String::from_utf8_lossy(head);
     let first_line = text.lines().next().unwrap_or("").to_lowercase();
     if first_line.contains("side_a") && first_line.contains("best") {
@@ -63,6 +64,8 @@ pub fn convert(
             let [(label, contents)] = files else {
                 return Err("convert one CSV file at a time".into());
             };
+            // Spreadsheets on Windows save CSV with a byte order mark before the header.
+            let contents = stix::bundle::without_bom(contents);
             let converted = if format == Format::Ucdp {
                 converters::ucdp::import(contents, &provenance, aliases)
             } else {
@@ -73,7 +76,10 @@ pub fn convert(
         Format::Misp => {
             let galaxy: Vec<converters::misp::GalaxyFile<'_>> = files
                 .iter()
-                .map(|(label, contents)| converters::misp::GalaxyFile { label, contents })
+                .map(|(label, contents)| converters::misp::GalaxyFile {
+                    label,
+                    contents: stix::bundle::without_bom(contents),
+                })
                 .collect();
             converters::misp::import(&galaxy, &provenance, aliases).map_err(|e| e.to_string())?
         }

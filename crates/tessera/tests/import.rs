@@ -109,6 +109,58 @@ fn a_bundle_on_standard_input_imports_as_from_a_file() {
     assert_eq!(held(node.path()), before);
 }
 
+/// Files saved with a UTF-8 byte order mark (as editors on Windows save them) import as they
+/// would without: a STIX bundle read whole in memory and streamed from standard input, and a
+/// MISP galaxy, whose format is recognised through the mark.
+#[test]
+fn files_with_a_byte_order_mark_import_as_without() {
+    let with_bom = |path: &std::path::Path| {
+        let mut bytes = b"\xef\xbb\xbf".to_vec();
+        bytes.extend(std::fs::read(path).unwrap());
+        let file = tempfile::Builder::new().suffix(".json").tempfile().unwrap();
+        std::fs::write(file.path(), &bytes).unwrap();
+        file
+    };
+    let ics = with_bom(&shared_data("stix/ics-attack-18.1.json"));
+    let node = fresh_node();
+    let (code, report) = import_json(node.path(), &[ics.path().to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["imports"][0]["written"], 1826, "{report}");
+    let node = fresh_node();
+    let piped = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "cat '{}' | '{}' --data-dir '{}' --json import -",
+            ics.path().display(),
+            env!("CARGO_BIN_EXE_tessera"),
+            node.path().display()
+        ))
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&piped.stdout).unwrap_or(Value::Null);
+    assert_eq!(
+        piped.status.code(),
+        Some(0),
+        "{report} {}",
+        text(&piped.stderr)
+    );
+    assert_eq!(report["imports"][0]["written"], 1826, "{report}");
+
+    let galaxy = shared_data("groups/clusters_terrorist-groups.json");
+    let plain = fresh_node();
+    let (code, expected) = import_json(plain.path(), &[galaxy.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{expected}");
+    let marked = with_bom(&galaxy);
+    let node = fresh_node();
+    let (code, report) = import_json(node.path(), &[marked.path().to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(
+        stats(node.path())["objects"],
+        stats(plain.path())["objects"]
+    );
+    assert!(stats(node.path())["objects"].as_u64().unwrap() > 1);
+}
+
 /// A gzip file of several members (what `cat a.gz b.gz` makes) imports whole: the size its
 /// trailer states is the last member's only, a hint for the buffer and nothing more.
 #[test]
