@@ -47,6 +47,14 @@ pub enum BundleError {
     },
     #[error("not a STIX bundle: {0}")]
     NotABundle(String),
+    /// Valid JSON, but not of a bundle's shape where it was read (a list of objects that is a
+    /// string, a name twice in one object).
+    #[error("not a STIX bundle at line {line}, column {column}: {message}")]
+    Shape {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("the bundle holds more than {limit} objects; split it or raise the limit")]
     TooManyObjects { limit: usize },
     #[error("reading stopped at object {index}: {message}")]
@@ -128,10 +136,19 @@ impl BundleReader {
             return Err(abort);
         }
         if let Err(e) = result {
-            return Err(BundleError::Json {
-                line: e.line(),
-                column: e.column(),
-                message: strip_position(&e.to_string()),
+            let (line, column, message) = (e.line(), e.column(), strip_position(&e.to_string()));
+            return Err(if e.is_data() {
+                BundleError::Shape {
+                    line,
+                    column,
+                    message,
+                }
+            } else {
+                BundleError::Json {
+                    line,
+                    column,
+                    message,
+                }
             });
         }
         let bundle_type = state.summary.header.bundle_type.clone();
@@ -573,9 +590,10 @@ mod tests {
             Err(BundleError::Json { line: 1, .. }) => {}
             other => panic!("{other:?}"),
         }
+        // Valid JSON of another shape.
         assert!(matches!(
             r.read_slice(b"[1,2]", &mut c),
-            Err(BundleError::Json { .. })
+            Err(BundleError::Shape { line: 1, .. })
         ));
         assert!(matches!(
             r.read_slice(b"{\"name\":\"x\"}", &mut c),
@@ -635,7 +653,7 @@ mod tests {
             (lone.to_string(), "name", true),
         ] {
             match r.read_slice(text.as_bytes(), &mut Collect(Vec::new())) {
-                Err(BundleError::Json { message, .. }) => assert!(
+                Err(BundleError::Shape { message, .. }) => assert!(
                     message.contains(&format!("the name \"{name}\" appears twice")),
                     "{text}: {message}"
                 ),

@@ -310,6 +310,17 @@ fn a_bundle_whose_objects_are_not_a_list_is_refused() {
         message.contains(r#"its "objects" is a JSON object, not a list"#),
         "{message}"
     );
+    // Valid JSON of the wrong shape is not called invalid JSON.
+    let message = rejected(
+        node.path(),
+        bundle(json!("campaign")).to_string().as_bytes(),
+        &[],
+    );
+    assert!(
+        message.contains("not a STIX bundle at line 1, column")
+            && message.contains("expected a list of STIX objects"),
+        "{message}"
+    );
 }
 
 #[test]
