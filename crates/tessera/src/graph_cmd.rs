@@ -19,7 +19,7 @@ pub struct Common {
     #[arg(long = "as", value_name = "PARTNER")]
     viewer: Option<String>,
     /// Only nodes of this STIX type (repeatable).
-    #[arg(long = "type")]
+    #[arg(long = "type", value_parser = crate::stix_type)]
     types: Vec<String>,
     /// Only links of this relationship type (repeatable).
     #[arg(long = "link-type")]

@@ -133,7 +133,7 @@ enum Command {
     /// Export held objects as one STIX 2.1 bundle.
     Export {
         /// Only objects of this type (repeatable).
-        #[arg(long = "type")]
+        #[arg(long = "type", value_parser = stix_type)]
         types: Vec<String>,
         /// Only versions added to this node after this STIX timestamp.
         #[arg(long)]
@@ -158,6 +158,7 @@ enum Command {
     },
     /// Show one object (its latest version, or every version).
     Get {
+        #[arg(value_parser = stix_identifier)]
         id: String,
         #[arg(long)]
         versions: bool,
@@ -184,7 +185,10 @@ enum Command {
         command: ledger_cmd::LedgerCommand,
     },
     /// Show one object with its links and, for an incident, every source that reports it.
-    Show { id: String },
+    Show {
+        #[arg(value_parser = stix_identifier)]
+        id: String,
+    },
     /// Search names, aliases and descriptions, with facets by type, country, group and year.
     Search {
         /// Words, a name or an alias ("ISKP", "Islamic State Khorasan Province"); empty to
@@ -192,7 +196,7 @@ enum Command {
         #[arg(default_value = "")]
         query: String,
         /// Only objects of this type (repeatable).
-        #[arg(long = "type")]
+        #[arg(long = "type", value_parser = stix_type)]
         types: Vec<String>,
         /// Only objects in this country (ISO code as stored; repeatable).
         #[arg(long = "country")]
@@ -215,6 +219,27 @@ enum Command {
     Trends(graph_cmd::TrendsArgs),
     /// Where incident counts rose beyond their baseline, each surge explained.
     Surge(graph_cmd::SurgeArgs),
+}
+
+/// An object id as the command line gives it: a mistyped one is a usage error that says what
+/// is wrong with it, not an object "not held".
+fn stix_identifier(id: &str) -> Result<String, String> {
+    stix::parse_identifier(id)
+        .map(|_| id.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// A STIX type name as the command line gives it: `Campaign` or `attack pattern` would match
+/// nothing, silently.
+fn stix_type(name: &str) -> Result<String, String> {
+    if stix::id::is_valid_type_name(name) {
+        Ok(name.to_string())
+    } else {
+        Err(format!(
+            "{name:?} is not a STIX type name (lower-case letters, digits and single hyphens, \
+             3 to 250 characters, e.g. attack-pattern)"
+        ))
+    }
 }
 
 fn main() -> ExitCode {

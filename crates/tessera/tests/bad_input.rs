@@ -375,6 +375,23 @@ fn usage_errors_exit_with_two() {
         Some(2)
     );
     assert_eq!(tessera(node.path(), &["frobnicate"]).status.code(), Some(2));
+    // A mistyped id says what is wrong with it, rather than that no such object is held.
+    for command in ["get", "show"] {
+        let out = tessera(node.path(), &[command, "campaign-0c7b5b88"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            text(&out.stderr).contains("is not of the form type--uuid"),
+            "{command}: {}",
+            text(&out.stderr)
+        );
+    }
+    let out = tessera(node.path(), &["export", "--type", "Attack Pattern"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("is not a STIX type name"),
+        "{}",
+        text(&out.stderr)
+    );
     let empty = tempfile::tempdir().unwrap();
     let out = tessera(empty.path(), &["stats"]);
     assert_eq!(out.status.code(), Some(2));
