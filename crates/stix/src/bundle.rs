@@ -263,13 +263,7 @@ impl<'de, S: SplitSink<'de>> Visitor<'de> for &mut Envelope<'_, S> {
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             // A repeated member makes the bundle ambiguous; the reader that explains problems
             // says so.
-            let repeated = |seen: bool| {
-                if seen {
-                    Err(crate::strict::repeated_name(&key))
-                } else {
-                    Ok(())
-                }
-            };
+            let repeated = |seen: bool| refuse_repeat(seen, &key);
             match key.as_ref() {
                 "type" => {
                     repeated(self.header.bundle_type.is_some())?;
@@ -349,6 +343,16 @@ impl<'de, S: SplitSink<'de>> Visitor<'de> for ObjectList<'_, S> {
     }
 }
 
+/// A bundle member met a second time makes the bundle ambiguous (which `objects`, which
+/// `type`?), so both readers refuse it.
+fn refuse_repeat<E: de::Error>(seen: bool, name: &str) -> Result<(), E> {
+    if seen {
+        Err(crate::strict::repeated_name(name))
+    } else {
+        Ok(())
+    }
+}
+
 /// The UTF-8 byte order mark some editors on Windows put at the start of a file. JSON must
 /// not carry one, but RFC 8259 lets a reader ignore it, and refusing a whole bundle over three
 /// invisible bytes helps no analyst.
@@ -395,15 +399,8 @@ impl<'de, V: BundleVisitor> Visitor<'de> for BundleSeed<'_, '_, V> {
         let mut objects_seen = false;
         while let Some(key) = map.next_key::<String>()? {
             let header = &mut self.0.summary.header;
-            // A name twice makes the bundle (or the lone object) ambiguous: which `objects`,
-            // which `type`? Refused, as the reader that splits bundles refuses it.
-            let repeated = |seen: bool| {
-                if seen {
-                    Err(crate::strict::repeated_name(&key))
-                } else {
-                    Ok(())
-                }
-            };
+            // A lone object's members are refused twice too.
+            let repeated = |seen: bool| refuse_repeat(seen, &key);
             match key.as_str() {
                 "objects" => {
                     repeated(objects_seen)?;
