@@ -28,14 +28,17 @@ impl BundleFile {
     }
 }
 
-/// Expands directories into the `.json` and `.json.gz` files below them, in name order.
+/// Expands directories into the `.json` and `.json.gz` files below them, in name order. A
+/// directory or file reached again through a link (a link back up the tree, two links to one
+/// place) is taken once, so a loop of links ends instead of nesting to the depth limit.
 pub fn expand(paths: &[PathBuf]) -> Result<Vec<BundleFile>, String> {
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for path in paths {
         if path.as_os_str() == "-" {
             out.push(BundleFile::Stdin);
         } else if path.is_dir() {
-            walk(path, 0, &mut out)?;
+            walk(path, 0, &mut seen, &mut out)?;
         } else if path.exists() {
             out.push(BundleFile::Path(path.clone()));
         } else {
@@ -45,12 +48,26 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<BundleFile>, String> {
     Ok(out)
 }
 
-fn walk(dir: &Path, depth: usize, out: &mut Vec<BundleFile>) -> Result<(), String> {
+/// Whether `path` (resolved through links) is met for the first time.
+fn first_visit(path: &Path, seen: &mut std::collections::HashSet<PathBuf>) -> Result<bool, String> {
+    let resolved = std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(seen.insert(resolved))
+}
+
+fn walk(
+    dir: &Path,
+    depth: usize,
+    seen: &mut std::collections::HashSet<PathBuf>,
+    out: &mut Vec<BundleFile>,
+) -> Result<(), String> {
     if depth > DIRECTORY_DEPTH_MAX {
         return Err(format!(
             "{}: directories nest deeper than {DIRECTORY_DEPTH_MAX} levels",
             dir.display()
         ));
+    }
+    if !first_visit(dir, seen)? {
+        return Ok(());
     }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
@@ -59,13 +76,14 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<BundleFile>) -> Result<(), Strin
     entries.sort();
     for entry in entries {
         if entry.is_dir() {
-            walk(&entry, depth + 1, out)?;
+            walk(&entry, depth + 1, seen, out)?;
         } else {
             let name = entry
                 .file_name()
                 .map(|n| n.to_string_lossy().to_lowercase())
                 .unwrap_or_default();
-            if name.ends_with(".json") || name.ends_with(".json.gz") {
+            if (name.ends_with(".json") || name.ends_with(".json.gz")) && first_visit(&entry, seen)?
+            {
                 out.push(BundleFile::Path(entry));
             }
         }

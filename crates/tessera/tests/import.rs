@@ -109,6 +109,29 @@ fn a_bundle_on_standard_input_imports_as_from_a_file() {
     assert_eq!(held(node.path()), before);
 }
 
+/// A directory whose links lead back up the tree, or twice to one file, imports each file once
+/// instead of nesting to the depth limit and refusing everything.
+#[test]
+fn links_in_an_imported_directory_are_followed_once() {
+    let tree = tempfile::tempdir().unwrap();
+    let apt1 = tree.path().join("apt1.json");
+    std::fs::copy(
+        shared_data("stix/oasis-examples/threat-reports/apt1.json"),
+        &apt1,
+    )
+    .unwrap();
+    let sub = tree.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    std::os::unix::fs::symlink(tree.path(), sub.join("up")).unwrap();
+    std::os::unix::fs::symlink(&apt1, sub.join("again.json")).unwrap();
+    let node = fresh_node();
+    let (code, report) = import_json(node.path(), &[tree.path().to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{report}");
+    let imports = report["imports"].as_array().unwrap();
+    assert_eq!(imports.len(), 1, "{report}");
+    assert_eq!(imports[0]["written"], 76, "{report}");
+}
+
 /// Files saved with a UTF-8 byte order mark (as editors on Windows save them) import as they
 /// would without: a STIX bundle read whole in memory and streamed from standard input, and a
 /// MISP galaxy, whose format is recognised through the mark.
