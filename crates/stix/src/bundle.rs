@@ -94,25 +94,12 @@ impl BundleReader {
         reader: R,
         visitor: &mut V,
     ) -> Result<BundleSummary, BundleError> {
-        let mut reader = reader;
-        let mut start = [0u8; UTF8_BOM.len()];
-        let mut read = 0;
-        while read < start.len() {
-            match reader.read(&mut start[read..]) {
-                Ok(0) => break,
-                Ok(n) => read += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    return Err(BundleError::Json {
-                        line: 1,
-                        column: 0,
-                        message: e.to_string(),
-                    });
-                }
-            }
-        }
-        let kept = if start[..read] == UTF8_BOM { 0 } else { read };
-        let reader = std::io::Cursor::new(&start[..kept]).chain(reader);
+        // An error reading the first bytes reads as one later on would (serde_json's).
+        let reader = reader_without_bom(reader).map_err(|e| BundleError::Json {
+            line: 1,
+            column: 0,
+            message: e.to_string(),
+        })?;
         let mut deserializer = serde_json::Deserializer::from_reader(reader);
         self.run(&mut deserializer, visitor)
     }
@@ -363,6 +350,22 @@ pub fn without_bom(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(&UTF8_BOM).unwrap_or(bytes)
 }
 
+/// `reader` without the byte order mark at its start, if it has one.
+fn reader_without_bom<R: Read>(mut reader: R) -> std::io::Result<impl Read> {
+    let mut start = [0u8; UTF8_BOM.len()];
+    let mut read = 0;
+    while read < start.len() {
+        match reader.read(&mut start[read..]) {
+            Ok(0) => break,
+            Ok(n) => read += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let kept = if start[..read] == UTF8_BOM { 0 } else { read };
+    Ok(std::io::Cursor::new(start).take(kept as u64).chain(reader))
+}
+
 fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_string(),
@@ -399,7 +402,8 @@ impl<'de, V: BundleVisitor> Visitor<'de> for BundleSeed<'_, '_, V> {
         let mut objects_seen = false;
         while let Some(key) = map.next_key::<String>()? {
             let header = &mut self.0.summary.header;
-            // A lone object's members are refused twice too.
+            // Whether this turns out a bundle or a lone object, a member named twice is
+            // refused.
             let repeated = |seen: bool| refuse_repeat(seen, &key);
             match key.as_str() {
                 "objects" => {
