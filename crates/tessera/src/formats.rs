@@ -64,8 +64,6 @@ pub fn convert(
             let [(label, contents)] = files else {
                 return Err("convert one CSV file at a time".into());
             };
-            // Spreadsheets on Windows save CSV with a byte order mark before the header.
-            let contents = stix::bundle::without_bom(contents);
             let converted = if format == Format::Ucdp {
                 converters::ucdp::import(contents, &provenance, aliases)
             } else {
@@ -76,10 +74,7 @@ pub fn convert(
         Format::Misp => {
             let galaxy: Vec<converters::misp::GalaxyFile<'_>> = files
                 .iter()
-                .map(|(label, contents)| converters::misp::GalaxyFile {
-                    label,
-                    contents: stix::bundle::without_bom(contents),
-                })
+                .map(|(label, contents)| converters::misp::GalaxyFile { label, contents })
                 .collect();
             converters::misp::import(&galaxy, &provenance, aliases).map_err(|e| e.to_string())?
         }

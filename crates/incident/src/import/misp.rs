@@ -131,8 +131,10 @@ pub fn import_each(
     let mut galaxies = Vec::new();
     let mut clusters: Vec<Cluster> = Vec::new();
     for (file_index, file) in files.iter().enumerate() {
+        // A galaxy saved by an editor on Windows starts with a byte order mark.
+        let contents = stix::bundle::without_bom(file.contents);
         let header: GalaxyHeader<'_> =
-            serde_json::from_slice(file.contents).map_err(|e| ImportError::Json {
+            serde_json::from_slice(contents).map_err(|e| ImportError::Json {
                 line: e.line(),
                 column: e.column(),
                 reason: format!("{}: {e}", file.label),
