@@ -127,9 +127,12 @@ fn main() {
                 wall_s: adds.wall_s + commit.wall_s,
                 cpu_s: adds.cpu_s + commit.cpu_s,
             });
+            // What the writer wrote, counted by the store itself, which checks it on the way.
+            let verified = store.verify().expect("verified");
+            assert!(verified.is_ok(), "{:?}", verified.problems);
+            entries = verified.index_entries;
         }
 
-        entries = index_entries(&prepared);
         let floor_path = dir.join("floor.redb");
         phases
             .redb_floor
@@ -229,41 +232,14 @@ fn prepare(text: &str, declared_20: bool) -> PreparedVersion {
     PreparedVersion::from_object_sized(&object, text.len())
 }
 
-/// Entries the writer adds to redb for these versions, handed over in slices of
-/// [`SLICE_VERSIONS`]: per version its location, its version key, its type, its outgoing edges
-/// (one value), its names and its times; per slice, one incoming entry per distinct target.
-fn index_entries(prepared: &[PreparedVersion]) -> usize {
-    prepared
-        .chunks(SLICE_VERSIONS)
-        .map(|slice| {
-            let mut targets: Vec<String> = slice
-                .iter()
-                .flat_map(|version| version.edges.decode())
-                .map(|(_, target)| target)
-                .collect();
-            targets.sort_unstable();
-            targets.dedup();
-            let per_version: usize = slice
-                .iter()
-                .map(|version| {
-                    3 + usize::from(!version.edges.is_empty())
-                        + version.names.len()
-                        + version.times.len()
-                })
-                .sum();
-            per_version + targets.len()
-        })
-        .sum()
-}
-
 /// `entries` appends to one redb table and a durable commit.
-fn redb_floor(path: &std::path::Path, entries: usize) {
+fn redb_floor(path: &std::path::Path, entries: u64) {
     const TABLE: redb::TableDefinition<u64, (u64, u32, i64)> = redb::TableDefinition::new("floor");
     let db = redb::Database::create(path).expect("a scratch database");
     let txn = db.begin_write().expect("a write transaction");
     {
         let mut table = txn.open_table(TABLE).expect("a table");
-        for key in 0..entries as u64 {
+        for key in 0..entries {
             table
                 .insert(key, (key << 10, 1_400, key as i64))
                 .expect("inserted");

@@ -221,6 +221,9 @@ pub struct VerifyReport {
     pub versions_checked: u64,
     pub batches: u64,
     pub versions_in_batches: u64,
+    /// Entries held by the indexes over the versions (location, key, type, name, time and
+    /// both edge indexes): what a batch of versions costs the writer.
+    pub index_entries: u64,
     pub problems: Vec<String>,
 }
 
@@ -841,6 +844,9 @@ impl Store {
                 expected.outgoing,
             ),
         ];
+        report.index_entries = held.iter().map(|(_, found, _)| found).sum::<u64>()
+            + versions.len().map_err(dbe)?
+            + refs_in.len().map_err(dbe)?;
         for (index, found, wanted) in held {
             if found != wanted {
                 note(format!(
