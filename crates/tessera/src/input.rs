@@ -1,5 +1,6 @@
 //! Finding and opening the bundles named on the command line.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -33,7 +34,7 @@ impl BundleFile {
 /// place) is taken once, so a loop of links ends instead of nesting to the depth limit.
 pub fn expand(paths: &[PathBuf]) -> Result<Vec<BundleFile>, String> {
     let mut out = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     for path in paths {
         if path.as_os_str() == "-" {
             out.push(BundleFile::Stdin);
@@ -49,7 +50,7 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<BundleFile>, String> {
 }
 
 /// Whether `path` (resolved through links) is met for the first time.
-fn first_visit(path: &Path, seen: &mut std::collections::HashSet<PathBuf>) -> Result<bool, String> {
+fn first_visit(path: &Path, seen: &mut HashSet<PathBuf>) -> Result<bool, String> {
     let resolved = std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(seen.insert(resolved))
 }
@@ -57,7 +58,7 @@ fn first_visit(path: &Path, seen: &mut std::collections::HashSet<PathBuf>) -> Re
 fn walk(
     dir: &Path,
     depth: usize,
-    seen: &mut std::collections::HashSet<PathBuf>,
+    seen: &mut HashSet<PathBuf>,
     out: &mut Vec<BundleFile>,
 ) -> Result<(), String> {
     if depth > DIRECTORY_DEPTH_MAX {
